@@ -1,0 +1,104 @@
+"""The `baken` command: serve, chat, db upgrade, content check, triage table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.settings import Settings
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services
+    from bot.console import run_console
+    from content.i18n import normalise_locale
+
+    async def main() -> int:
+        services = await build_services(settings)
+        try:
+            return await run_console(
+                services.dispatcher, locale=normalise_locale(args.lang) or settings.default_locale,
+                session=args.session,
+            )
+        finally:
+            await services.close()
+
+    return asyncio.run(main())
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    if args.port:
+        settings.port = args.port
+    logging.getLogger("baken").info("Baken listens on http://%s:%s", settings.host, settings.port)
+    serve(settings)
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.migrate import upgrade
+
+    upgrade(settings.db_url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _content_check(args: argparse.Namespace, settings: Settings) -> int:
+    from content.check import run_checks
+
+    problems = run_checks(stale_after_months=settings.contact_stale_months)
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s)" if problems else "content OK")
+    return 1 if problems else 0
+
+
+def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
+    from flows.triage import describe, load_rules
+
+    print(describe(load_rules().rules))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="baken", description="Baken: anonymous chat and helpline triage")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the server (web chat, dashboard, Telegram when configured)")
+    s.add_argument("--port", type=int, default=None)
+    s.set_defaults(func=_serve)
+    c = sub.add_parser("chat", help="talk to the bot in this terminal (input may be piped)")
+    c.add_argument("--lang", default=None, help="nl, fr, de or en")
+    c.add_argument("--session", default=None, help="resume a named session instead of a new one")
+    c.set_defaults(func=_chat)
+    d = sub.add_parser("db", help="database tasks")
+    dsub = d.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=_db)
+    ct = sub.add_parser("content", help="content tasks")
+    csub = ct.add_subparsers(dest="content_command", required=True)
+    chk = csub.add_parser("check", help="validate articles, contacts and catalogs")
+    chk.set_defaults(func=_content_check)
+    tr = sub.add_parser("triage", help="triage rules")
+    tsub = tr.add_subparsers(dest="triage_command", required=True)
+    tt = tsub.add_parser("table", help="print the rules as a table")
+    tt.set_defaults(func=_triage_table)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level if args.command == "serve" else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    return int(args.func(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

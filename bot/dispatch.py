@@ -1,0 +1,145 @@
+"""The no-loss message path: one transaction per inbound message, replies through an outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.crypto import Keyring
+from bot.storage.models import ConversationSession
+from bot.storage.repository import NewTicket, Repository
+from content.i18n import translator
+from flows.effects import ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
+from flows.engine import Engine, StepResult
+from flows.messages import Inbound, Outbound
+from handover.hours import OpeningHours
+from handover.notices import next_steps
+
+log = logging.getLogger("baken.dispatch")
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An inbound message as a channel hands it over; `user_id` never leaves this module unhashed."""
+
+    channel: str
+    user_id: str
+    inbound: Inbound
+    update_key: str | None = None
+    locale_hint: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class Delivery:
+    session_id: str
+    replies: list[Outbound]
+    outbox_ids: list[int] = field(default_factory=list)
+    duplicate: bool = False
+    address: str | None = None
+    forgotten: bool = False
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: async_sessionmaker[AsyncSession],
+        keyring: Keyring,
+        hours: OpeningHours,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.keys = keyring
+        self.hours = hours
+        self.clock = clock
+
+    def pseudonym(self, channel: str, user_id: str) -> str:
+        return self.keys.pseudonym(channel, user_id)
+
+    async def handle(self, env: Envelope) -> Delivery:
+        sid = self.keys.pseudonym(env.channel, env.user_id)
+        async with self.sessions() as s, s.begin():
+            repo = Repository(s)
+            if env.update_key is not None and not await repo.first_delivery(env.channel, env.update_key, sid):
+                return await self._redeliver(repo, sid)
+            row = await repo.lock_session(sid)
+            state, data, address = None, None, env.address
+            if row is not None:
+                state = row.state
+                data = self.keys.open_json(row.data, f"session:{sid}")
+                if row.address is not None and address is None:
+                    address = self.keys.open_text(row.address, f"address:{sid}")
+            result = self.engine.step(state, data, env.inbound, env.locale_hint)
+            replies = list(result.replies)
+            replies += await self._apply(repo, sid, result)
+            if result.state is None or result.data is None:
+                await repo.forget(sid)
+                return Delivery(sid, replies, address=address, forgotten=True)
+            if row is None:
+                row = ConversationSession(id=sid, channel=env.channel, state=result.state,
+                                          locale=result.data["locale"], data=b"")
+            row.state = result.state
+            row.locale = result.data["locale"]
+            row.data = self.keys.seal_json(result.data, f"session:{sid}")
+            if address is not None:
+                row.address = self.keys.seal_text(address, f"address:{sid}")
+            await repo.save_session(row)
+            ids = [
+                await repo.add_outbox(sid, env.channel, self.keys.seal_json(o.to_json(), f"outbox:{sid}"))
+                for o in replies
+            ]
+        return Delivery(sid, replies, ids, address=address)
+
+    async def _redeliver(self, repo: Repository, sid: str) -> Delivery:
+        pending = await repo.pending_outbox(sid)
+        replies = [Outbound.from_json(self.keys.open_json(p.payload, f"outbox:{sid}")) for p in pending]
+        return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True)
+
+    async def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:
+        extra: list[Outbound] = []
+        for effect in result.effects:
+            if isinstance(effect, GiveConsent):
+                await repo.record_consent(sid, effect.consent_version, effect.locale, effect.shares_story)
+            elif isinstance(effect, OpenTicket):
+                ticket = await repo.open_ticket(sid, NewTicket(
+                    level=effect.level, priority=effect.priority, reasons=effect.reasons, locale=effect.locale,
+                    role=effect.role, region=effect.region, goal=effect.goal,
+                    summary=self.keys.seal_text(effect.summary, f"ticket:{sid}"),
+                    story=self.keys.seal_text(effect.story, f"ticket:{sid}") if effect.story else None,
+                ))
+                position = await repo.queue_position(ticket)
+                t = translator(effect.locale)
+                extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
+                log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
+            elif isinstance(effect, RelayToCounsellor):
+                ticket = await repo.open_ticket_of(sid)
+                if ticket is not None and ticket.id is not None:
+                    await repo.add_ticket_message(ticket.id, "person", self.keys.seal_text(effect.text, f"ticket:{sid}"))
+            elif isinstance(effect, WithdrawTicket):
+                await repo.withdraw_open(sid)
+            elif isinstance(effect, ForgetSession):
+                pass  # handled after the step: the whole session goes
+        return extra
+
+    async def delivered(self, ids: list[int]) -> None:
+        """Sent replies leave the outbox: nothing of what was said stays longer than needed."""
+        if not ids:
+            return
+        async with self.sessions() as s, s.begin():
+            await Repository(s).delete_outbox(ids)
+
+    async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
+        """For tests and tools: the stored state of one person's session."""
+        sid = self.keys.pseudonym(channel, user_id)
+        async with self.sessions() as s, s.begin():
+            row = await Repository(s).lock_session(sid)
+            if row is None:
+                return None, None
+            return row.state, self.keys.open_json(row.data, f"session:{sid}")

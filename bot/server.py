@@ -1,0 +1,51 @@
+"""Baken's one aiohttp server: health now; the web chat, dashboard and Telegram webhook mount here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.app import Services, build_services
+from bot.settings import Settings
+
+log = logging.getLogger("baken.server")
+SERVICES = web.AppKey("services", Services)
+
+
+async def health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.db.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return web.json_response({"status": "ok", "service": "baken"})
+
+
+async def index(request: web.Request) -> web.Response:
+    return web.Response(
+        text="<!doctype html><html lang=en><meta charset=utf-8><title>Baken</title>"
+        "<h1>Baken</h1><p>The service is running. <a href=/healthz>health</a></p></html>",
+        content_type="text/html",
+    )
+
+
+def make_app(settings: Settings) -> web.Application:
+    app = web.Application()
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        services = await build_services(settings)
+        app[SERVICES] = services
+        if not settings.telegram_token:
+            log.info("Telegram is off: BAKEN_TELEGRAM_TOKEN is not set")
+        yield
+        await services.close()
+
+    app.cleanup_ctx.append(services_ctx)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None)

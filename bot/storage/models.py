@@ -1,0 +1,114 @@
+"""The tables. Free text and channel addresses are stored encrypted; no names, usernames or raw ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ConversationSession(SQLModel, table=True):
+    """One person on one channel, keyed by a keyed pseudonym."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256 hex
+    channel: str = Field(max_length=16, index=True)
+    state: str = Field(max_length=32)
+    locale: str = Field(max_length=5)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted JSON
+    address: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class InboundSeen(SQLModel, table=True):
+    """Channel update ids already handled, so a re-delivery is a no-op."""
+
+    __tablename__ = "inbound_seen"
+    __table_args__ = (UniqueConstraint("channel", "key", name="uq_inbound_channel_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    key: str = Field(max_length=64)
+    session_id: str = Field(max_length=64, index=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Replies written in the same transaction as the step; sent after commit."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=16)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted Outbound JSON
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = Field(default=None, index=True)
+
+
+class ConsentRecord(SQLModel, table=True):
+    """An explicit, informed yes: when, to which text version, in which language, sharing what."""
+
+    __tablename__ = "consents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=64, index=True)
+    consent_version: str = Field(max_length=32)
+    locale: str = Field(max_length=5)
+    shares_story: bool = False
+    given_at: dt.datetime = Field(default_factory=utcnow)
+    withdrawn_at: dt.datetime | None = None
+
+
+class Ticket(SQLModel, table=True):
+    """A request for a counsellor; what a counsellor sees is here, never the person's identity."""
+
+    __tablename__ = "tickets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=64, index=True)
+    consent_id: int = Field(foreign_key="consents.id")
+    status: str = Field(max_length=16, index=True)
+    level: str = Field(max_length=16)
+    priority: int = Field(index=True)
+    reasons: str = Field(default="")  # comma-separated answer ids (no free text)
+    locale: str = Field(max_length=5)
+    role: str = Field(max_length=16)
+    region: str | None = Field(default=None, max_length=16)
+    goal: str = Field(max_length=16)
+    summary: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
+    story: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    closed_at: dt.datetime | None = None
+
+
+class TicketMessage(SQLModel, table=True):
+    """The chat between a person and a counsellor, relayed through the bot."""
+
+    __tablename__ = "ticket_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    sender: str = Field(max_length=16)  # person | counsellor
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TicketEvent(SQLModel, table=True):
+    """Audit log of every ticket change: who and when."""
+
+    __tablename__ = "ticket_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    at: dt.datetime = Field(default_factory=utcnow)

@@ -1,0 +1,48 @@
+"""When counsellors answer, so a person is told honestly when to expect a reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SPEC = re.compile(r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+(\d\d):(\d\d)-(\d\d):(\d\d)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    """Opening hours as 'mon-fri 09:00-17:00', optionally several separated by ';'."""
+
+    windows: tuple[tuple[int, dt.time, dt.time], ...]
+    tz: ZoneInfo
+
+    @classmethod
+    def parse(cls, spec: str, tz: str = "Europe/Brussels") -> OpeningHours:
+        windows: list[tuple[int, dt.time, dt.time]] = []
+        for part in spec.split(";"):
+            m = _SPEC.match(part.lower())
+            if not m:
+                raise ValueError(f"cannot read opening hours {part!r}; write e.g. 'mon-fri 09:00-17:00'")
+            first = DAYS.index(m[1])
+            last = DAYS.index(m[2]) if m[2] else first
+            start, end = dt.time(int(m[3]), int(m[4])), dt.time(int(m[5]), int(m[6]))
+            for day in range(first, last + 1):
+                windows.append((day, start, end))
+        return cls(tuple(sorted(windows)), ZoneInfo(tz))
+
+    def is_open(self, now: dt.datetime) -> bool:
+        local = now.astimezone(self.tz)
+        return any(d == local.weekday() and s <= local.time() < e for d, s, e in self.windows)
+
+    def next_opening(self, now: dt.datetime) -> dt.datetime:
+        local = now.astimezone(self.tz)
+        for offset in range(8):
+            day = local.date() + dt.timedelta(days=offset)
+            for d, s, _e in self.windows:
+                if d == day.weekday():
+                    start = dt.datetime.combine(day, s, tzinfo=self.tz)
+                    if start > local:
+                        return start
+        raise ValueError("opening hours have no window")
