@@ -17,7 +17,7 @@ def render(delivery: Delivery) -> str:
     """Plain text: each message, then its choices numbered as the engine numbers them."""
     blocks: list[str] = []
     for reply in delivery.replies:
-        lines = [reply.text]
+        lines = [reply.text.replace("**", "")]
         lines += [f"  {i}. {b.label}" for i, b in enumerate(reply.buttons, 1)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

@@ -119,9 +119,10 @@ class Dispatcher:
                 extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
                 log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
             elif isinstance(effect, RelayToCounsellor):
-                ticket = await repo.open_ticket_of(sid)
-                if ticket is not None and ticket.id is not None:
-                    await repo.add_ticket_message(ticket.id, "person", self.keys.seal_text(effect.text, f"ticket:{sid}"))
+                current = await repo.open_ticket_of(sid)
+                if current is not None and current.id is not None:
+                    body = self.keys.seal_text(effect.text, f"ticket:{sid}")
+                    await repo.add_ticket_message(current.id, "person", body)
             elif isinstance(effect, WithdrawTicket):
                 await repo.withdraw_open(sid)
             elif isinstance(effect, ForgetSession):

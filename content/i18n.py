@@ -19,7 +19,7 @@ DOMAIN = "messages"
 Translate = Callable[[str], str]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark a string for extraction where it is declared as data; translate it later."""
     return message
 

@@ -130,7 +130,7 @@ class Library:
     def problems(self) -> list[str]:
         """Everything `baken content check` should complain about in the library."""
         out: list[str] = []
-        for (aid, lang), a in sorted(self._by_key.items()):
+        for (aid, lang), a in sorted(self._by_key.items(), key=lambda kv: kv[0]):
             if a.path.parent.name != aid or a.path.stem != lang:
                 out.append(f"{a.path}: id/lang ({aid}/{lang}) do not match the path")
             if lang not in LOCALES:
@@ -151,7 +151,7 @@ class Library:
                 if (aid, lang) not in self._by_key:
                     out.append(f"article {aid}: missing language {lang}")
             metas = {
-                (a.audience, a.topics, a.levels) for lg in LOCALES if (a := self._by_key.get((aid, lg)))
+                (x.audience, x.topics, x.levels) for lg in LOCALES if (x := self._by_key.get((aid, lg)))
             }
             if len(metas) > 1:
                 out.append(f"article {aid}: audience, topics or levels differ between languages")

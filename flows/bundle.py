@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from content.directory import Directory, format_contact
+
 from content.library import Library
 from content.postcodes import PostcodeIndex
 from flows.conversation import Content

@@ -18,7 +18,7 @@ from flows import questions as q
 from flows.effects import Effect, ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
 from flows.messages import Button, Outbound
 from flows.triage import TriageTable, answers_from
-from handover.consent import CONSENT_TEXT, CONSENT_VERSION, RETENTION_DAYS
+from handover.consent import CONSENT_VERSION
 
 # --------------------------------------------------------------------------------------------- states
 STATES: list[str] = [
@@ -285,7 +285,8 @@ class Conversation:
         lines = [self.t("If someone is in danger right now, call:")]
         for c in contacts:
             lines.append(f"☎ {c.phone} – {c.name_for(self.data['locale'])}")
-        lines.append(self.t("These numbers are free and answer day and night. You can keep talking with me afterwards."))
+        lines.append(self.t(
+            "These numbers are free and answer day and night. You can keep talking with me afterwards."))
         self.say("\n".join(lines), urgent=True)
 
     def remember_return(self, *_: Any) -> None:
@@ -525,7 +526,9 @@ class Conversation:
 
 
 LEVEL_ADVICE: dict[str, str] = {
-    "info": N_("This is a good question to ask. Below you find information to read; services are there if you want them."),
+    "info": N_(
+        "This is a good question to ask. Below you find information to read; services are there if you want them."
+    ),
     "concern": N_(
         "What you notice is worth a conversation, with the young person and with someone who can advise you. "
         "It does not prove anything. Many such worries turn out to be about growing up."

@@ -12,7 +12,16 @@ from transitions import Machine
 
 from content.i18n import DEFAULT_LOCALE, LOCALES, N_, translator
 from flows import questions as q
-from flows.conversation import DEFAULTS, MULTI_SELECT, NO_BACK, STATES, TEXT_STATES, TRANSITIONS, Content, Conversation
+from flows.conversation import (
+    DEFAULTS,
+    MULTI_SELECT,
+    NO_BACK,
+    STATES,
+    TEXT_STATES,
+    TRANSITIONS,
+    Content,
+    Conversation,
+)
 from flows.effects import Effect, ForgetSession
 from flows.messages import Button, Inbound, InboundKind, Outbound, Unsupported
 from flows.prompts import PROMPTS

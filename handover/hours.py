@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SPEC = re.compile(r"^\s*(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))?\s+(\d\d):(\d\d)-(\d\d):(\d\d)\s*$")
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
+_SPEC = re.compile(rf"^\s*{_DAY}(?:-{_DAY})?\s+(\d\d):(\d\d)-(\d\d):(\d\d)\s*$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.storage.models import (
     ConsentRecord,
@@ -52,10 +54,10 @@ class Repository:
             channel=channel, key=key, session_id=session_id, created_at=utcnow()
         ).on_conflict_do_nothing(index_elements=["channel", "key"])
         result = await self.s.execute(stmt)
-        return bool(result.rowcount)
+        return bool(cast(CursorResult[Any], result).rowcount)
 
     async def lock_session(self, session_id: str) -> ConversationSession | None:
-        stmt = select(ConversationSession).where(ConversationSession.id == session_id)
+        stmt = select(ConversationSession).where(col(ConversationSession.id) == session_id)
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update()
         return (await self.s.execute(stmt)).scalars().first()
@@ -66,12 +68,14 @@ class Repository:
 
     async def forget(self, session_id: str) -> None:
         """Erase every row that holds anything of this session."""
-        tickets = select(Ticket.id).where(Ticket.session_id == session_id)
-        await self.s.execute(delete(TicketMessage).where(TicketMessage.ticket_id.in_(tickets)))
-        await self.s.execute(delete(TicketEvent).where(TicketEvent.ticket_id.in_(tickets)))
-        for table in (Ticket, ConsentRecord, OutboxMessage, InboundSeen, ConversationSession):
-            column = table.id if table is ConversationSession else table.session_id
-            await self.s.execute(delete(table).where(column == session_id))
+        tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
+        await self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
+        await self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
+        await self.s.execute(delete(Ticket).where(col(Ticket.session_id) == session_id))
+        await self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
+        await self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.session_id) == session_id))
+        await self.s.execute(delete(InboundSeen).where(col(InboundSeen.session_id) == session_id))
+        await self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
 
     # --------------------------------------------------------------------- outbox
     async def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
@@ -84,14 +88,14 @@ class Repository:
     async def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
-            .where(OutboxMessage.session_id == session_id, OutboxMessage.sent_at.is_(None))
-            .order_by(OutboxMessage.id)
+            .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.sent_at).is_(None))
+            .order_by(col(OutboxMessage.id))
         )
         return list((await self.s.execute(stmt)).scalars())
 
     async def delete_outbox(self, ids: list[int]) -> None:
         if ids:
-            await self.s.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+            await self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
 
     # --------------------------------------------------------------------- consent and tickets
     async def record_consent(self, session_id: str, version: str, locale: str, shares_story: bool) -> int:
@@ -106,18 +110,18 @@ class Repository:
         stmt = (
             select(ConsentRecord)
             .where(
-                ConsentRecord.session_id == session_id,
-                ConsentRecord.consent_version == CONSENT_VERSION,
-                ConsentRecord.withdrawn_at.is_(None),
+                col(ConsentRecord.session_id) == session_id,
+                col(ConsentRecord.consent_version) == CONSENT_VERSION,
+                col(ConsentRecord.withdrawn_at).is_(None),
             )
-            .order_by(ConsentRecord.id.desc())
+            .order_by(col(ConsentRecord.id).desc())
         )
         consent = (await self.s.execute(stmt)).scalars().first()
         if consent is None:
             raise ConsentMissing(f"no consent to {CONSENT_VERSION} for this session")
         await self.withdraw_open(session_id, actor="system:new-request")
         ticket = Ticket(
-            session_id=session_id, consent_id=consent.id, status=TicketStatus.WAITING, level=t.level,
+            session_id=session_id, consent_id=consent.id or 0, status=TicketStatus.WAITING, level=t.level,
             priority=t.priority, reasons=",".join(t.reasons), locale=t.locale, role=t.role, region=t.region,
             goal=t.goal, summary=t.summary, story=t.story,
         )
@@ -130,8 +134,8 @@ class Repository:
     async def open_ticket_of(self, session_id: str) -> Ticket | None:
         stmt = (
             select(Ticket)
-            .where(Ticket.session_id == session_id, Ticket.status.in_(list(OPEN_STATUSES)))
-            .order_by(Ticket.id.desc())
+            .where(col(Ticket.session_id) == session_id, col(Ticket.status).in_(list(OPEN_STATUSES)))
+            .order_by(col(Ticket.id).desc())
         )
         return (await self.s.execute(stmt)).scalars().first()
 
@@ -143,10 +147,10 @@ class Repository:
         ticket.status = TicketStatus.WITHDRAWN
         ticket.updated_at = ticket.closed_at = now
         self.s.add(ticket)
-        self.s.add(TicketEvent(ticket_id=ticket.id, actor=actor, action="withdrawn"))
+        self.s.add(TicketEvent(ticket_id=ticket.id or 0, actor=actor, action="withdrawn"))
         await self.s.execute(
             update(ConsentRecord)
-            .where(ConsentRecord.id == ticket.consent_id, ConsentRecord.withdrawn_at.is_(None))
+            .where(col(ConsentRecord.id) == ticket.consent_id, col(ConsentRecord.withdrawn_at).is_(None))
             .values(withdrawn_at=now)
         )
         return 1
@@ -157,11 +161,11 @@ class Repository:
     async def queue_position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets a counsellor will take before this one."""
         stmt = select(func.count()).select_from(Ticket).where(
-            Ticket.status == TicketStatus.WAITING,
-            Ticket.id != ticket.id,
+            col(Ticket.status) == TicketStatus.WAITING,
+            col(Ticket.id) != ticket.id,
             or_(
-                Ticket.priority > ticket.priority,
-                (Ticket.priority == ticket.priority) & (Ticket.created_at <= ticket.created_at),
+                col(Ticket.priority) > ticket.priority,
+                (col(Ticket.priority) == ticket.priority) & (col(Ticket.created_at) <= ticket.created_at),
             ),
         )
         return 1 + int((await self.s.execute(stmt)).scalar_one())

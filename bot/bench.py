@@ -1,0 +1,91 @@
+"""Performance figures, printed (never asserted): a flow step alone and a stored step on SQLite.
+
+Run: `make bench` or `.venv/bin/python -m bot.bench [--steps N]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.app import build_services
+from bot.dispatch import Envelope
+from bot.settings import Settings
+from flows.engine import default_engine
+from flows.messages import Inbound
+
+# one realistic conversation, replayed: buttons, free text and a ticket
+SCRIPT = [
+    "/start", "#go", "#role:parent", "#reason:young_person", "He has changed since the summer.", "#go",
+    "#age:16-17", "#tick:withdrawn", "#tick:online", "#go", "#go", "#duration:months", "#go", "#danger:none",
+    "#counsellor", "#goal:advice", "#consent",
+]
+
+
+def _inbound(step: str) -> Inbound:
+    return Inbound.choice(step[1:]) if step.startswith("#") else Inbound.from_text(step)
+
+
+def bench_flow(rounds: int) -> list[float]:
+    """µs per step of the engine alone: restore, fire one event, render; no storage."""
+    engine = default_engine()
+    inbounds = [_inbound(s) for s in SCRIPT]
+    per_step: list[float] = []
+    for _ in range(rounds):
+        state, data = None, None
+        t0 = time.perf_counter()
+        for inbound in inbounds:
+            r = engine.step(state, data, inbound, "nl")
+            state, data = r.state, r.data
+        per_step.append((time.perf_counter() - t0) / len(inbounds) * 1e6)
+    return per_step
+
+
+async def bench_stored(rounds: int, db_url: str | None) -> list[float]:
+    """µs per step through the dispatcher: dedupe insert, row lock, step, encrypt, outbox, commit, delivered."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), database_url=db_url, secret_key="bench" * 8)
+        services = await build_services(settings)
+        inbounds = [_inbound(s) for s in SCRIPT]
+        per_step: list[float] = []
+        try:
+            for i in range(rounds):
+                t0 = time.perf_counter()
+                for j, inbound in enumerate(inbounds):
+                    d = await services.dispatcher.handle(Envelope("bench", f"user{i}", inbound, update_key=f"{i}.{j}"))
+                    await services.dispatcher.delivered(d.outbox_ids)
+                per_step.append((time.perf_counter() - t0) / len(inbounds) * 1e6)
+        finally:
+            await services.close()
+    return per_step
+
+
+def _report(name: str, samples: list[float]) -> None:
+    samples = sorted(samples)
+    p90 = samples[int(len(samples) * 0.9) - 1] if len(samples) >= 10 else samples[-1]
+    print(f"{name:34} median {statistics.median(samples):8.1f} µs   min {samples[0]:8.1f}   p90 {p90:8.1f}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--rounds", type=int, default=300, help="conversations replayed for the flow step")
+    p.add_argument("--stored-rounds", type=int, default=40, help="conversations replayed through storage")
+    p.add_argument("--postgres", default=None, help="also measure against this PostgreSQL URL")
+    args = p.parse_args()
+    bench_flow(20)  # warm caches (catalogs, article picks)
+    flow = bench_flow(args.rounds)
+    _report("flow step (engine only)", flow)
+    stored = asyncio.run(bench_stored(args.stored_rounds, None))
+    _report("stored step (SQLite, WAL)", stored)
+    print(f"stored / flow ratio: {statistics.median(stored) / statistics.median(flow):.1f}x")
+    if args.postgres:
+        pg = asyncio.run(bench_stored(args.stored_rounds, args.postgres))
+        _report("stored step (PostgreSQL)", pg)
+
+
+if __name__ == "__main__":
+    main()

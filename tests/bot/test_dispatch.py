@@ -1,0 +1,146 @@
+"""The no-loss path against a real database: SQLite always, PostgreSQL when one answers."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Services
+from bot.dispatch import Envelope
+from bot.storage.models import (
+    ConsentRecord,
+    ConversationSession,
+    InboundSeen,
+    OutboxMessage,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
+from bot.storage.repository import NewTicket, Repository
+from flows.messages import Inbound
+from handover.consent import CONSENT_VERSION
+from handover.queue_rules import ConsentMissing
+
+PATH = [
+    "/start", "#go", "#role:grandparent", "#reason:young_person", "He only talks about the group now.", "#go",
+    "#age:16-17", "#tick:violence_ok", "#tick:withdrawn", "#go", "#go", "#duration:months", "#go", "#danger:none",
+    "#counsellor", "#goal:referral", "#consent",
+]
+
+
+async def converse(services: Services, user: str, steps: list[str], locale: str = "en") -> list[str]:
+    texts: list[str] = []
+    for step in steps:
+        inbound = Inbound.choice(step[1:]) if step.startswith("#") else Inbound.from_text(step)
+        d = await services.dispatcher.handle(
+            Envelope("test", user, inbound, update_key=uuid.uuid4().hex, locale_hint=locale)
+        )
+        await services.dispatcher.delivered(d.outbox_ids)
+        texts += [r.text for r in d.replies]
+    return texts
+
+
+async def count(services: Services, table: type, **where: object) -> int:
+    async with services.sessions() as s:
+        stmt = select(func.count()).select_from(table)
+        for col, value in where.items():
+            stmt = stmt.where(getattr(table, col) == value)
+        return int((await s.execute(stmt)).scalar_one())
+
+
+async def test_a_conversation_ends_in_a_ticket_with_prior_consent(services: Services) -> None:
+    texts = await converse(services, "u1", PATH)
+    assert any("number 1 in the queue" in t for t in texts)
+    sid = services.dispatcher.pseudonym("test", "u1")
+    async with services.sessions() as s:
+        ticket = (await s.execute(select(Ticket).where(Ticket.session_id == sid))).scalar_one()
+        consent = (await s.execute(select(ConsentRecord).where(ConsentRecord.id == ticket.consent_id))).scalar_one()
+    assert ticket.status == "waiting" and ticket.level == "serious" and ticket.priority == 30
+    assert "observed:violence_ok" in ticket.reasons
+    assert ticket.region is None and ticket.role == "grandparent" and ticket.goal == "referral"
+    assert consent.session_id == sid and consent.consent_version == CONSENT_VERSION
+    assert consent.given_at <= ticket.created_at
+    summary = services.keyring.open_text(ticket.summary, f"ticket:{sid}")
+    assert "Approves of or justifies violence" in summary
+    assert b"He only talks" not in ticket.story if ticket.story else True
+
+
+async def test_replies_leave_the_outbox_once_delivered(services: Services) -> None:
+    await converse(services, "u2", PATH[:4])
+    assert await count(services, OutboxMessage) == 0
+
+
+async def test_a_redelivered_update_is_handled_once(services: Services) -> None:
+    env = Envelope("test", "u3", Inbound.from_text("/start"), update_key="same-id")
+    first = await services.dispatcher.handle(env)
+    again = await services.dispatcher.handle(env)
+    assert again.duplicate
+    assert [r.text for r in again.replies] == [r.text for r in first.replies], "unsent replies are sent again"
+    await services.dispatcher.delivered(first.outbox_ids)
+    third = await services.dispatcher.handle(env)
+    assert third.duplicate and third.replies == []
+    assert await count(services, InboundSeen) == 1
+
+
+async def test_state_survives_between_messages_and_is_stored_encrypted(services: Services) -> None:
+    await converse(services, "u4", ["/start", "#go", "#role:teacher"])
+    state, data = await services.dispatcher.load_state("test", "u4")
+    assert state == "reason" and data is not None and data["role"] == "teacher"
+    async with services.sessions() as s:
+        row = (await s.execute(select(ConversationSession))).scalar_one()
+    assert b"teacher" not in row.data and row.id != "u4" and len(row.id) == 64
+
+
+async def test_forget_leaves_nothing_of_the_session(services: Services) -> None:
+    await converse(services, "u5", [*PATH, "Hello, anyone?"])
+    await converse(services, "other", PATH[:5])
+    sid = services.dispatcher.pseudonym("test", "u5")
+    assert await count(services, TicketMessage) == 1
+    texts = await converse(services, "u5", ["/forget", "#forget_yes"])
+    assert any("erased" in t for t in texts)
+    for table in (ConsentRecord, Ticket, OutboxMessage, InboundSeen):
+        assert await count(services, table, session_id=sid) == 0, table
+    assert await count(services, ConversationSession, id=sid) == 0
+    assert await count(services, TicketMessage) == 0 and await count(services, TicketEvent) == 0
+    assert await count(services, ConversationSession) == 1, "the other person's session is untouched"
+
+
+async def test_stop_withdraws_the_ticket_and_its_consent(services: Services) -> None:
+    await converse(services, "u6", [*PATH, "/stop"])
+    sid = services.dispatcher.pseudonym("test", "u6")
+    async with services.sessions() as s:
+        ticket = (await s.execute(select(Ticket).where(Ticket.session_id == sid))).scalar_one()
+        consent = (await s.execute(select(ConsentRecord))).scalar_one()
+    assert ticket.status == "withdrawn" and consent.withdrawn_at is not None
+
+
+async def test_no_ticket_can_be_opened_without_consent(services: Services) -> None:
+    async with services.sessions() as s, s.begin():
+        repo = Repository(s)
+        with pytest.raises(ConsentMissing):
+            await repo.open_ticket("nobody", NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None))
+        await repo.record_consent("old", "c0-outdated", "en", False)
+        with pytest.raises(ConsentMissing):
+            await repo.open_ticket("old", NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None))
+
+
+async def test_queue_position_follows_priority(services: Services) -> None:
+    urgent = [*PATH[:13], "#danger:weapons", "#counsellor", "#goal:advice", "#consent"]
+    await converse(services, "a", PATH)
+    texts = await converse(services, "b", urgent)
+    assert any("number 1 in the queue" in t for t in texts), "an urgent request goes before a serious one"
+    texts = await converse(services, "c", PATH)
+    assert any("number 3 in the queue" in t for t in texts)
+
+
+async def test_raw_ids_never_reach_the_database(services: Services) -> None:
+    user = f"{uuid.uuid4().int % 10**9}"
+    await converse(services, user, PATH)
+    async with services.sessions() as s:
+        for table in (ConversationSession, InboundSeen, Ticket, ConsentRecord):
+            rows = (await s.execute(select(table))).scalars().all()
+            assert rows
+            for row in rows:
+                assert user not in repr(row.model_dump())

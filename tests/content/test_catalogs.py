@@ -1,0 +1,48 @@
+"""Every interface string exists in nl, fr, de and en, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from content.coverage import coverage
+from content.i18n import LOCALE_DIR, LOCALES, translator
+
+FIELD = re.compile(r"\{(\w*)\}")
+
+
+def _template_ids() -> set[str]:
+    with (LOCALE_DIR / "messages.pot").open("rb") as fh:
+        return {str(m.id) for m in read_po(fh) if m.id}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_msgid_is_translated(locale: str) -> None:
+    done, total, missing = coverage()[locale]
+    assert missing == [], f"{locale}: {len(missing)} untranslated, e.g. {missing[:3]}"
+    assert total >= len(_template_ids())
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_catalog_holds_every_string_the_code_uses(locale: str) -> None:
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        ids = {str(m.id) for m in read_po(fh, locale=locale) if m.id}
+    assert _template_ids() <= ids, "run `make messages` after adding strings"
+
+
+@pytest.mark.parametrize("locale", ["nl", "fr", "de"])
+def test_translations_keep_placeholders_and_differ_from_english(locale: str) -> None:
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    for m in catalog:
+        if not m.id:
+            continue
+        assert sorted(FIELD.findall(str(m.id))) == sorted(FIELD.findall(str(m.string))), m.id
+
+
+def test_the_running_code_reads_the_translations() -> None:
+    assert translator("nl")("What brings you here?") != "What brings you here?"
+    assert translator("fr")("Continue") != "Continue"
+    assert translator("de")("Skip") != "Skip"
