@@ -12,7 +12,7 @@ from bot.settings import Settings
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_services
-    from bot.console import run_console
+    from bot.channels.console import run_console
     from content.i18n import normalise_locale
 
     async def main() -> int:

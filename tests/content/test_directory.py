@@ -184,7 +184,8 @@ def test_the_limit_is_kept(directory: Directory, postcodes: PostcodeIndex) -> No
 
 def test_an_unknown_topic_still_gives_a_listening_line(directory: Directory) -> None:
     found = directory.select(place=None, lang="fr", audience="parent", topics=["faith"])
-    assert ids(found) == ["tele-accueil"]
+    assert found and found[0].id == "tele-accueil"
+    assert all("listening" in c.topics for c in found)
 
 
 # ---- emergency()
@@ -244,7 +245,7 @@ def test_a_stale_contact_carries_a_warning(directory: Directory) -> None:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"phone": "18 13"}, "wrong number of digits"),
+        ({"phone": "078 15 00"}, "wrong number of digits"),
         ({"phone": "1813-x"}, "not written as digits"),
         ({"topics": ["parenting", "astrology"]}, "unknown topic 'astrology'"),
         ({"name": {"nl": "Opvoedingslijn", "fr": "Opvoedingslijn", "en": "Opvoedingslijn"}}, "name has no de text"),
