@@ -33,7 +33,7 @@ messages: messages-extract messages-update ## extract, update and compile the ca
 	$(BIN)/python -m content.coverage
 
 messages-extract:
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o content/locales/messages.pot --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -o content/locales/messages.pot --no-location --sort-output \
 		--project=Baken --copyright-holder="Baken contributors" .
 
 messages-update:

@@ -91,15 +91,14 @@ class Dispatcher:
             if address is not None:
                 row.address = self.keys.seal_text(address, f"address:{sid}")
             await repo.save_session(row)
-            ids = [
-                await repo.add_outbox(sid, env.channel, self.keys.seal_json(o.to_json(), f"outbox:{sid}"))
-                for o in replies
-            ]
+            # one outbox row per step: the step's replies are sent, and forgotten, together
+            payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
+            ids = [await repo.add_outbox(sid, env.channel, payload)] if replies else []
         return Delivery(sid, replies, ids, address=address)
 
     async def _redeliver(self, repo: Repository, sid: str) -> Delivery:
         pending = await repo.pending_outbox(sid)
-        replies = [Outbound.from_json(self.keys.open_json(p.payload, f"outbox:{sid}")) for p in pending]
+        replies = [Outbound.from_json(o) for p in pending for o in self.keys.open_json(p.payload, f"outbox:{sid}")]
         return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True)
 
     async def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:

@@ -20,6 +20,8 @@ TOPICS = frozenset(
     classroom polarisation school secrecy case-consultation referral other-worries drugs self-harm bullying
     violence-home gangs trust""".split()
 )
+#: libyaml's loader where installed: loading every article at start-up is then ~10x faster
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REQUIRED = ("id", "lang", "title", "summary", "audience", "topics", "levels", "reviewed", "sources")
 
 
@@ -51,7 +53,7 @@ def parse_article(path: Path) -> Article:
         raise LibraryError(f"{path}: no front matter")
     try:
         _, head, body = text.split("---\n", 2)
-        meta = yaml.safe_load(head)
+        meta = yaml.load(head, Loader=_LOADER)
     except (ValueError, yaml.YAMLError) as exc:
         raise LibraryError(f"{path}: unreadable front matter ({exc})") from exc
     if not isinstance(meta, dict):

@@ -297,6 +297,9 @@ class PostcodeIndex:
         for code, places_of_code in self._by_code.items():
             self._main.setdefault(code, places_of_code[0])
         self._codes = sorted(self._by_code)
+        self._by_prefix: dict[str, list[str]] = {}
+        for code in self._codes:
+            self._by_prefix.setdefault(code[:3], []).append(code)
         self._build_names()
         self._name_keys = sorted(self._by_name)
 
@@ -496,7 +499,7 @@ class PostcodeIndex:
         """Existing postcodes a typo may have meant: same first three digits, one digit off, swapped."""
         candidates: set[str] = set()
         if len(code) == 4:
-            candidates.update(c for c in self._codes if c[:3] == code[:3])
+            candidates.update(self._by_prefix.get(code[:3], ()))
             for i in range(4):
                 for d in "0123456789":
                     candidates.add(code[:i] + d + code[i + 1:])
@@ -505,7 +508,7 @@ class PostcodeIndex:
         elif len(code) == 5:
             candidates.update(code[:i] + code[i + 1:] for i in range(5))
         elif len(code) == 3:
-            candidates.update(c for c in self._codes if c.startswith(code))
+            candidates.update(self._by_prefix.get(code, ()))
             for i in range(4):
                 for d in "0123456789":
                     candidates.add(code[:i] + d + code[i:])

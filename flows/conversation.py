@@ -477,7 +477,8 @@ class Conversation:
         if d["danger"] and d["danger"] != "none":
             lines.append(t("Danger: {danger}").format(danger=t(q.label_of(q.DANGERS, d["danger"]) or "")))
         if d["level"]:
-            lines.append(t("Assessment: {level}").format(level=t(q.LEVEL_LABELS[d["level"]])))
+            level_label = q.LEVEL_LABELS[d["level"]]
+            lines.append(t("Assessment: {level}").format(level=t(level_label)))
         if d["region"]:
             lines.append(t("Region: {region}").format(region=t(REGION_LABELS.get(d["region"], d["region"]))))
         if d["goal"]:

@@ -41,14 +41,14 @@ class InboundSeen(SQLModel, table=True):
 
 
 class OutboxMessage(SQLModel, table=True):
-    """Replies written in the same transaction as the step; sent after commit."""
+    """The replies of one step, written in the step's transaction; deleted once sent."""
 
     __tablename__ = "outbox"
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=16)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted Outbound JSON
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted list of Outbound JSON
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = Field(default=None, index=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from content.directory import CONTACTS_DIR, Directory, DirectoryError, check, format_contact
+from content.directory import CONTACTS_DIR, Contact, Directory, DirectoryError, check, format_contact
 from content.postcodes import Place, PostcodeIndex
 
 RADICALISATION_WORRY = ["radicalisation", "parenting", "welfare", "listening"]
@@ -31,7 +31,7 @@ def place(postcodes: PostcodeIndex, code: str) -> Place:
     return found
 
 
-def ids(contacts: list) -> list[str]:  # type: ignore[type-arg]
+def ids(contacts: list[Contact]) -> list[str]:
     return [c.id for c in contacts]
 
 

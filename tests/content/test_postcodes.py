@@ -17,7 +17,9 @@ def index() -> PostcodeIndex:
     return PostcodeIndex.load()
 
 
-@pytest.mark.parametrize("typed", ["1800", " 1800 ", "B-1800", "b 1800", "BE-1800", "1800 Vilvoorde", "Vilvoorde (1800)"])
+@pytest.mark.parametrize(
+    "typed", ["1800", " 1800 ", "B-1800", "b 1800", "BE-1800", "1800 Vilvoorde", "Vilvoorde (1800)"]
+)
 def test_vilvoorde_is_found_however_the_postcode_is_typed(index: PostcodeIndex, typed: str) -> None:
     found = index.lookup(typed)
     assert found.reason == "found"
