@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +43,12 @@ class Article:
     sources: tuple[str, ...]
     body: str
     path: Path
+    button: str = ""
+
+    @property
+    def label(self) -> str:
+        """What a button offering this article says (front matter `button`, else the title)."""
+        return self.button or self.title
 
     def fits(self, audience: str) -> bool:
         return "all" in self.audience or audience in self.audience or audience == "all"
@@ -76,6 +83,7 @@ def parse_article(path: Path) -> Article:
         sources=tuple(str(s) for s in meta["sources"]),
         body=body.strip(),
         path=path,
+        button=str(meta.get("button") or "").strip(),
     )
 
 
@@ -146,6 +154,10 @@ class Library:
             words = len(a.body.split())
             if words < 60 or words > 400:
                 out.append(f"{a.path}: {words} words; keep articles between 60 and 400 words")
+            if len(a.label) > 64:
+                out.append(f"{a.path}: button label longer than 64 characters; add a shorter `button:`")
+            if re.search(r"radi[ck]ali", a.label, re.IGNORECASE):
+                out.append(f"{a.path}: the button label names radicalisation; add a neutral `button:`")
             if len(a.summary) > 90:
                 out.append(f"{a.path}: summary longer than 90 characters")
         for aid in self.ids:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from content.directory import Contact, Directory
 from content.i18n import N_, Translate, translator
 from content.library import Article, Library
+from content.postcodes import Place, PostcodeIndex, PostcodeLookup
 from flows import questions as q
 from flows.effects import Effect, ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
 from flows.messages import Button, Outbound
@@ -128,39 +130,15 @@ STORY_LIMIT = 8000
 NO_BACK = frozenset({"welcome", "waiting", "done", "confirm_forget", "language"})
 
 
-class Place(Protocol):
-    postcode: str
-    municipality: str
-    region: str
-    communities: tuple[str, ...]
-
-
-class Contact(Protocol):
-    id: str
-    phone: str | None
-
-
-class Directory(Protocol):
-    def select(
-        self, *, place: Any, lang: str, audience: str, topics: Iterable[str], limit: int = 6
-    ) -> list[Any]: ...
-
-    def emergency(self, *, place: Any, lang: str, self_harm: bool = False, young: bool = False) -> list[Any]: ...
-
-
-class Postcodes(Protocol):
-    def lookup(self, text: str) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Content:
     """What the conversation reads from: articles, contacts, postcodes, triage rules."""
 
     library: Library
     directory: Directory
-    postcodes: Postcodes
+    postcodes: PostcodeIndex
     triage: TriageTable
-    format_contact: Callable[[Any, str], str]
+    format_contact: Callable[[Contact, str], str]
 
 
 #: the fields kept between messages (JSON, encrypted at rest)
@@ -203,8 +181,8 @@ class Conversation:
         self.out: list[Outbound] = []
         self.effects: list[Effect] = []
         self.goto: str | None = None
-        self.place: Any = None
-        self.place_lookup: Any = None
+        self.place: Place | None = None
+        self.place_lookup: PostcodeLookup | None = None
 
     # ---- helpers
     def say(self, text: str, buttons: Iterable[Button] = (), urgent: bool = False) -> None:
@@ -285,8 +263,7 @@ class Conversation:
         lines = [self.t("If someone is in danger right now, call:")]
         for c in contacts:
             lines.append(f"☎ {c.phone} – {c.name_for(self.data['locale'])}")
-        lines.append(self.t(
-            "These numbers are free and answer day and night. You can keep talking with me afterwards."))
+        lines.append(self.t("112 and 101 are free and answer day and night. You can keep talking with me afterwards."))
         self.say("\n".join(lines), urgent=True)
 
     def remember_return(self, *_: Any) -> None:
@@ -417,13 +394,18 @@ class Conversation:
 
     def say_place_not_found(self, *_: Any) -> None:
         found = self.place_lookup
-        suggestions = list(getattr(found, "suggestions", []) or [])[:5]
+        reason = found.reason if found else "no_match"
+        suggestions = list(found.suggestions)[:5] if found else []
         skip = Button("skip", self.t("Skip"))
-        if suggestions:
-            self.say(
-                self.t("I don't know that postcode. Did you mean one of these?"),
-                [Button(f"place:{p.postcode}", f"{p.postcode} {p.name}") for p in suggestions] + [skip],
-            )
+        lang = self.data["locale"]
+        choices = [Button(f"place:{p.postcode}", f"{p.postcode} {p.name_in(lang)}") for p in suggestions]
+        if reason == "not_a_place":
+            self.say(self.t("That postcode belongs to an institution, not to a place where people live. "
+                            "Type the postcode of your municipality."), [skip])
+        elif reason == "ambiguous_name" and choices:
+            self.say(self.t("Several places have that name. Which one do you mean?"), [*choices, skip])
+        elif choices:
+            self.say(self.t("I don't know that postcode. Did you mean one of these?"), [*choices, skip])
         else:
             self.say(self.t("I could not find that place. Type a Belgian postcode of four digits, like 1800, "
                             "or the name of your municipality."), [skip])
@@ -433,7 +415,8 @@ class Conversation:
         if place is not None:
             self.data["region"] = "east-belgium" if "de" in place.communities else place.region
             self.data["communities"] = list(place.communities)
-            self.say(self.t("Services for {municipality}:").format(municipality=place.municipality))
+            municipality = place.municipality_in(self.data["locale"])
+            self.say(self.t("Services for {municipality}:").format(municipality=municipality))
         topics = ["radicalisation", "parenting", "welfare", "listening", *self.data["topics"]]
         if "selfharm" in self.data["observed"] or self.data["danger"] == "life":
             topics.insert(0, "suicide")

@@ -121,7 +121,7 @@ def departure(c: Conversation) -> None:
 
 def guidance(c: Conversation) -> None:
     articles = c.articles()
-    buttons = [Button(f"read:{a.id}", a.title) for a in articles]
+    buttons = [Button(f"read:{a.id}", a.label) for a in articles]
     talk = Button("counsellor", c.t("Talk to a counsellor"))
     contacts = Button("contacts", c.t("Find services near me"))
     finish = Button("finish", c.t("Finish"))

@@ -321,3 +321,18 @@ def test_no_answer_treats_religion_or_culture_as_a_sign() -> None:
     labels = " ".join(label for _, label in q.OBSERVATIONS + q.OTHER_WORRIES + q.DANGERS).lower()
     for word in ("relig", "faith", "headscarf", "veil", "mosque", "islam", "muslim", "pray", "beard", "culture"):
         assert word not in labels
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_button_anywhere_in_guidance_names_radicalisation(engine: Engine, locale: str) -> None:
+    for role, reason in [("parent", "general"), ("teacher", "case"), ("worker", "news"), ("parent", "departure")]:
+        u = ScriptedUser(engine, locale)
+        u.start()
+        u.press("go")
+        u.press(f"role:{role}")
+        u.press(f"reason:{reason}")
+        u.press("go")
+        while u.state != "guidance":
+            u.press_data(u.buttons[0].data if not u.buttons[0].data.startswith("tick") else "go")
+        for b in u.buttons:
+            assert "radicali" not in b.label.lower() and "radikali" not in b.label.lower(), b.label
