@@ -3,55 +3,115 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
+
+from babel.messages.pofile import read_po
 
 from content.coverage import coverage
-from content.library import Library, LibraryError
+from content.i18n import LOCALE_DIR, LOCALES
+from content.library import ARTICLES_DIR, LEVELS, Library, LibraryError
+
+_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
+_URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
+_FIELD = re.compile(r"\{(\w*)\}")
+AUDIENCES = ("parent", "teacher", "worker", "all")
 
 
-def run_checks(*, stale_after_months: int, today: dt.date | None = None) -> list[str]:
+def run_checks(
+    *,
+    stale_after_months: int,
+    today: dt.date | None = None,
+    articles_dir: Path = ARTICLES_DIR,
+    contacts_dir: Path | None = None,
+) -> list[str]:
+    """All problems, one line each, saying where and what; empty when the content can ship."""
     today = today or dt.date.today()
     problems: list[str] = []
     try:
-        library = Library.load()
+        library = Library.load(articles_dir)
     except LibraryError as exc:
         problems.append(str(exc))
-    else:
+        library = None
+    if library is not None:
         problems += library.problems()
-        if not library.ids:
-            problems.append("no articles found")
-    try:
-        from content.directory import Directory
-
-        directory = Directory.load()
-    except Exception as exc:
-        problems.append(f"contacts: {exc}")
-    else:
-        problems += [f"contacts: {p}" for p in directory.problems()]
-        for c in directory.stale(months=stale_after_months, today=today):
-            problems.append(
-                f"contacts: {c.id} was last verified on {c.verified}, more than {stale_after_months} months ago"
-            )
+        problems += _link_problems(library)
+        problems += _reach_problems(library)
+    problems += _contact_problems(contacts_dir, stale_after_months, today)
+    problems += _triage_problems(library)
     for locale, (_done, _total, missing) in coverage().items():
-        for msgid in missing:
-            problems.append(f"catalog {locale}: untranslated {msgid[:60]!r}")
+        problems += [f"catalog {locale}: untranslated {msgid[:60]!r}" for msgid in missing]
     problems += _placeholder_problems()
     return problems
 
 
+def _link_problems(library: Library) -> list[str]:
+    """Links in articles must be complete https addresses: a person cannot fix a broken one."""
+    out: list[str] = []
+    for lang in LOCALES:
+        for article in library.in_language(lang):
+            for _text, url in _LINK.findall(article.body):
+                if not _URL.match(url):
+                    out.append(f"{article.path}: link {url!r} is not a complete https address")
+    return out
+
+
+def _reach_problems(library: Library) -> list[str]:
+    """Every reader, at every level, must be offered at least one article (no path ends empty)."""
+    out: list[str] = []
+    for lang in LOCALES:
+        for audience in AUDIENCES:
+            for level in LEVELS:
+                if not library.pick(lang=lang, audience=audience, topics=(), level=level):
+                    out.append(f"articles: nothing to offer a {audience} at level {level} in {lang}")
+        if library.by_topic("trust", lang) is None:
+            out.append(f"articles: no article on the topic 'trust' in {lang} (the privacy page)")
+    return out
+
+
+def _contact_problems(contacts_dir: Path | None, months: int, today: dt.date) -> list[str]:
+    from content.directory import Directory
+
+    try:
+        directory = Directory.load(contacts_dir)
+    except Exception as exc:  # noqa: BLE001 - any load error is a content problem to report
+        return [f"contacts: {exc}"]
+    out = [f"contacts: {p}" for p in directory.problems()]
+    out += [
+        f"contacts: {c.id} was last verified on {c.verified}, more than {months} months ago; check it and update "
+        "`verified`"
+        for c in directory.stale(months=months, today=today)
+    ]
+    return out
+
+
+def _triage_problems(library: Library | None) -> list[str]:
+    """Every topic a triage rule adds must lead to an article or a contact."""
+    from content.directory import Directory
+    from flows.triage import load_rules
+
+    out: list[str] = []
+    try:
+        rules = load_rules().rules
+        directory = Directory.load()
+    except Exception as exc:  # noqa: BLE001
+        return [f"triage rules: {exc}"]
+    article_topics = {t for a in library.in_language("en") for t in a.topics} if library else set()
+    contact_topics = {t for c in directory for t in c.topics}
+    for rule in rules:
+        for topic in rule.topics:
+            if topic not in article_topics and topic not in contact_topics:
+                out.append(f"triage rule {rule.id}: topic {topic!r} has no article and no contact")
+    return out
+
+
 def _placeholder_problems() -> list[str]:
     """A translation that drops or renames a {placeholder} would crash or mislead at run time."""
-    import re
-
-    from babel.messages.pofile import read_po
-
-    from content.i18n import LOCALE_DIR, LOCALES
-
-    field = re.compile(r"\{(\w*)\}")
     out: list[str] = []
     for locale in LOCALES:
         with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
             catalog = read_po(fh, locale=locale)
         for m in catalog:
-            if m.id and m.string and sorted(field.findall(str(m.id))) != sorted(field.findall(str(m.string))):
+            if m.id and m.string and sorted(_FIELD.findall(str(m.id))) != sorted(_FIELD.findall(str(m.string))):
                 out.append(f"catalog {locale}: placeholders differ in {str(m.id)[:60]!r}")
     return out
