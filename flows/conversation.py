@@ -350,13 +350,24 @@ class Conversation:
         )
         self.data["level"] = result.level
         self.data["reasons"] = list(result.reasons)
-        self.data["topics"] = list(result.topics)
+        topics = list(result.topics)
+        explained = set(self.data["explained"])
+        growing_up = "puberty" in explained and result.level in ("info", "concern")
+        if growing_up:
+            topics = ["adolescence", *[t for t in topics if t != "adolescence"]]
+        if explained & {"home", "mental", "loss"}:
+            topics.append("other-worries")
+        self.data["topics"] = list(dict.fromkeys(topics))
         lines = [self.t("Thank you. From what you told me, this is {level}.").format(
             level=self.t(q.LEVEL_LABELS[result.level]))]
         labels = [self.t(q.ANSWER_LABELS[r]) for r in result.reasons if r in q.ANSWER_LABELS]
         if labels:
             lines.append(self.t("What I went by:") + "\n" + "\n".join(f"• {lb}" for lb in labels))
         lines.append(self.t(LEVEL_ADVICE[result.level]))
+        if growing_up:
+            lines.append(self.t(
+                "You mention that puberty may play a part. Searching for who you are, provoking and strong "
+                "opinions are often part of growing up; the first text below is about that."))
         if set(self.data["observed"]) & {k for k, _ in q.OTHER_WORRIES}:
             lines.append(self.t(
                 "Some of what you describe may be about something else than extreme ideas. "

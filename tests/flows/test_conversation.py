@@ -336,3 +336,22 @@ def test_no_button_anywhere_in_guidance_names_radicalisation(engine: Engine, loc
             u.press_data(u.buttons[0].data if not u.buttons[0].data.startswith("tick") else "go")
         for b in u.buttons:
             assert "radicali" not in b.label.lower() and "radikali" not in b.label.lower(), b.label
+
+
+def test_puberty_as_an_explanation_leads_with_growing_up(user: ScriptedUser) -> None:
+    user.start()
+    user.press("go")
+    user.press("role:parent")
+    user.press("reason:young_person")
+    user.press("go")
+    user.press("age:12-15")
+    user.press("tick:blackwhite")
+    user.press("go")
+    user.press("go")
+    user.press("duration:weeks")
+    user.press("tick:puberty")
+    user.press("go")
+    user.press("danger:none")
+    assert "puberty may play a part" in user.text
+    first = [b for b in user.buttons if b.data.startswith("read:")][0]
+    assert first.data == "read:normal-adolescence"
