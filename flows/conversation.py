@@ -258,7 +258,7 @@ class Conversation:
         if self_harm is None:
             self_harm = self.data["danger"] == "life" or "selfharm" in self.data["observed"]
         contacts = self.content.directory.emergency(
-            place=None, lang=self.data["locale"], self_harm=self_harm, young=self.audience == "young"
+            place=None, lang=self.data["locale"], self_harm=self_harm, young=self_harm or self.audience == "young"
         )
         lines = [self.t("If someone is in danger right now, call:")]
         for c in contacts:

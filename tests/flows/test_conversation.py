@@ -96,6 +96,7 @@ def test_danger_to_own_life_adds_the_right_suicide_line(engine: Engine, locale: 
     walk_to_guidance(u, danger="life")
     urgent = u.replies[0].text
     assert line in urgent and not_line not in urgent
+    assert ("102" if locale == "nl" else "103") in urgent, "the youth line too, for a threat to their own life"
 
 
 def test_urgent_command_works_anywhere(user: ScriptedUser) -> None:
