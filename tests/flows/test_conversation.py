@@ -354,5 +354,5 @@ def test_puberty_as_an_explanation_leads_with_growing_up(user: ScriptedUser) -> 
     user.press("go")
     user.press("danger:none")
     assert "puberty may play a part" in user.text
-    first = [b for b in user.buttons if b.data.startswith("read:")][0]
+    first = next(b for b in user.buttons if b.data.startswith("read:"))
     assert first.data == "read:normal-adolescence"
