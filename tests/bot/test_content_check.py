@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from content.check import run_checks
+from bot.content_check import run_checks
 from content.library import ARTICLES_DIR
 
 

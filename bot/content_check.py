@@ -1,4 +1,7 @@
-"""`baken content check`: everything an editor can break, found before a person sees it."""
+"""`baken content check`: everything an editor can break, found before a person sees it.
+
+It lives in the application layer because it checks content against what the flows use (triage topics).
+"""
 
 from __future__ import annotations
 
