@@ -47,7 +47,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _content_check(args: argparse.Namespace, settings: Settings) -> int:
-    from content.check import run_checks
+    from bot.content_check import run_checks
 
     problems = run_checks(stale_after_months=settings.contact_stale_months)
     for p in problems:
