@@ -1,4 +1,4 @@
-"""The `baken` command: serve, chat, db upgrade, content check, triage table."""
+"""The `baken` command: serve, chat, db upgrade, content check, triage table, qr."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.settings import Settings
+from flows.questions import DEEP_LINK_ROLES
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,6 +65,22 @@ def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _qr(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels.telegram_links import bot_username, start_link, write_qr
+
+    name = args.bot
+    if not name and settings.telegram_token:
+        name = asyncio.run(bot_username(settings.telegram_token, settings.telegram_api_url))
+    if not name:
+        print("baken qr: give --bot NAME, or set BAKEN_TELEGRAM_TOKEN to ask Telegram", file=sys.stderr)
+        return 2
+    link = start_link(name, args.start)
+    out = args.out or Path(f"baken-{args.start}.png")
+    write_qr(link, out)
+    print(f"{out}: {link}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="baken", description="Baken: anonymous chat and helpline triage")
     sub = p.add_subparsers(dest="command", required=True)
@@ -82,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     csub = ct.add_subparsers(dest="content_command", required=True)
     chk = csub.add_parser("check", help="validate articles, contacts and catalogs")
     chk.set_defaults(func=_content_check)
+    qr = sub.add_parser("qr", help="a PNG QR code of a Telegram deep link, for posters")
+    qr.add_argument("--start", required=True, choices=sorted(DEEP_LINK_ROLES), help="the role to preselect")
+    qr.add_argument("--bot", default=None, help="the bot's username (default: ask Telegram with the token)")
+    qr.add_argument("--out", type=Path, default=None, help="the PNG file (default: baken-<start>.png)")
+    qr.set_defaults(func=_qr)
     tr = sub.add_parser("triage", help="triage rules")
     tsub = tr.add_subparsers(dest="triage_command", required=True)
     tt = tsub.add_parser("table", help="print the rules as a table")

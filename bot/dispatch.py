@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,15 @@ class Envelope:
     update_key: str | None = None
     locale_hint: str | None = None
     address: str | None = None
+    message_ref: int | None = None  # the channel's id of this message in the chat, for /forget to delete
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMessage:
+    """A message a channel showed in the person's chat: what /forget may still remove from their screen."""
+
+    message_id: int
+    at: dt.datetime
 
 
 @dataclass
@@ -43,6 +52,13 @@ class Delivery:
     duplicate: bool = False
     address: str | None = None
     forgotten: bool = False
+    locale: str | None = None  # the session's language, for what a channel adds itself
+    trail: list[ShownMessage] = field(default_factory=list)  # only when forgotten: the chat's messages
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 class Dispatcher:
@@ -80,8 +96,14 @@ class Dispatcher:
             replies = list(result.replies)
             replies += await self._apply(repo, sid, result)
             if result.state is None or result.data is None:
+                trail = [ShownMessage(m.message_id, _aware(m.created_at)) for m in await repo.trail_of(sid)]
+                if env.message_ref is not None:
+                    trail.append(ShownMessage(env.message_ref, self.clock()))
                 await repo.forget(sid)
-                return Delivery(sid, replies, address=address, forgotten=True)
+                locale = (data or {}).get("locale") or env.locale_hint
+                return Delivery(sid, replies, address=address, forgotten=True, locale=locale, trail=trail)
+            if env.message_ref is not None:
+                await repo.add_trail(sid, [env.message_ref])
             if row is None:
                 row = ConversationSession(id=sid, channel=env.channel, state=result.state,
                                           locale=result.data["locale"], data=b"")
@@ -94,7 +116,7 @@ class Dispatcher:
             # one outbox row per step: the step's replies are sent, and forgotten, together
             payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
             ids = [await repo.add_outbox(sid, env.channel, payload)] if replies else []
-        return Delivery(sid, replies, ids, address=address)
+        return Delivery(sid, replies, ids, address=address, locale=result.data["locale"])
 
     async def _redeliver(self, repo: Repository, sid: str) -> Delivery:
         pending = await repo.pending_outbox(sid)
@@ -128,12 +150,18 @@ class Dispatcher:
                 pass  # handled after the step: the whole session goes
         return extra
 
-    async def delivered(self, ids: list[int]) -> None:
-        """Sent replies leave the outbox: nothing of what was said stays longer than needed."""
-        if not ids:
+    async def delivered(self, ids: list[int], session_id: str | None = None, shown: Sequence[int] = ()) -> None:
+        """Sent replies leave the outbox: nothing of what was said stays longer than needed.
+
+        `shown` are the channel's ids of the messages just sent, kept (with the session) for /forget.
+        """
+        if not ids and not shown:
             return
         async with self.sessions() as s, s.begin():
-            await Repository(s).delete_outbox(ids)
+            repo = Repository(s)
+            await repo.delete_outbox(ids)
+            if shown and session_id is not None:
+                await repo.add_trail(session_id, shown)
 
     async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
         """For tests and tools: the stored state of one person's session."""

@@ -9,6 +9,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Services, build_services
+from bot.channels.telegram import TelegramChannel, TelegramTuning
+from bot.channels.telegram_webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
 from bot.settings import Settings
 
 log = logging.getLogger("baken.server")
@@ -30,7 +32,7 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
-def make_app(settings: Settings) -> web.Application:
+def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> web.Application:
     app = web.Application()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -41,7 +43,25 @@ def make_app(settings: Settings) -> web.Application:
         yield
         await services.close()
 
+    async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
+        """The bot lives as long as the server: getMe, commands and webhook (or polling) at start."""
+        assert settings.telegram_token
+        channel = TelegramChannel(
+            app[SERVICES].dispatcher, settings.telegram_token, api_url=settings.telegram_api_url,
+            webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=telegram,
+        )
+        await channel.start()
+        app[TELEGRAM] = channel
+        try:
+            yield
+        finally:
+            await channel.stop()
+
     app.cleanup_ctx.append(services_ctx)
+    if settings.telegram_token:
+        app.cleanup_ctx.append(telegram_ctx)
+        if settings.telegram_webhook_url:
+            app.add_subapp(PREFIX, webhook_app())
     app.router.add_get("/", index)
     app.router.add_get("/healthz", health)
     return app

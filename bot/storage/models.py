@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -112,3 +112,18 @@ class TicketEvent(SQLModel, table=True):
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
     at: dt.datetime = Field(default_factory=utcnow)
+
+
+class MessageTrail(SQLModel, table=True):
+    """Ids of the messages shown in a session's chat, so /forget can also clear them off a shared screen.
+
+    A message id is meaningless outside its chat (and the chat id is stored encrypted with the session);
+    the rows go with the session.
+    """
+
+    __tablename__ = "message_trail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=64, index=True)
+    message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)

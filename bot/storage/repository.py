@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from bot.storage.models import (
     ConsentRecord,
     ConversationSession,
     InboundSeen,
+    MessageTrail,
     OutboxMessage,
     Ticket,
     TicketEvent,
@@ -22,6 +24,8 @@ from bot.storage.models import (
 )
 from handover.consent import CONSENT_VERSION
 from handover.queue_rules import OPEN_STATUSES, ConsentMissing, TicketStatus
+
+_TRAIL_INSERT = insert(SQLModel.metadata.tables[MessageTrail.__tablename__])
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,20 @@ class Repository:
         await self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
         await self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.session_id) == session_id))
         await self.s.execute(delete(InboundSeen).where(col(InboundSeen.session_id) == session_id))
+        await self.s.execute(delete(MessageTrail).where(col(MessageTrail.session_id) == session_id))
         await self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
+
+    # --------------------------------------------------------------------- message trail
+    async def add_trail(self, session_id: str, message_ids: Iterable[int]) -> None:
+        """Remember the ids of messages shown in this session's chat (a channel's own numbering)."""
+        now = utcnow()
+        rows = [{"session_id": session_id, "message_id": m, "created_at": now} for m in message_ids]
+        if rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
+            await self.s.execute(_TRAIL_INSERT, rows)
+
+    async def trail_of(self, session_id: str) -> list[MessageTrail]:
+        stmt = select(MessageTrail).where(col(MessageTrail.session_id) == session_id).order_by(col(MessageTrail.id))
+        return list((await self.s.execute(stmt)).scalars())
 
     # --------------------------------------------------------------------- outbox
     async def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:

@@ -1,0 +1,264 @@
+"""What one Telegram text update costs end to end, against PTB answering it with a bare echo handler.
+
+Both run in this process through PTB's real HTTP stack (httpx) to a canned Bot API in another process on
+loopback, with the same update JSON, alternating in the same run. Baken's path: parse → flow step → store
+(dedupe, lock, step, encrypt, outbox, commit) → reply → outbox delivered. Design §8's budget: ≤ 2× the echo.
+Printed, never asserted.
+
+Run: `.venv/bin/python -m bot.bench_telegram [--conversations N] [--profile]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import itertools
+import json
+import multiprocessing
+import pstats
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.app import build_services
+from bot.channels.telegram import TelegramChannel, TelegramTuning
+from bot.channels.telegram_flood import FloodGate
+from bot.dispatch import Delivery
+from bot.settings import Settings
+from flows.conversation import TEXT_STATES
+from flows.messages import Button
+
+TOKEN = "42:bench-token"
+# one conversation to a ticket; "#x" is typed as the number of button x on the last keyboard (a text update)
+SCRIPT = [
+    "/start", "#go", "#role:parent", "#reason:young_person", "He has changed since the summer.", "#go",
+    "#age:16-17", "#tick:withdrawn", "#tick:online", "#go", "#go", "#duration:months", "#go", "#danger:none",
+    "#counsellor", "#goal:advice", "#consent",
+]
+
+
+# ---------------------------------------------------------------------- the canned Bot API (own process)
+def _serve_api(port: int, ready: Any) -> None:
+    message_ids = itertools.count(1)
+    me = {"id": 42, "is_bot": True, "first_name": "Baken", "username": "BakenBenchBot"}
+
+    async def method(request: web.Request) -> web.Response:
+        name = request.match_info["method"]
+        if name == "getMe":
+            return web.json_response({"ok": True, "result": me})
+        if name == "sendMessage":
+            form = await request.post()
+            chat_id = int(str(form["chat_id"]))
+            result = {"message_id": next(message_ids), "date": int(time.time()),
+                      "chat": {"id": chat_id, "type": "private"}, "text": str(form.get("text", ""))}
+            return web.json_response({"ok": True, "result": result})
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/bot{token}/{method}", method)
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---------------------------------------------------------------------- updates
+_update_ids = itertools.count(1)
+
+
+def text_update(user_id: int, body: str) -> bytes:
+    return json.dumps({
+        "update_id": next(_update_ids),
+        "message": {"message_id": next(_update_ids), "date": int(time.time()), "text": body,
+                    "chat": {"id": user_id, "type": "private", "first_name": "A"},
+                    "from": {"id": user_id, "is_bot": False, "first_name": "A", "language_code": "nl"}},
+    }).encode()
+
+
+def press_update(user_id: int, data: str) -> bytes:
+    return json.dumps({
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)), "chat_instance": "1", "data": data,
+            "from": {"id": user_id, "is_bot": False, "first_name": "A", "language_code": "nl"},
+            "message": {"message_id": 1, "date": int(time.time()), "text": "…",
+                        "chat": {"id": user_id, "type": "private", "first_name": "A"}},
+        },
+    }).encode()
+
+
+def update_for(user_id: int, step: str, state: str | None, buttons: tuple[Button, ...]) -> tuple[str, bytes]:
+    """How a person takes a step: free text as is; a button by typing its number (a text update), except
+    where typed text is an answer (the story, a postcode) and only a press will do."""
+    if not step.startswith("#"):
+        return "text", text_update(user_id, step)
+    if state in TEXT_STATES:
+        return "press", press_update(user_id, step[1:])
+    return "text", text_update(user_id, str([b.data for b in buttons].index(step[1:]) + 1))
+
+
+# ---------------------------------------------------------------------- the two contenders
+async def echo_app(api_url: str) -> Application[Any, Any, Any, Any, Any, Any]:
+    """PTB's floor: parse the update, run one handler, send one reply."""
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message is not None and update.message.text is not None:
+            await update.message.reply_text(update.message.text)
+
+    async def echo_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None and update.effective_chat is not None:
+            await query.answer()
+            await context.bot.send_message(update.effective_chat.id, query.data or "")
+
+    app = (Application.builder().token(TOKEN).base_url(f"{api_url}/bot").base_file_url(f"{api_url}/file/bot")
+           .updater(None).job_queue(None).build())
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(echo_press))
+    await app.initialize()
+    await app.start()
+    return app
+
+
+class Timed:
+    """Wraps one coroutine method of an object and sums the time spent in it, for the breakdown."""
+
+    def __init__(self, target: object, name: str) -> None:
+        self.total = 0.0
+        original: Callable[..., Awaitable[Any]] = getattr(target, name)
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                self.total += time.perf_counter() - t0
+
+        setattr(target, name, timed)
+
+
+async def run(conversations: int, warmup: int, profile: bool) -> None:
+    port = _free_port()
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    api = ctx.Process(target=_serve_api, args=(port, ready), daemon=True)
+    api.start()
+    if not ready.wait(30):
+        raise RuntimeError("the canned Bot API did not start")
+    api_url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), secret_key="bench" * 8)
+        services = await build_services(settings)
+        tuning = TelegramTuning(rate_limiter=None, flood=FloodGate(rate=1e9, burst=10**9))
+        channel = TelegramChannel(services.dispatcher, TOKEN, api_url=api_url,
+                                  webhook_url="https://bench.invalid/telegram/webhook", tuning=tuning)
+        await channel.start()
+        echo = await echo_app(api_url)
+        last: dict[int, tuple[Button, ...]] = {}
+        deliver = channel.deliver
+
+        async def remembering(chat_id: int, delivery: Delivery) -> None:
+            keyboards = [r.buttons for r in delivery.replies if r.buttons]
+            if keyboards:
+                last[chat_id] = keyboards[-1]
+            await deliver(chat_id, delivery)
+
+        channel.deliver = remembering  # type: ignore[method-assign]
+        handle = Timed(services.dispatcher, "handle")
+        delivered = Timed(services.dispatcher, "delivered")
+        wall: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
+
+        def record(kind: str, who: str, t0: float, c0: float) -> None:
+            wall.setdefault((kind, who), []).append((time.perf_counter() - t0) * 1e6)
+            cpu.setdefault((kind, who), []).append((time.process_time() - c0) * 1e6)
+
+        profiler = cProfile.Profile() if profile else None
+        try:
+            for n in range(warmup + conversations):
+                user = 7_000_000_000 + n
+                measuring = n >= warmup
+                if n == warmup:
+                    handle.total = delivered.total = 0.0
+                    wall.clear()
+                    cpu.clear()
+                played: list[tuple[str, bytes]] = []
+                for step in SCRIPT:
+                    state, _ = await services.dispatcher.load_state("telegram", str(user))
+                    kind, payload = update_for(user, step, state, last.get(user, ()))
+                    played.append((kind, payload))
+                    if profiler is not None and measuring:
+                        profiler.enable()
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    ok = await channel.process_webhook(json.loads(payload))
+                    record(kind, "baken", t0, c0)
+                    if profiler is not None:
+                        profiler.disable()
+                    assert ok
+                for kind, payload in played:  # the same updates, answered by the bare echo
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    await echo.process_update(Update.de_json(json.loads(payload), echo.bot))
+                    record(kind, "echo", t0, c0)
+        finally:
+            await echo.stop()
+            await echo.shutdown()
+            await channel.stop()
+            await services.close()
+            api.terminate()
+    for kind in ("text", "press"):
+        for label, samples in (("wall", wall), ("cpu", cpu)):
+            floor, ours = samples[(kind, "echo")], samples[(kind, "baken")]
+            ratio = statistics.median(ours) / statistics.median(floor)
+            budget = "   (design §8 budget: ≤ 2.0x)" if kind == "text" else ""
+            _report(f"{kind} {label}: PTB bare echo", floor)
+            _report(f"{kind} {label}: Baken", ours)
+            print(f"{kind} {label}: ratio of medians {ratio:.1f}x{budget}")
+    n = sum(len(wall[(k, "baken")]) for k in ("text", "press"))
+    mean = sum(sum(wall[(k, "baken")]) for k in ("text", "press")) / n
+    per = {"Dispatcher.handle (stored step)": handle.total / n * 1e6,
+           "Dispatcher.delivered (outbox, trail)": delivered.total / n * 1e6}
+    print(f"where Baken's time goes (mean per update, all {n}: {mean:.1f} µs):")
+    for name, value in [*per.items(), ("parse, PTB, sendMessage over HTTP", mean - sum(per.values()))]:
+        print(f"  {name:38} {value:8.1f} µs")
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+def _report(name: str, samples: list[float]) -> None:
+    samples = sorted(samples)
+    p90 = samples[int(len(samples) * 0.9) - 1]
+    print(f"{name:26} median {statistics.median(samples):8.1f} µs   min {samples[0]:8.1f}   p90 {p90:8.1f}"
+          f"   ({len(samples)} updates)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--conversations", type=int, default=30, help="conversations measured (17 updates each)")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--profile", action="store_true", help="cProfile Baken's path and print the top functions")
+    args = p.parse_args()
+    asyncio.run(run(args.conversations, args.warmup, args.profile))
+
+
+if __name__ == "__main__":
+    main()

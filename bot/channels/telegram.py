@@ -1,0 +1,305 @@
+"""Baken on Telegram (python-telegram-bot 22): updates become Envelopes, Deliveries become messages.
+
+The application is built and wired once here. Two ways in: a webhook POST handled inside Baken's own
+aiohttp request (`process_webhook`, answered only after the transaction committed), or PTB's updater polling
+from a laptop. Both end in the same handlers; only the kind of an update and the person's pseudonymous id
+reach the domain, and only the chat id (encrypted by the Dispatcher) is kept to write back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, LinkPreviewOptions, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseRateLimiter,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.channels.telegram_commands import register_commands
+from bot.channels.telegram_erase import Cleared, clear_chat
+from bot.channels.telegram_flood import FloodGate
+from bot.channels.telegram_lanes import ChatLanes
+from bot.channels.telegram_logging import keep_secrets_out_of_logs
+from bot.channels.telegram_notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN, say
+from bot.channels.telegram_render import compose
+from bot.channels.telegram_updates import GROUPS, PRIVATE, edit_of, inbound_of
+from bot.dispatch import Delivery, Dispatcher, Envelope
+from content.i18n import normalise_locale
+from flows.messages import Inbound, Outbound
+
+log = logging.getLogger("baken.telegram")
+
+CHANNEL = "telegram"
+DEFAULT_API_URL = "https://api.telegram.org"
+#: what Baken asks Telegram for; everything else (inline queries, reactions, payments) never arrives
+ALLOWED_UPDATES: list[str] = [
+    Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER, Update.CHANNEL_POST,
+]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def default_rate_limiter() -> BaseRateLimiter[Any]:
+    """Telegram's limits for the whole bot (30 messages/s, 20/min per group); waits out a 429 and retries."""
+    return AIORateLimiter(max_retries=3)
+
+
+@dataclass
+class TelegramTuning:
+    """What production leaves at its defaults; tests and the benchmark turn these."""
+
+    rate_limiter: BaseRateLimiter[Any] | None = field(default_factory=default_rate_limiter)
+    flood: FloodGate = field(default_factory=FloodGate)
+    poll_timeout: float = 10.0
+    max_concurrent_updates: int = 64
+    #: called with each update id once all handlers ran (tests await it in polling mode)
+    on_handled: Callable[[int], None] | None = None
+
+
+@dataclass
+class _Outcome:
+    """Whether the update of the current webhook request went through; the error handler fills it."""
+
+    error: BaseException | None = None
+
+
+_OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
+
+
+def build_application(token: str, api_url: str | None, *, polling: bool, tuning: TelegramTuning) -> TelegramApp:
+    root = (api_url or DEFAULT_API_URL).rstrip("/")
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates))
+        .job_queue(None)
+    )
+    if tuning.rate_limiter is not None:
+        builder = builder.rate_limiter(tuning.rate_limiter)
+    if not polling:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+class TelegramChannel:
+    """One bot: handlers for private chats, groups (left at once) and buttons, and the way back out."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        token: str,
+        *,
+        api_url: str | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str = "",
+        tuning: TelegramTuning | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.token = token
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.tuning = tuning or TelegramTuning()
+        self.flood = self.tuning.flood
+        self.clock = clock
+        keep_secrets_out_of_logs(token)  # before PTB is built: it logs its URLs, token included, at DEBUG
+        self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
+        self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
+        self._wire()
+
+    @property
+    def bot(self) -> Bot:
+        return self.application.bot
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    def _wire(self) -> None:
+        app = self.application
+        app.add_handler(ChatMemberHandler(self.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(filters.ChatType.GROUPS | filters.ChatType.CHANNEL, self.on_group_message))
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, self.on_edit))
+        app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, self.on_message))
+        app.add_error_handler(self.on_error)
+        if self.tuning.on_handled is not None:
+            app.add_handler(TypeHandler(Update, self._handled), group=1)
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        """getMe, the command menus, then the webhook (with its secret) or long polling."""
+        app = self.application
+        await app.initialize()
+        await register_commands(app.bot)
+        if self.webhook_url:
+            await app.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
+        elif app.updater is not None:
+            await app.updater.start_polling(
+                timeout=dt.timedelta(seconds=self.tuning.poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
+        await app.start()
+        log.info("Telegram is on: %s mode, as @%s", self.mode, app.bot.username)
+
+    async def stop(self) -> None:
+        """Leaves the webhook registered: other processes behind the same URL keep serving it."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    async def process_webhook(self, payload: dict[str, Any]) -> bool:
+        """Handle one webhook update inside the request; False when it must be re-delivered.
+
+        Raises ValueError for a payload that is not an update (nothing of it is logged).
+        """
+        try:
+            update = Update.de_json(payload, self.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError("not a Telegram update") from exc
+        outcome = _Outcome()
+        token = _OUTCOME.set(outcome)
+        try:
+            await self.application.process_update(update)
+        finally:
+            _OUTCOME.reset(token)
+        return outcome.error is None
+
+    # ------------------------------------------------------------------ handlers: private chats
+    async def on_message(self, update: Update, context: Context) -> None:
+        message = update.message
+        inbound = inbound_of(message) if message is not None else None
+        if message is not None and inbound is not None:
+            await self._converse(update, inbound, message.message_id)
+
+    async def on_edit(self, update: Update, context: Context) -> None:
+        inbound = edit_of(update.edited_message) if update.edited_message is not None else None
+        if inbound is not None:
+            await self._converse(update, inbound, None)
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        """Acknowledge at once; stale or forged data is the engine's to answer kindly."""
+        query = update.callback_query
+        if query is None:
+            return
+        with suppress(TelegramError):  # a re-delivered or old query can no longer be answered
+            await query.answer()
+        chat = update.effective_chat
+        if chat is None or chat.type != PRIVATE:
+            return
+        await self._converse(update, Inbound.choice(query.data or ""), None)
+
+    # ------------------------------------------------------------------ handlers: groups and channels
+    async def on_group_message(self, update: Update, context: Context) -> None:
+        """Never a conversation in a group: say so once, then leave. The Dispatcher is not called."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None:
+            await self._leave(chat.id, user.language_code if user is not None else None)
+
+    async def on_membership(self, update: Update, context: Context) -> None:
+        change = update.my_chat_member
+        if change is None or change.chat.type not in GROUPS:
+            return  # in a private chat this is someone blocking or unblocking the bot: nothing to do
+        if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            return
+        await self._leave(change.chat.id, change.from_user.language_code)
+
+    async def _leave(self, chat_id: int, language_code: str | None) -> None:
+        if chat_id in self._left:
+            return
+        self._left[chat_id] = None
+        if len(self._left) > 1024:
+            del self._left[next(iter(self._left))]
+        with suppress(TelegramError):
+            await self.bot.send_message(chat_id, say(PRIVATE_ONLY, language_code))
+        with suppress(TelegramError):
+            await self.bot.leave_chat(chat_id)
+        log.info("left a group or channel: Baken talks one to one only")
+
+    # ------------------------------------------------------------------ errors and observers
+    async def on_error(self, update: object, context: Context) -> None:
+        """Logged once, by update id at most; a webhook request then answers 500 so Telegram re-delivers."""
+        outcome = _OUTCOME.get()
+        if outcome is not None:
+            outcome.error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("Telegram update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
+
+    async def _handled(self, update: Update, context: Context) -> None:
+        if self.tuning.on_handled is not None:
+            self.tuning.on_handled(update.update_id)
+
+    # ------------------------------------------------------------------ the path through the domain
+    async def _converse(self, update: Update, inbound: Inbound, message_ref: int | None) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None:
+            return
+        user_id = str(user.id)
+        await self.flood.wait(self.dispatcher.pseudonym(CHANNEL, user_id))
+        delivery = await self.dispatcher.handle(
+            Envelope(
+                CHANNEL, user_id, inbound, update_key=str(update.update_id),
+                locale_hint=normalise_locale(user.language_code), address=str(chat.id), message_ref=message_ref,
+            )
+        )
+        await self.deliver(chat.id, delivery)
+
+    async def deliver(self, chat_id: int, delivery: Delivery) -> None:
+        """Send a step's replies in order, then let them leave the outbox and remember what the chat shows.
+
+        A transient failure (network, timeout, flood wait beyond the retries) propagates: the webhook answers
+        500 and Telegram re-delivers, which sends the still-pending replies. A refusal that no retry changes
+        (the person blocked the bot, a malformed message) is logged and the replies are dropped.
+        """
+        replies = delivery.replies
+        if delivery.forgotten:
+            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock())
+            replies = _with_clear_notice(replies, cleared, delivery.locale)
+        sent: list[int] = []
+        try:
+            for part in compose(replies):
+                message = await self.bot.send_message(
+                    chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=part.markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+                sent.append(message.message_id)
+        except (BadRequest, Forbidden, ValueError) as exc:
+            log.error("replies dropped for %s…: %s", delivery.session_id[:8], type(exc).__name__, exc_info=exc)
+        except TelegramError:
+            if sent and not delivery.forgotten:
+                await self.dispatcher.delivered([], delivery.session_id, sent)
+            raise
+        if not delivery.forgotten:
+            await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
+
+
+def _with_clear_notice(replies: list[Outbound], cleared: Cleared, locale: str | None) -> list[Outbound]:
+    """Say what /forget could take off the screen, inside the last reply so its button stays last."""
+    if not replies or (cleared.deleted == 0 and cleared.remaining == 0):
+        return replies
+    note = say(SOME_MESSAGES_REMAIN if cleared.remaining else CHAT_CLEARED, locale)
+    last = replies[-1]
+    return [*replies[:-1], Outbound(f"{last.text}\n\n{note}", last.buttons, last.urgent)]

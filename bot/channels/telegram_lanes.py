@@ -1,0 +1,71 @@
+"""Polled updates run concurrently across chats but in order within one chat, as webhooks deliver them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class KeyedLocks:
+    """A lock per key that exists only while someone holds or waits for it: memory stays flat."""
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: int) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class ChatLanes(BaseUpdateProcessor):
+    """One lane per chat: a slowed or slow chat never holds up another one.
+
+    PTB's own slots only count updates in flight (waiting in a lane costs one small task); the work itself is
+    bounded by `max_working`, taken inside the lane so that a queue in one lane never holds a working slot.
+    """
+
+    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000) -> None:
+        super().__init__(max_in_flight)
+        self._lanes = KeyedLocks()
+        self._working = asyncio.Semaphore(max_working)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _lane_of(update)
+        if key is None:
+            async with self._working:
+                await coroutine
+            return
+        async with self._lanes.hold(key), self._working:
+            await coroutine
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _lane_of(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None

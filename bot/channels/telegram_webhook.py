@@ -1,0 +1,49 @@
+"""Telegram's webhook as a route on Baken's own aiohttp server: checked, handled and committed, then 200."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from aiohttp import web
+
+from bot.channels.telegram import TelegramChannel
+from bot.settings import Settings
+
+TELEGRAM = web.AppKey("telegram", TelegramChannel)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+PREFIX = "/telegram"  # the area on the server; Telegram posts to PREFIX + "/webhook"
+PATH = f"{PREFIX}/webhook"
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The configured secret, or one derived from the server secret: stable across restarts and processes."""
+    if settings.telegram_webhook_secret:
+        return settings.telegram_webhook_secret
+    return hmac.new(settings.secret, b"baken:telegram-webhook-secret", hashlib.sha256).hexdigest()
+
+
+async def receive(request: web.Request) -> web.Response:
+    """A wrong or missing secret is refused before anything is read; a failed update answers 500 (re-delivery)."""
+    channel = request.config_dict[TELEGRAM]
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), channel.webhook_secret.encode()):
+        return web.Response(status=401, text="unauthorized")
+    try:
+        payload = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return web.Response(status=400, text="not JSON")
+    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+        return web.Response(status=400, text="not an update")
+    try:
+        ok = await channel.process_webhook(payload)
+    except ValueError:
+        return web.Response(status=400, text="not an update")
+    return web.Response(status=200 if ok else 500)
+
+
+def webhook_app() -> web.Application:
+    """The /telegram area: one route, so the rest of the server never sees Telegram's traffic."""
+    app = web.Application()
+    app.router.add_post("/webhook", receive)
+    return app
