@@ -48,10 +48,35 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from bot.storage.database import make_engine, make_sessionmaker
+    from bot.storage.migrate import upgrade
+    from bot.storage.retention import purge
+
+    upgrade(settings.db_url)
+
+    async def main() -> dict[str, int]:
+        engine = make_engine(settings.db_url)
+        try:
+            return await purge(make_sessionmaker(engine), dt.datetime.now(dt.UTC))
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(main())
+    print(f"purged {counts['sessions']} idle session(s) and {counts['tickets']} closed ticket(s)")
+    return 0
+
+
 def _content_check(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
     from bot.content_check import run_checks
 
-    problems = run_checks(stale_after_months=settings.contact_stale_months)
+    months = args.stale_months or settings.contact_stale_months
+    today = dt.date.fromisoformat(args.today) if args.today else None
+    problems = run_checks(stale_after_months=months, today=today)
     for p in problems:
         print(p)
     print(f"{len(problems)} problem(s)" if problems else "content OK")
@@ -99,7 +124,11 @@ def parser() -> argparse.ArgumentParser:
     ct = sub.add_parser("content", help="content tasks")
     csub = ct.add_subparsers(dest="content_command", required=True)
     chk = csub.add_parser("check", help="validate articles, contacts and catalogs")
+    chk.add_argument("--stale-months", type=int, default=None, help="flag contacts verified longer ago")
+    chk.add_argument("--today", default=None, help="check as of this date (YYYY-MM-DD)")
     chk.set_defaults(func=_content_check)
+    pg = dsub.add_parser("purge", help="erase idle sessions and closed tickets past their retention")
+    pg.set_defaults(func=_db_purge)
     qr = sub.add_parser("qr", help="a PNG QR code of a Telegram deep link, for posters")
     qr.add_argument("--start", required=True, choices=sorted(DEEP_LINK_ROLES), help="the role to preselect")
     qr.add_argument("--bot", default=None, help="the bot's username (default: ask Telegram with the token)")
@@ -120,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    # transitions logs every callback at INFO; the state names say nothing useful in production
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     return int(args.func(args, settings) or 0)
 
 

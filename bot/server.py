@@ -11,6 +11,8 @@ from sqlalchemy import text
 from bot.app import Services, build_services
 from bot.channels.telegram import TelegramChannel, TelegramTuning
 from bot.channels.telegram_webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
+from bot.housekeeping import purging
+from bot.pages import add_pages
 from bot.settings import Settings
 
 log = logging.getLogger("baken.server")
@@ -27,7 +29,8 @@ async def health(request: web.Request) -> web.Response:
 async def index(request: web.Request) -> web.Response:
     return web.Response(
         text="<!doctype html><html lang=en><meta charset=utf-8><title>Baken</title>"
-        "<h1>Baken</h1><p>The service is running. <a href=/healthz>health</a></p></html>",
+        "<h1>Baken</h1><p>The service is running. <a href=/privacy>What Baken keeps</a> · "
+        "<a href=/content-status>content status</a> · <a href=/healthz>health</a></p></html>",
         content_type="text/html",
     )
 
@@ -40,7 +43,8 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
         app[SERVICES] = services
         if not settings.telegram_token:
             log.info("Telegram is off: BAKEN_TELEGRAM_TOKEN is not set")
-        yield
+        async with purging(services.sessions):
+            yield
         await services.close()
 
     async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -64,6 +68,7 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
             app.add_subapp(PREFIX, webhook_app())
     app.router.add_get("/", index)
     app.router.add_get("/healthz", health)
+    add_pages(app, stale_months=settings.contact_stale_months)
     return app
 
 
