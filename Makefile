@@ -48,8 +48,9 @@ messages-update:
 messages-compile:
 	$(BIN)/pybabel compile -d content/locales --statistics
 
-bench: install
+bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench
+	$(BIN)/python -m bot.bench_telegram
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
