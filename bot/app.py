@@ -12,6 +12,7 @@ from bot.dispatch import Dispatcher
 from bot.settings import Settings
 from bot.storage.database import make_engine, make_sessionmaker
 from bot.storage.migrate import upgrade
+from bot.storage.store import Store
 from flows.engine import Engine, default_engine
 from handover.hours import OpeningHours
 
@@ -24,8 +25,10 @@ class Services:
     keyring: Keyring
     engine: Engine
     dispatcher: Dispatcher
+    store: Store
 
     async def close(self) -> None:
+        await self.store.close()
         await self.db.dispose()
 
 
@@ -38,4 +41,5 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
     keyring = Keyring(settings.secret)
     engine = default_engine()
     hours = OpeningHours.parse(settings.counsellor_hours, settings.timezone)
-    return Services(settings, db, sessions, keyring, engine, Dispatcher(engine, sessions, keyring, hours))
+    store = Store(settings.db_url, db)
+    return Services(settings, db, sessions, keyring, engine, Dispatcher(engine, store, keyring, hours), store)

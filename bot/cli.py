@@ -51,18 +51,15 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
-    from bot.storage.database import make_engine, make_sessionmaker
-    from bot.storage.migrate import upgrade
+    from bot.app import build_services
     from bot.storage.retention import purge
 
-    upgrade(settings.db_url)
-
     async def main() -> dict[str, int]:
-        engine = make_engine(settings.db_url)
+        services = await build_services(settings)
         try:
-            return await purge(make_sessionmaker(engine), dt.datetime.now(dt.UTC))
+            return await purge(services.store, dt.datetime.now(dt.UTC))
         finally:
-            await engine.dispose()
+            await services.close()
 
     counts = asyncio.run(main())
     print(f"purged {counts['sessions']} idle session(s) and {counts['tickets']} closed ticket(s)")

@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.crypto import Keyring
-from bot.storage.models import ConversationSession
 from bot.storage.repository import NewTicket, Repository
+from bot.storage.store import Store
 from content.i18n import translator
 from flows.effects import ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
 from flows.engine import Engine, StepResult
@@ -65,13 +65,13 @@ class Dispatcher:
     def __init__(
         self,
         engine: Engine,
-        sessions: async_sessionmaker[AsyncSession],
+        store: Store,
         keyring: Keyring,
         hours: OpeningHours,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.engine = engine
-        self.sessions = sessions
+        self.store = store
         self.keys = keyring
         self.hours = hours
         self.clock = clock
@@ -80,72 +80,71 @@ class Dispatcher:
         return self.keys.pseudonym(channel, user_id)
 
     async def handle(self, env: Envelope) -> Delivery:
+        """Dedupe, lock, step, apply, save and queue the replies: all or nothing, in one transaction."""
         sid = self.keys.pseudonym(env.channel, env.user_id)
-        async with self.sessions() as s, s.begin():
-            repo = Repository(s)
-            if env.update_key is not None and not await repo.first_delivery(env.channel, env.update_key, sid):
-                return await self._redeliver(repo, sid)
-            row = await repo.lock_session(sid)
-            state, data, address = None, None, env.address
-            if row is not None:
-                state = row.state
-                data = self.keys.open_json(row.data, f"session:{sid}")
-                if row.address is not None and address is None:
-                    address = self.keys.open_text(row.address, f"address:{sid}")
-            result = self.engine.step(state, data, env.inbound, env.locale_hint)
-            replies = list(result.replies)
-            replies += await self._apply(repo, sid, result)
-            if result.state is None or result.data is None:
-                trail = [ShownMessage(m.message_id, _aware(m.created_at)) for m in await repo.trail_of(sid)]
-                if env.message_ref is not None:
-                    trail.append(ShownMessage(env.message_ref, self.clock()))
-                await repo.forget(sid)
-                locale = (data or {}).get("locale") or env.locale_hint
-                return Delivery(sid, replies, address=address, forgotten=True, locale=locale, trail=trail)
+        return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+
+    def _handle(self, repo: Repository, sid: str, env: Envelope) -> Delivery:
+        if env.update_key is not None and not repo.first_delivery(env.channel, env.update_key, sid):
+            return self._redeliver(repo, sid)
+        row = repo.lock_session(sid)
+        state, data, address = None, None, env.address
+        if row is not None:
+            state = row.state
+            data = self.keys.open_json(row.data, f"session:{sid}")
+            if row.address is not None and address is None:
+                address = self.keys.open_text(row.address, f"address:{sid}")
+        result = self.engine.step(state, data, env.inbound, env.locale_hint)
+        replies = list(result.replies)
+        replies += self._apply(repo, sid, result)
+        if result.state is None or result.data is None:
+            trail = [ShownMessage(m.message_id, _aware(m.created_at)) for m in repo.trail_of(sid)]
             if env.message_ref is not None:
-                await repo.add_trail(sid, [env.message_ref])
-            if row is None:
-                row = ConversationSession(id=sid, channel=env.channel, state=result.state,
-                                          locale=result.data["locale"], data=b"")
-            row.state = result.state
-            row.locale = result.data["locale"]
-            row.data = self.keys.seal_json(result.data, f"session:{sid}")
-            if address is not None:
-                row.address = self.keys.seal_text(address, f"address:{sid}")
-            await repo.save_session(row)
-            # one outbox row per step: the step's replies are sent, and forgotten, together
-            payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
-            ids = [await repo.add_outbox(sid, env.channel, payload)] if replies else []
+                trail.append(ShownMessage(env.message_ref, self.clock()))
+            repo.forget(sid)
+            locale = (data or {}).get("locale") or env.locale_hint
+            return Delivery(sid, replies, address=address, forgotten=True, locale=locale, trail=trail)
+        if env.message_ref is not None:
+            repo.add_trail(sid, [env.message_ref])
+        repo.save_session(
+            sid, channel=env.channel, state=result.state, locale=result.data["locale"],
+            data=self.keys.seal_json(result.data, f"session:{sid}"),
+            address=self.keys.seal_text(address, f"address:{sid}") if address is not None else None,
+            new=row is None,
+        )
+        # one outbox row per step: the step's replies are sent, and forgotten, together
+        payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
+        ids = [repo.add_outbox(sid, env.channel, payload)] if replies else []
         return Delivery(sid, replies, ids, address=address, locale=result.data["locale"])
 
-    async def _redeliver(self, repo: Repository, sid: str) -> Delivery:
-        pending = await repo.pending_outbox(sid)
+    def _redeliver(self, repo: Repository, sid: str) -> Delivery:
+        pending = repo.pending_outbox(sid)
         replies = [Outbound.from_json(o) for p in pending for o in self.keys.open_json(p.payload, f"outbox:{sid}")]
         return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True)
 
-    async def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:
+    def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:
         extra: list[Outbound] = []
         for effect in result.effects:
             if isinstance(effect, GiveConsent):
-                await repo.record_consent(sid, effect.consent_version, effect.locale, effect.shares_story)
+                repo.record_consent(sid, effect.consent_version, effect.locale, effect.shares_story)
             elif isinstance(effect, OpenTicket):
-                ticket = await repo.open_ticket(sid, NewTicket(
+                ticket = repo.open_ticket(sid, NewTicket(
                     level=effect.level, priority=effect.priority, reasons=effect.reasons, locale=effect.locale,
                     role=effect.role, region=effect.region, goal=effect.goal,
                     summary=self.keys.seal_text(effect.summary, f"ticket:{sid}"),
                     story=self.keys.seal_text(effect.story, f"ticket:{sid}") if effect.story else None,
                 ))
-                position = await repo.queue_position(ticket)
+                position = repo.queue_position(ticket)
                 t = translator(effect.locale)
                 extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
                 log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
             elif isinstance(effect, RelayToCounsellor):
-                current = await repo.open_ticket_of(sid)
+                current = repo.open_ticket_of(sid)
                 if current is not None and current.id is not None:
                     body = self.keys.seal_text(effect.text, f"ticket:{sid}")
-                    await repo.add_ticket_message(current.id, "person", body)
+                    repo.add_ticket_message(current.id, "person", body)
             elif isinstance(effect, WithdrawTicket):
-                await repo.withdraw_open(sid)
+                repo.withdraw_open(sid)
             elif isinstance(effect, ForgetSession):
                 pass  # handled after the step: the whole session goes
         return extra
@@ -157,17 +156,23 @@ class Dispatcher:
         """
         if not ids and not shown:
             return
-        async with self.sessions() as s, s.begin():
+
+        def unit(s: Session) -> None:
             repo = Repository(s)
-            await repo.delete_outbox(ids)
+            repo.delete_outbox(ids)
             if shown and session_id is not None:
-                await repo.add_trail(session_id, shown)
+                repo.add_trail(session_id, shown)
+
+        await self.store.run(unit)
 
     async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
         """For tests and tools: the stored state of one person's session."""
         sid = self.keys.pseudonym(channel, user_id)
-        async with self.sessions() as s, s.begin():
-            row = await Repository(s).lock_session(sid)
+
+        def unit(s: Session) -> tuple[str | None, dict[str, Any] | None]:
+            row = Repository(s).lock_session(sid)
             if row is None:
                 return None, None
             return row.state, self.keys.open_json(row.data, f"session:{sid}")
+
+        return await self.store.run(unit)

@@ -8,23 +8,22 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.storage.retention import purge
+from bot.storage.store import Store
 
 log = logging.getLogger("baken.housekeeping")
 
 
 @contextlib.asynccontextmanager
 async def purging(
-    sessions: async_sessionmaker[AsyncSession],
+    store: Store,
     every: dt.timedelta = dt.timedelta(hours=1),
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
             try:
-                counts = await purge(sessions, clock())
+                counts = await purge(store, clock())
                 if any(counts.values()):
                     log.info("purged %s idle session(s) and %s closed ticket(s)", counts["sessions"], counts["tickets"])
             except Exception:  # a failed purge must not stop the server; it is retried next hour

@@ -43,7 +43,7 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
         app[SERVICES] = services
         if not settings.telegram_token:
             log.info("Telegram is off: BAKEN_TELEGRAM_TOKEN is not set")
-        async with purging(services.sessions):
+        async with purging(services.store):
             yield
         await services.close()
 

@@ -1,4 +1,8 @@
-"""Storage operations for one unit of work; every method runs inside the caller's transaction."""
+"""Storage operations for one unit of work; every method runs inside the caller's transaction.
+
+Plain synchronous SQLAlchemy on purpose: `bot.storage.store.Store` runs a whole unit of work in one
+thread hop on SQLite, or through `run_sync` on PostgreSQL (asyncpg).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
 from bot.storage.models import (
@@ -25,7 +29,27 @@ from bot.storage.models import (
 from handover.consent import CONSENT_VERSION
 from handover.queue_rules import OPEN_STATUSES, ConsentMissing, TicketStatus
 
-_TRAIL_INSERT = insert(SQLModel.metadata.tables[MessageTrail.__tablename__])
+_TABLES = SQLModel.metadata.tables
+_TRAIL_INSERT = insert(_TABLES[MessageTrail.__tablename__])
+_SESSIONS = _TABLES[ConversationSession.__tablename__]
+_OUTBOX = _TABLES[OutboxMessage.__tablename__]
+# The hot path (every inbound message) uses Core statements built once: the ORM's unit of work and
+# statement building cost more than SQLite itself for rows this small.
+_LOAD_SESSION = select(_SESSIONS.c.state, _SESSIONS.c.data, _SESSIONS.c.address).where(
+    _SESSIONS.c.id == bindparam("sid")
+)
+_INSERT_SESSION = insert(_SESSIONS)
+_UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
+_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What one message needs of its session row: still encrypted."""
+
+    state: str
+    data: bytes
+    address: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +68,7 @@ class NewTicket:
 class Repository:
     """Thin, explicit SQL; the dialect only matters for upserts and row locks."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: Session) -> None:
         self.s = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
@@ -52,77 +76,83 @@ class Repository:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     # --------------------------------------------------------------------- inbound and sessions
-    async def first_delivery(self, channel: str, key: str, session_id: str) -> bool:
+    def first_delivery(self, channel: str, key: str, session_id: str) -> bool:
         """Remember an update id; False when it was handled before (a re-delivery)."""
         stmt = self._insert(InboundSeen).values(
             channel=channel, key=key, session_id=session_id, created_at=utcnow()
         ).on_conflict_do_nothing(index_elements=["channel", "key"])
-        result = await self.s.execute(stmt)
+        result = self.s.execute(stmt)
         return bool(cast(CursorResult[Any], result).rowcount)
 
-    async def lock_session(self, session_id: str) -> ConversationSession | None:
-        stmt = select(ConversationSession).where(col(ConversationSession.id) == session_id)
-        if self.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        return (await self.s.execute(stmt)).scalars().first()
+    def lock_session(self, session_id: str) -> StoredSession | None:
+        """Read the session row, locked until commit (SQLite: the transaction began IMMEDIATE)."""
+        stmt = _LOAD_SESSION.with_for_update() if self.dialect == "postgresql" else _LOAD_SESSION
+        row = self.s.execute(stmt, {"sid": session_id}).first()
+        return StoredSession(row.state, row.data, row.address) if row is not None else None
 
-    async def save_session(self, row: ConversationSession) -> None:
-        row.updated_at = utcnow()
-        self.s.add(row)
+    def save_session(
+        self, session_id: str, *, channel: str, state: str, locale: str, data: bytes, address: bytes | None,
+        new: bool,
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"state": state, "locale": locale, "data": data, "updated_at": now}
+        if address is not None:
+            values["address"] = address
+        if new:
+            self.s.execute(_INSERT_SESSION, {"id": session_id, "channel": channel, "created_at": now, **values})
+        else:
+            self.s.execute(_UPDATE_SESSION, {"sid": session_id, **values})
 
-    async def forget(self, session_id: str) -> None:
+    def forget(self, session_id: str) -> None:
         """Erase every row that holds anything of this session."""
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
-        await self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
-        await self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
-        await self.s.execute(delete(Ticket).where(col(Ticket.session_id) == session_id))
-        await self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
-        await self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.session_id) == session_id))
-        await self.s.execute(delete(InboundSeen).where(col(InboundSeen.session_id) == session_id))
-        await self.s.execute(delete(MessageTrail).where(col(MessageTrail.session_id) == session_id))
-        await self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
+        self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
+        self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
+        self.s.execute(delete(Ticket).where(col(Ticket.session_id) == session_id))
+        self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
+        self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.session_id) == session_id))
+        self.s.execute(delete(InboundSeen).where(col(InboundSeen.session_id) == session_id))
+        self.s.execute(delete(MessageTrail).where(col(MessageTrail.session_id) == session_id))
+        self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
 
     # --------------------------------------------------------------------- message trail
-    async def add_trail(self, session_id: str, message_ids: Iterable[int]) -> None:
+    def add_trail(self, session_id: str, message_ids: Iterable[int]) -> None:
         """Remember the ids of messages shown in this session's chat (a channel's own numbering)."""
         now = utcnow()
         rows = [{"session_id": session_id, "message_id": m, "created_at": now} for m in message_ids]
         if rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
-            await self.s.execute(_TRAIL_INSERT, rows)
+            self.s.execute(_TRAIL_INSERT, rows)
 
-    async def trail_of(self, session_id: str) -> list[MessageTrail]:
+    def trail_of(self, session_id: str) -> list[MessageTrail]:
         stmt = select(MessageTrail).where(col(MessageTrail.session_id) == session_id).order_by(col(MessageTrail.id))
-        return list((await self.s.execute(stmt)).scalars())
+        return list((self.s.execute(stmt)).scalars())
 
     # --------------------------------------------------------------------- outbox
-    async def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
-        row = OutboxMessage(session_id=session_id, channel=channel, payload=payload)
-        self.s.add(row)
-        await self.s.flush()
-        assert row.id is not None
-        return row.id
+    def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
+        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcnow()}
+        return int(self.s.execute(_INSERT_OUTBOX, params).scalar_one())
 
-    async def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
+    def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
             .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.sent_at).is_(None))
             .order_by(col(OutboxMessage.id))
         )
-        return list((await self.s.execute(stmt)).scalars())
+        return list((self.s.execute(stmt)).scalars())
 
-    async def delete_outbox(self, ids: list[int]) -> None:
+    def delete_outbox(self, ids: list[int]) -> None:
         if ids:
-            await self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+            self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
 
     # --------------------------------------------------------------------- consent and tickets
-    async def record_consent(self, session_id: str, version: str, locale: str, shares_story: bool) -> int:
+    def record_consent(self, session_id: str, version: str, locale: str, shares_story: bool) -> int:
         row = ConsentRecord(session_id=session_id, consent_version=version, locale=locale, shares_story=shares_story)
         self.s.add(row)
-        await self.s.flush()
+        self.s.flush()
         assert row.id is not None
         return row.id
 
-    async def open_ticket(self, session_id: str, t: NewTicket) -> Ticket:
+    def open_ticket(self, session_id: str, t: NewTicket) -> Ticket:
         """Create a ticket on the latest live consent of this session to the current text, or refuse."""
         stmt = (
             select(ConsentRecord)
@@ -133,31 +163,31 @@ class Repository:
             )
             .order_by(col(ConsentRecord.id).desc())
         )
-        consent = (await self.s.execute(stmt)).scalars().first()
+        consent = (self.s.execute(stmt)).scalars().first()
         if consent is None:
             raise ConsentMissing(f"no consent to {CONSENT_VERSION} for this session")
-        await self.withdraw_open(session_id, actor="system:new-request")
+        self.withdraw_open(session_id, actor="system:new-request")
         ticket = Ticket(
             session_id=session_id, consent_id=consent.id or 0, status=TicketStatus.WAITING, level=t.level,
             priority=t.priority, reasons=",".join(t.reasons), locale=t.locale, role=t.role, region=t.region,
             goal=t.goal, summary=t.summary, story=t.story,
         )
         self.s.add(ticket)
-        await self.s.flush()
+        self.s.flush()
         assert ticket.id is not None
         self.s.add(TicketEvent(ticket_id=ticket.id, actor="person", action="created"))
         return ticket
 
-    async def open_ticket_of(self, session_id: str) -> Ticket | None:
+    def open_ticket_of(self, session_id: str) -> Ticket | None:
         stmt = (
             select(Ticket)
             .where(col(Ticket.session_id) == session_id, col(Ticket.status).in_(list(OPEN_STATUSES)))
             .order_by(col(Ticket.id).desc())
         )
-        return (await self.s.execute(stmt)).scalars().first()
+        return (self.s.execute(stmt)).scalars().first()
 
-    async def withdraw_open(self, session_id: str, actor: str = "person") -> int:
-        ticket = await self.open_ticket_of(session_id)
+    def withdraw_open(self, session_id: str, actor: str = "person") -> int:
+        ticket = self.open_ticket_of(session_id)
         if ticket is None:
             return 0
         now = utcnow()
@@ -165,17 +195,17 @@ class Repository:
         ticket.updated_at = ticket.closed_at = now
         self.s.add(ticket)
         self.s.add(TicketEvent(ticket_id=ticket.id or 0, actor=actor, action="withdrawn"))
-        await self.s.execute(
+        self.s.execute(
             update(ConsentRecord)
             .where(col(ConsentRecord.id) == ticket.consent_id, col(ConsentRecord.withdrawn_at).is_(None))
             .values(withdrawn_at=now)
         )
         return 1
 
-    async def add_ticket_message(self, ticket_id: int, sender: str, body: bytes) -> None:
+    def add_ticket_message(self, ticket_id: int, sender: str, body: bytes) -> None:
         self.s.add(TicketMessage(ticket_id=ticket_id, sender=sender, body=body))
 
-    async def queue_position(self, ticket: Ticket) -> int:
+    def queue_position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets a counsellor will take before this one."""
         stmt = select(func.count()).select_from(Ticket).where(
             col(Ticket.status) == TicketStatus.WAITING,
@@ -185,6 +215,6 @@ class Repository:
                 (col(Ticket.priority) == ticket.priority) & (col(Ticket.created_at) <= ticket.created_at),
             ),
         )
-        return 1 + int((await self.s.execute(stmt)).scalar_one())
+        return 1 + int((self.s.execute(stmt)).scalar_one())
 
 

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.app import Services
 from bot.dispatch import Envelope
@@ -117,13 +118,20 @@ async def test_stop_withdraws_the_ticket_and_its_consent(services: Services) -> 
 
 
 async def test_no_ticket_can_be_opened_without_consent(services: Services) -> None:
-    async with services.sessions() as s, s.begin():
+    ticket = NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None)
+
+    def without_consent(s: Session) -> None:
+        Repository(s).open_ticket("nobody", ticket)
+
+    def on_an_old_consent_text(s: Session) -> None:
         repo = Repository(s)
+        repo.record_consent("old", "c0-outdated", "en", False)
+        repo.open_ticket("old", ticket)
+
+    for unit in (without_consent, on_an_old_consent_text):
         with pytest.raises(ConsentMissing):
-            await repo.open_ticket("nobody", NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None))
-        await repo.record_consent("old", "c0-outdated", "en", False)
-        with pytest.raises(ConsentMissing):
-            await repo.open_ticket("old", NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None))
+            await services.store.run(unit)
+    assert await count(services, Ticket) == 0 and await count(services, ConsentRecord) == 0, "rolled back"
 
 
 async def test_queue_position_follows_priority(services: Services) -> None:

@@ -21,7 +21,7 @@ async def test_idle_sessions_go_but_open_requests_stay(services: Services) -> No
     await converse(services, "idle", PATH[:5])
     await converse(services, "waiting", PATH)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
-    counts = await purge(services.sessions, later)
+    counts = await purge(services.store, later)
     assert counts["sessions"] == 1
     assert await rows(services, ConversationSession) == 1, "the person still waiting for a counsellor keeps theirs"
     assert await rows(services, Ticket) == 1
@@ -30,9 +30,9 @@ async def test_idle_sessions_go_but_open_requests_stay(services: Services) -> No
 async def test_closed_tickets_go_after_the_promised_days(services: Services) -> None:
     await converse(services, "closed", [*PATH, "/stop"])
     now = dt.datetime.now(dt.UTC)
-    assert (await purge(services.sessions, now + dt.timedelta(days=29)))["tickets"] == 0
+    assert (await purge(services.store, now + dt.timedelta(days=29)))["tickets"] == 0
     async with services.sessions() as s, s.begin():
         await s.execute(update(Ticket).values(closed_at=now))
-    counts = await purge(services.sessions, now + dt.timedelta(days=31))
+    counts = await purge(services.store, now + dt.timedelta(days=31))
     assert counts["tickets"] == 1
     assert await rows(services, Ticket) == 0 and await rows(services, ConsentRecord) == 0

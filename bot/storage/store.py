@@ -1,0 +1,58 @@
+"""One unit of work = one transaction, run as plain synchronous code.
+
+Why: through SQLAlchemy's aiosqlite adapter every statement costs about four thread hops (cursor, execute,
+fetch, close), measured here at ~0.5 ms a statement and ~5 ms a stored step. Running the whole unit of work
+in the one SQLite writer thread costs one hop. On PostgreSQL the same function runs through `run_sync` over
+asyncpg, which needs no threads at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from bot.storage.database import is_sqlite, sqlite_pragmas
+
+T = TypeVar("T")
+
+
+class Store:
+    """Runs `fn(session)` inside one transaction and returns its result; rolls back if it raises."""
+
+    def __init__(self, url: str, async_engine: AsyncEngine) -> None:
+        self._sync: Engine | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._sessions = async_sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False)
+        if is_sqlite(url):
+            sync_url = make_url(url).set(drivername="sqlite+pysqlite")
+            self._sync = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
+                                       hide_parameters=True, pool_size=1, max_overflow=0)
+            sqlite_pragmas(self._sync)
+            # SQLite has one writer: one thread for every unit of work keeps them in order and cheap
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baken-sqlite")
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        if self._sync is not None and self._executor is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._run_sync, fn)
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(fn)
+
+    def _run_sync(self, fn: Callable[[Session], T]) -> T:
+        assert self._sync is not None
+        with Session(self._sync, expire_on_commit=False) as session, session.begin():
+            return fn(session)
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self._sync is not None:
+            self._sync.dispose()
+
