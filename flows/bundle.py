@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from content.directory import Directory, format_contact
-
 from content.library import Library
 from content.postcodes import PostcodeIndex
 from flows.conversation import Content
@@ -19,5 +18,5 @@ def load_content() -> Content:
         directory=Directory.load(),
         postcodes=PostcodeIndex.load(),
         triage=load_rules(),
-        format_contact=lambda contact, lang: format_contact(contact, lang),
+        format_contact=format_contact,
     )
