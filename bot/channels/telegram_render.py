@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
@@ -69,6 +70,12 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     """One button per row: labels are sentences in four languages and read best full width."""
     if not buttons:
         return None
+    return _keyboard(tuple(buttons))
+
+
+@lru_cache(maxsize=1024)
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup:
+    """Keyboards come from the content, so few differ: built once each (PTB's objects are immutable)."""
     for b in buttons:
         if len(b.data.encode()) > DATA_LIMIT:
             raise ValueError(f"button data longer than {DATA_LIMIT} bytes: {b.data[:20]}…")

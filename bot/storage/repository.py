@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
@@ -38,9 +38,20 @@ _OUTBOX = _TABLES[OutboxMessage.__tablename__]
 _LOAD_SESSION = select(_SESSIONS.c.state, _SESSIONS.c.data, _SESSIONS.c.address).where(
     _SESSIONS.c.id == bindparam("sid")
 )
+_LOCK_SESSION = _LOAD_SESSION.with_for_update()  # PostgreSQL; SQLite's transaction began IMMEDIATE
 _INSERT_SESSION = insert(_SESSIONS)
 _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+# one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
+_DELETE_OUTBOX = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+_SEEN = _TABLES[InboundSeen.__tablename__]
+# SQLAlchemy cannot cache a dialect insert's ON CONFLICT clause: built with `on_conflict_do_nothing` it is
+# compiled again on every message. The same words mean the same on SQLite and PostgreSQL, and a text
+# statement is compiled once.
+_FIRST_DELIVERY = text(
+    'INSERT INTO inbound_seen (channel, "key", session_id, created_at) '
+    'VALUES (:channel, :key, :session_id, :created_at) ON CONFLICT (channel, "key") DO NOTHING'
+).bindparams(bindparam("created_at", type_=_SEEN.c.created_at.type))
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,22 +83,22 @@ class Repository:
         self.s = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
 
-    def _insert(self, table: type) -> sqlite.Insert | postgresql.Insert:
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+    @cached_property
+    def c(self) -> Connection:
+        """The transaction's connection: Core statements on it skip the ORM's per-statement bookkeeping."""
+        return self.s.connection()
 
     # --------------------------------------------------------------------- inbound and sessions
     def first_delivery(self, channel: str, key: str, session_id: str) -> bool:
         """Remember an update id; False when it was handled before (a re-delivery)."""
-        stmt = self._insert(InboundSeen).values(
-            channel=channel, key=key, session_id=session_id, created_at=utcnow()
-        ).on_conflict_do_nothing(index_elements=["channel", "key"])
-        result = self.s.execute(stmt)
+        params = {"channel": channel, "key": key, "session_id": session_id, "created_at": utcnow()}
+        result = self.c.execute(_FIRST_DELIVERY, params)
         return bool(cast(CursorResult[Any], result).rowcount)
 
     def lock_session(self, session_id: str) -> StoredSession | None:
         """Read the session row, locked until commit (SQLite: the transaction began IMMEDIATE)."""
-        stmt = _LOAD_SESSION.with_for_update() if self.dialect == "postgresql" else _LOAD_SESSION
-        row = self.s.execute(stmt, {"sid": session_id}).first()
+        stmt = _LOCK_SESSION if self.dialect == "postgresql" else _LOAD_SESSION
+        row = self.c.execute(stmt, {"sid": session_id}).first()
         return StoredSession(row.state, row.data, row.address) if row is not None else None
 
     def save_session(
@@ -99,9 +110,9 @@ class Repository:
         if address is not None:
             values["address"] = address
         if new:
-            self.s.execute(_INSERT_SESSION, {"id": session_id, "channel": channel, "created_at": now, **values})
+            self.c.execute(_INSERT_SESSION, {"id": session_id, "channel": channel, "created_at": now, **values})
         else:
-            self.s.execute(_UPDATE_SESSION, {"sid": session_id, **values})
+            self.c.execute(_UPDATE_SESSION, {"sid": session_id, **values})
 
     def forget(self, session_id: str) -> None:
         """Erase every row that holds anything of this session."""
@@ -121,7 +132,7 @@ class Repository:
         now = utcnow()
         rows = [{"session_id": session_id, "message_id": m, "created_at": now} for m in message_ids]
         if rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
-            self.s.execute(_TRAIL_INSERT, rows)
+            self.c.execute(_TRAIL_INSERT, rows)
 
     def trail_of(self, session_id: str) -> list[MessageTrail]:
         stmt = select(MessageTrail).where(col(MessageTrail.session_id) == session_id).order_by(col(MessageTrail.id))
@@ -130,7 +141,7 @@ class Repository:
     # --------------------------------------------------------------------- outbox
     def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
         params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcnow()}
-        return int(self.s.execute(_INSERT_OUTBOX, params).scalar_one())
+        return int(self.c.execute(_INSERT_OUTBOX, params).scalar_one())
 
     def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
         stmt = (
@@ -142,7 +153,7 @@ class Repository:
 
     def delete_outbox(self, ids: list[int]) -> None:
         if ids:
-            self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+            self.c.execute(_DELETE_OUTBOX, [{"oid": i} for i in ids])
 
     # --------------------------------------------------------------------- consent and tickets
     def record_consent(self, session_id: str, version: str, locale: str, shares_story: bool) -> int:
