@@ -73,4 +73,6 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
 
 
 def serve(settings: Settings) -> None:
-    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None)
+    # the access log never names the client: no address, no user agent, no referrer
+    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None,
+                access_log_format='"%r" %s %b %Tfs')

@@ -38,6 +38,10 @@ def test_serve_answers_health_and_says_telegram_is_off(tmp_path: Path) -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=10)
     assert "Telegram is off" in err
+    access = [line for line in err.splitlines() if "GET /healthz" in line]
+    assert access and all("127.0.0.1" not in line and "Python-urllib" not in line for line in access), (
+        "the access log names no client"
+    )
 
 
 def test_privacy_page_and_content_status_are_served(tmp_path: Path) -> None:
