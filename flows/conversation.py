@@ -377,6 +377,9 @@ class Conversation:
     # ---- guidance and contacts
     def articles(self) -> tuple[Article, ...]:
         topics = list(self.data["topics"]) or ["basics", "signals"]
+        # professionals first get what fits their work: the class and the school, or the rules of their trade
+        own = ROLE_TOPICS.get(self.audience, ())
+        topics = [*topics[:1], *own, *topics[1:]]
         return self.content.library.pick(
             lang=self.data["locale"], audience=self.audience if self.audience != "young" else "all",
             topics=topics, level=self.data["level"] or "info",
@@ -536,6 +539,11 @@ LEVEL_ADVICE: dict[str, str] = {
         "If anyone is in danger now, call the emergency numbers above first. Then a counsellor can help you "
         "with the next steps."
     ),
+}
+
+ROLE_TOPICS: dict[str, tuple[str, ...]] = {
+    "teacher": ("classroom", "school"),
+    "worker": ("referral", "secrecy"),
 }
 
 REGION_LABELS: dict[str, str] = {

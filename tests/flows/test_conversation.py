@@ -356,3 +356,23 @@ def test_puberty_as_an_explanation_leads_with_growing_up(user: ScriptedUser) -> 
     assert "puberty may play a part" in user.text
     first = next(b for b in user.buttons if b.data.startswith("read:"))
     assert first.data == "read:normal-adolescence"
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"), [("teacher", "remarks-in-class"), ("worker", "referring-without-breaking-trust")]
+)
+def test_professionals_are_offered_what_fits_their_work(engine: Engine, role: str, expected: str) -> None:
+    u = ScriptedUser(engine, "en")
+    u.start()
+    u.press("go")
+    u.press(f"role:{role}")
+    u.press("reason:case")
+    u.press("go")
+    u.press("age:16-17")
+    u.press("tick:blackwhite")
+    u.press("go")
+    u.press("go")
+    u.press("duration:months")
+    u.press("go")
+    u.press("danger:none")
+    assert f"read:{expected}" in [b.data for b in u.buttons]
