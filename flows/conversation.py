@@ -100,6 +100,10 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "place", "source": "postcode", "dest": "contacts", "prepare": "pick_place",
      "conditions": "has_place", "after": "show_contacts"},
     {"trigger": "place", "source": "postcode", "dest": None, "after": "say_place_not_found"},
+    # a postcode typed while reading: show the services straight away
+    {"trigger": "place", "source": ["guidance", "contacts"], "dest": "contacts", "prepare": "pick_place",
+     "conditions": "has_place", "after": "show_contacts"},
+    {"trigger": "place", "source": ["guidance", "contacts"], "dest": "postcode", "after": "say_place_not_found"},
     {"trigger": "skip", "source": "postcode", "dest": "contacts", "before": "clear_place",
      "after": "show_contacts"},
     {"trigger": "articles", "source": "contacts", "dest": "guidance"},

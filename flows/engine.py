@@ -10,7 +10,7 @@ from typing import Any
 
 from transitions import Machine
 
-from content.i18n import DEFAULT_LOCALE, LOCALES, N_, translator
+from content.i18n import DEFAULT_LOCALE, LOCALES, N_
 from flows import questions as q
 from flows.conversation import (
     DEFAULTS,
@@ -122,7 +122,7 @@ class Engine:
             if inbound.kind is not InboundKind.COMMAND or not inbound.text.startswith("/start"):
                 # any first message opens the conversation at its start
                 conv = Conversation(state, data, self.content)
-                return self._fire(conv, "start", "", first=True)
+                return self._fire(conv, "start", "")
         conv = Conversation(state, data, self.content)
         event, value = self._event_for(conv, inbound)
         if event is None:
@@ -175,6 +175,8 @@ class Engine:
         folded = _fold(text)
         if folded in BACK_WORDS:
             return "back", ""
+        if c.state in ("guidance", "contacts") and _PLACE.match(text.strip()):
+            return "place", text.strip()
         buttons = self._buttons(c)
         match = self._match_button(buttons, folded)
         if match is not None:
@@ -210,7 +212,7 @@ class Engine:
         return None
 
     # ------------------------------------------------------------------ firing and rendering
-    def _fire(self, c: Conversation, event: str, value: str, first: bool = False) -> StepResult:
+    def _fire(self, c: Conversation, event: str, value: str) -> StepResult:
         before = c.state
         args = (value,) if value or event in ("text", "start") else ()
         self.machine.events[event].trigger(c, *args)
@@ -241,4 +243,4 @@ def default_engine() -> Engine:
     return Engine(load_content())
 
 
-__all__ = ["Engine", "StepResult", "default_engine", "fresh_data", "translator"]
+__all__ = ["Engine", "StepResult", "default_engine", "fresh_data"]

@@ -133,6 +133,8 @@ def guidance(c: Conversation) -> None:
 
 
 def postcode(c: Conversation) -> None:
+    if c.place_lookup is not None:
+        return  # a lookup just failed: its answer already asks again, with suggestions and Skip
     c.say(
         c.t(
             "To show services near you, type your postcode (or your municipality). "

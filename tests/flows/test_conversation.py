@@ -376,3 +376,19 @@ def test_professionals_are_offered_what_fits_their_work(engine: Engine, role: st
     u.press("go")
     u.press("danger:none")
     assert f"read:{expected}" in [b.data for b in u.buttons]
+
+
+def test_a_postcode_typed_while_reading_shows_local_services(engine: Engine) -> None:
+    u = ScriptedUser(engine, "nl")
+    u.start()
+    u.press("go")
+    u.press("role:parent")
+    u.press("reason:general")
+    u.press("go")
+    u.say("1800")
+    assert u.state == "contacts"
+    assert "Vilvoorde" in u.text
+    u.press("articles")
+    u.say("1801")
+    assert u.state == "postcode", "an unknown postcode asks again, with suggestions"
+    assert any(b.data.startswith("place:18") for b in u.buttons)
