@@ -46,3 +46,22 @@ def test_the_running_code_reads_the_translations() -> None:
     assert translator("nl")("What brings you here?") != "What brings you here?"
     assert translator("fr")("Continue") != "Continue"
     assert translator("de")("Skip") != "Skip"
+
+
+def test_the_template_holds_every_string_in_the_code() -> None:
+    """A string added to the code but not extracted would reach people in English only."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).parents[2]
+    keywords = {"N_": None, "t": None}
+    found: set[str] = set()
+    for package in ("bot", "flows", "handover", "content"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            root / package, method_map=[("**.py", "python")], keywords=keywords
+        ):
+            if isinstance(message, str) and message:
+                found.add(message)
+    missing = found - _template_ids()
+    assert not missing, f"run `make messages`: {sorted(missing)[:3]}"
