@@ -8,7 +8,28 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+
+
+@dataclass
+class Served:
+    port: int
+    data: Path
+    proc: subprocess.Popen[str]
+
+    def get(self, path: str) -> str:
+        """GET once the server listens (it applies migrations first)."""
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=1) as r:
+                    return str(r.read().decode())
+            except OSError:
+                time.sleep(0.1)  # a separate process: polling its port is the only signal it gives
+        raise AssertionError(f"no answer on {path}")
 
 
 def free_port() -> int:
@@ -17,26 +38,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_health_and_says_telegram_is_off(tmp_path: Path) -> None:
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
     env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
-        body = b""
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    body = r.read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert b'"status": "ok"' in body
-        secret = tmp_path / "data" / "secret.key"
-        assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
+        yield Served(port, tmp_path / "data", proc)
     finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
+        if proc.poll() is None:
+            proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_serve_answers_health_and_says_telegram_is_off(served: Served) -> None:
+    assert '"status": "ok"' in served.get("/healthz")
+    secret = served.data / "secret.key"
+    assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
+    served.proc.terminate()
+    _, err = served.proc.communicate(timeout=10)
     assert "Telegram is off" in err
     access = [line for line in err.splitlines() if "GET /healthz" in line]
     assert access and all("127.0.0.1" not in line and "Python-urllib" not in line for line in access), (
@@ -44,24 +67,8 @@ def test_serve_answers_health_and_says_telegram_is_off(tmp_path: Path) -> None:
     )
 
 
-def test_privacy_page_and_content_status_are_served(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
-    env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.DEVNULL)
-    try:
-        pages: dict[str, str] = {}
-        for path in ("/privacy?lang=fr", "/privacy?lang=de", "/content-status"):
-            for _ in range(150):
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as r:
-                        pages[path] = r.read().decode()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        assert "/forget" in pages["/privacy?lang=fr"] and 'lang=fr' in pages["/privacy?lang=fr"]
-        assert "<html lang=de>" in pages["/privacy?lang=de"]
-        assert "contacts were verified" in pages["/content-status"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def test_privacy_page_and_content_status_are_served(served: Served) -> None:
+    fr = served.get("/privacy?lang=fr")
+    assert "/forget" in fr and "<html lang=fr>" in fr
+    assert "<html lang=de>" in served.get("/privacy?lang=de")
+    assert "contacts were verified" in served.get("/content-status")
