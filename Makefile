@@ -50,6 +50,7 @@ messages-compile:
 
 bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench
+	$(BIN)/python -m bot.bench --memory
 	$(BIN)/python -m bot.bench_telegram
 
 clean:

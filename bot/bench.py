@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bot.app import build_services
 from bot.dispatch import Envelope
 from bot.settings import Settings
-from flows.engine import default_engine
+from flows.engine import default_engine, fresh_data
 from flows.messages import Inbound
 
 # one realistic conversation, replayed: buttons, free text and a ticket
@@ -64,6 +68,61 @@ async def bench_stored(rounds: int, db_url: str | None) -> list[float]:
     return per_step
 
 
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+
+
+async def _seed(data_dir: str, stored: int) -> int:
+    """Fill a database with `stored` sessions, as if that many people had talked to Baken."""
+    from sqlalchemy import insert
+
+    from bot.storage.models import ConversationSession, utcnow
+
+    services = await build_services(Settings(data_dir=Path(data_dir), secret_key="bench" * 8))
+    try:
+        keys, now, data = services.keyring, utcnow(), fresh_data("nl")
+        for first in range(0, stored, 5000):
+            rows = []
+            for i in range(first, min(first + 5000, stored)):
+                sid = keys.pseudonym("bench", f"stored{i}")
+                rows.append({"id": sid, "channel": "bench", "state": "role", "locale": "nl", "created_at": now,
+                             "updated_at": now, "data": keys.seal_json(data, f"session:{sid}")})
+            await services.store.run(lambda s, r=rows: s.execute(insert(ConversationSession), r))  # type: ignore[misc]
+        return stored
+    finally:
+        await services.close()
+
+
+async def _serve(data_dir: str, stored: int) -> int:
+    """Resident size (KiB) of a fresh process after answering 500 of the stored people."""
+    import random
+
+    services = await build_services(Settings(data_dir=Path(data_dir), secret_key="bench" * 8))
+    try:
+        pick = random.Random(7)
+        for _ in range(500):
+            user = f"stored{pick.randrange(stored)}"
+            d = await services.dispatcher.handle(Envelope("bench", user, Inbound.choice("role:parent")))
+            await services.dispatcher.delivered(d.outbox_ids)
+        return _rss_kib()
+    finally:
+        await services.close()
+
+
+def _run(fn: Callable[[str, int], Coroutine[object, object, int]], data_dir: str, stored: int) -> int:
+    return asyncio.run(fn(data_dir, stored))
+
+
+def bench_memory(stored: int) -> int:
+    """Seed in one process, serve in a fresh one: only what serving keeps in memory is measured."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for fn in (_seed, _serve):
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                result = pool.submit(_run, fn, tmp, stored).result()
+        return result
+
+
 def _report(name: str, samples: list[float]) -> None:
     samples = sorted(samples)
     p90 = samples[int(len(samples) * 0.9) - 1] if len(samples) >= 10 else samples[-1]
@@ -75,7 +134,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=300, help="conversations replayed for the flow step")
     p.add_argument("--stored-rounds", type=int, default=40, help="conversations replayed through storage")
     p.add_argument("--postgres", default=None, help="also measure against this PostgreSQL URL")
+    p.add_argument("--memory", action="store_true", help="resident size with 100 vs 100,000 stored sessions")
     args = p.parse_args()
+    if args.memory:
+        small, large = bench_memory(100), bench_memory(100_000)
+        print(f"RSS after 500 messages, 100 stored sessions:     {small / 1024:7.1f} MiB")
+        print(f"RSS after 500 messages, 100,000 stored sessions: {large / 1024:7.1f} MiB "
+              f"(+{(large - small) / 1024:.1f} MiB; design §8 budget: < 20 MiB)")
+        return
     bench_flow(20)  # warm caches (catalogs, article picks)
     flow = bench_flow(args.rounds)
     _report("flow step (engine only)", flow)
