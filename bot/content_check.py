@@ -12,6 +12,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from content.coverage import coverage
+from content.directory import Directory
 from content.i18n import LOCALE_DIR, LOCALES
 from content.library import ARTICLES_DIR, LEVELS, Library, LibraryError
 
@@ -40,8 +41,14 @@ def run_checks(
         problems += library.problems()
         problems += _link_problems(library)
         problems += _reach_problems(library)
-    problems += _contact_problems(contacts_dir, stale_after_months, today)
-    problems += _triage_problems(library)
+    try:
+        directory: Directory | None = Directory.load(contacts_dir)
+    except Exception as exc:  # any load error is a content problem to report
+        problems.append(f"contacts: {exc}")
+        directory = None
+    if directory is not None:
+        problems += _contact_problems(directory, stale_after_months, today)
+    problems += _triage_problems(library, directory)
     for locale, (_done, _total, missing) in coverage().items():
         problems += [f"catalog {locale}: untranslated {msgid[:60]!r}" for msgid in missing]
     problems += _placeholder_problems()
@@ -72,13 +79,7 @@ def _reach_problems(library: Library) -> list[str]:
     return out
 
 
-def _contact_problems(contacts_dir: Path | None, months: int, today: dt.date) -> list[str]:
-    from content.directory import Directory
-
-    try:
-        directory = Directory.load(contacts_dir)
-    except Exception as exc:
-        return [f"contacts: {exc}"]
+def _contact_problems(directory: Directory, months: int, today: dt.date) -> list[str]:
     out = [f"contacts: {p}" for p in directory.problems()]
     out += [
         f"contacts: {c.id} was last verified on {c.verified}, more than {months} months ago; check it and update "
@@ -88,19 +89,17 @@ def _contact_problems(contacts_dir: Path | None, months: int, today: dt.date) ->
     return out
 
 
-def _triage_problems(library: Library | None) -> list[str]:
+def _triage_problems(library: Library | None, directory: Directory | None) -> list[str]:
     """Every topic a triage rule adds must lead to an article or a contact."""
-    from content.directory import Directory
     from flows.triage import load_rules
 
     out: list[str] = []
     try:
         rules = load_rules().rules
-        directory = Directory.load()
-    except Exception as exc:
+    except Exception as exc:  # an unreadable rules file is reported, not raised
         return [f"triage rules: {exc}"]
     article_topics = {t for a in library.in_language("en") for t in a.topics} if library else set()
-    contact_topics = {t for c in directory for t in c.topics}
+    contact_topics = {t for c in directory for t in c.topics} if directory else set()
     for rule in rules:
         for topic in rule.topics:
             if topic not in article_topics and topic not in contact_topics:
