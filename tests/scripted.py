@@ -51,3 +51,11 @@ class ScriptedUser:
 
     def start(self) -> list[Outbound]:
         return self.say("/start")
+
+    def begin(self, role: str, reason: str | None = None) -> None:
+        """The opening every path shares: /start, continue, who you are, and what brings you."""
+        self.start()
+        self.press("go")
+        self.press(f"role:{role}")
+        if reason is not None:
+            self.press(f"reason:{reason}")

@@ -14,10 +14,7 @@ from tests.scripted import ScriptedUser
 
 def walk_to_guidance(u: ScriptedUser, *, observed: tuple[str, ...] = ("withdrawn", "online"),
                      danger: str = "none", story: str | None = "He has changed a lot since the summer.") -> None:
-    u.start()
-    u.press("go")
-    u.press("role:parent")
-    u.press("reason:young_person")
+    u.begin("parent", "young_person")
     if story:
         u.say(story)
     u.press("go")
@@ -108,10 +105,7 @@ def test_urgent_command_works_anywhere(user: ScriptedUser) -> None:
 
 
 def test_danger_words_in_free_text_show_the_numbers_and_ask_the_danger_question(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:teacher")
-    user.press("reason:case")
+    user.begin("teacher", "case")
     user.say("A pupil said he has a weapon in his bag")
     assert any(r.urgent and "112" in r.text for r in user.replies)
     user.press("go")
@@ -120,9 +114,7 @@ def test_danger_words_in_free_text_show_the_numbers_and_ask_the_danger_question(
 
 def test_a_young_person_is_pointed_to_youth_lines(engine: Engine) -> None:
     u = ScriptedUser(engine, "nl")
-    u.start()
-    u.press("go")
-    u.press("role:self")
+    u.begin("self")
     assert u.state == "young_self"
     u.press("contacts")
     u.press("skip")
@@ -130,9 +122,7 @@ def test_a_young_person_is_pointed_to_youth_lines(engine: Engine) -> None:
 
 
 def test_back_returns_to_the_previous_question(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:parent")
+    user.begin("parent")
     assert user.state == "reason"
     user.press("back")
     assert user.state == "role"
@@ -141,9 +131,7 @@ def test_back_returns_to_the_previous_question(user: ScriptedUser) -> None:
 
 
 def test_language_can_change_mid_flow(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:parent")
+    user.begin("parent")
     user.say("/language")
     user.press("lang:fr")
     assert user.state == "reason"
@@ -207,10 +195,7 @@ def test_long_emoji_and_right_to_left_texts_are_kept_whole(user: ScriptedUser, t
 
 
 def test_an_over_long_story_is_kept_up_to_the_limit_and_said_so(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:parent")
-    user.press("reason:general")
+    user.begin("parent", "general")
     user.say("y" * 9000)
     assert "kept the first part" in user.text
     assert user.data is not None and len(user.data["story"][0]) == 8000
@@ -250,10 +235,7 @@ def test_stop_withdraws_a_pending_request(user: ScriptedUser) -> None:
 
 @pytest.mark.parametrize("reason", ["general", "news"])
 def test_a_general_question_still_offers_reading_and_services(user: ScriptedUser, reason: str) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:relative")
-    user.press(f"reason:{reason}")
+    user.begin("relative", reason)
     user.press("go")
     assert user.state == "guidance"
     reads = [b for b in user.buttons if b.data.startswith("read:")]
@@ -266,10 +248,7 @@ def test_a_general_question_still_offers_reading_and_services(user: ScriptedUser
 
 
 def test_a_departure_being_planned_leads_to_the_danger_question(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:parent")
-    user.press("reason:departure")
+    user.begin("parent", "departure")
     user.press("go")
     user.press("departure:planning")
     assert user.state == "danger"
@@ -286,10 +265,7 @@ def test_deep_link_preselects_the_role(user: ScriptedUser) -> None:
 
 def test_other_worries_point_to_general_help(engine: Engine) -> None:
     u = ScriptedUser(engine, "nl")
-    u.start()
-    u.press("go")
-    u.press("role:parent")
-    u.press("reason:young_person")
+    u.begin("parent", "young_person")
     u.press("go")
     u.press("age:12-15")
     u.press("go")
@@ -328,10 +304,7 @@ def test_no_answer_treats_religion_or_culture_as_a_sign() -> None:
 def test_no_button_anywhere_in_guidance_names_radicalisation(engine: Engine, locale: str) -> None:
     for role, reason in [("parent", "general"), ("teacher", "case"), ("worker", "news"), ("parent", "departure")]:
         u = ScriptedUser(engine, locale)
-        u.start()
-        u.press("go")
-        u.press(f"role:{role}")
-        u.press(f"reason:{reason}")
+        u.begin(role, reason)
         u.press("go")
         while u.state != "guidance":
             u.press_data(u.buttons[0].data if not u.buttons[0].data.startswith("tick") else "go")
@@ -340,10 +313,7 @@ def test_no_button_anywhere_in_guidance_names_radicalisation(engine: Engine, loc
 
 
 def test_puberty_as_an_explanation_leads_with_growing_up(user: ScriptedUser) -> None:
-    user.start()
-    user.press("go")
-    user.press("role:parent")
-    user.press("reason:young_person")
+    user.begin("parent", "young_person")
     user.press("go")
     user.press("age:12-15")
     user.press("tick:blackwhite")
@@ -363,10 +333,7 @@ def test_puberty_as_an_explanation_leads_with_growing_up(user: ScriptedUser) -> 
 )
 def test_professionals_are_offered_what_fits_their_work(engine: Engine, role: str, expected: str) -> None:
     u = ScriptedUser(engine, "en")
-    u.start()
-    u.press("go")
-    u.press(f"role:{role}")
-    u.press("reason:case")
+    u.begin(role, "case")
     u.press("go")
     u.press("age:16-17")
     u.press("tick:blackwhite")
@@ -380,10 +347,7 @@ def test_professionals_are_offered_what_fits_their_work(engine: Engine, role: st
 
 def test_a_postcode_typed_while_reading_shows_local_services(engine: Engine) -> None:
     u = ScriptedUser(engine, "nl")
-    u.start()
-    u.press("go")
-    u.press("role:parent")
-    u.press("reason:general")
+    u.begin("parent", "general")
     u.press("go")
     u.say("1800")
     assert u.state == "contacts"
