@@ -98,8 +98,8 @@ def _triage_problems(library: Library | None, directory: Directory | None) -> li
         rules = load_rules().rules
     except Exception as exc:  # an unreadable rules file is reported, not raised
         return [f"triage rules: {exc}"]
-    article_topics = {t for a in library.in_language("en") for t in a.topics} if library else set()
-    contact_topics = {t for c in directory for t in c.topics} if directory else set()
+    article_topics = {topic for a in library.in_language("en") for topic in a.topics} if library else set()
+    contact_topics = {topic for c in directory for topic in c.topics} if directory else set()
     for rule in rules:
         for topic in rule.topics:
             if topic not in article_topics and topic not in contact_topics:

@@ -405,7 +405,7 @@ class Directory:
                 continue
             if not contact.serves(audience):
                 continue
-            hits = [rank[t] for t in contact.topics if t in rank]
+            hits = [rank[topic] for topic in contact.topics if topic in rank]
             if wanted and not hits:
                 continue
             if not _reaches(contact, place, communities, region, community_wide_only):
@@ -563,7 +563,7 @@ def contact_problems(contact: Contact, municipalities: frozenset[str]) -> list[s
         out += [f"unknown {key[:-1] if key != 'audience' else key} {v!r}" for v in values if v not in allowed]
     if not c.topics:
         out.append("topics is empty")
-    out += [f"unknown topic {t!r}" for t in c.topics if t not in TOPICS]
+    out += [f"unknown topic {topic!r}" for topic in c.topics if topic not in TOPICS]
     if c.scope == "national" and (
         set(c.communities) != set(COMMUNITY_LANGS) or set(c.regions) != set(REGIONS)
     ):

@@ -77,7 +77,7 @@ def parse_article(path: Path) -> Article:
         title=str(meta["title"]).strip(),
         summary=str(meta["summary"]).strip(),
         audience=frozenset(str(a) for a in meta["audience"]),
-        topics=tuple(str(t) for t in meta["topics"]),
+        topics=tuple(str(topic) for topic in meta["topics"]),
         levels=frozenset(str(lv) for lv in meta["levels"]),
         reviewed=reviewed,
         sources=tuple(str(s) for s in meta["sources"]),
@@ -117,13 +117,13 @@ class Library:
         if cached is not None:
             return cached
         pool = [a for a in self.in_language(lang) if a.fits(audience) and "trust" not in a.topics]
-        rank = {t: i for i, t in enumerate(wanted)}
+        rank = {topic: i for i, topic in enumerate(wanted)}
 
         def score(a: Article) -> tuple[int, int, str]:
-            best = min((rank[t] for t in a.topics if t in rank), default=len(rank) + 1)
+            best = min((rank[topic] for topic in a.topics if topic in rank), default=len(rank) + 1)
             return (best, 0 if level in a.levels else 1, a.id)
 
-        chosen = sorted((a for a in pool if any(t in rank for t in a.topics)), key=score)
+        chosen = sorted((a for a in pool if any(topic in rank for topic in a.topics)), key=score)
         if not chosen:
             chosen = sorted((a for a in pool if level in a.levels), key=lambda a: a.id)
         result = tuple(chosen[:limit])

@@ -358,7 +358,7 @@ class Conversation:
         explained = set(self.data["explained"])
         growing_up = "puberty" in explained and result.level in ("info", "concern")
         if growing_up:
-            topics = ["adolescence", *[t for t in topics if t != "adolescence"]]
+            topics = ["adolescence", *[topic for topic in topics if topic != "adolescence"]]
         if explained & {"home", "mental", "loss"}:
             topics.append("other-worries")
         self.data["topics"] = list(dict.fromkeys(topics))

@@ -8,10 +8,10 @@ from flows.conversation import ANY, STATES, TRANSITIONS
 GLOBAL = frozenset({"start", "restart", "help", "urgent", "choose_language", "forget", "stop", "back"})
 
 
-def _label(t: dict[str, object]) -> str:
-    cond = t.get("conditions")
+def _label(transition: dict[str, object]) -> str:
+    cond = transition.get("conditions")
     conds = [cond] if isinstance(cond, str) else list(cond or [])  # type: ignore[call-overload]
-    text = str(t["trigger"])
+    text = str(transition["trigger"])
     if conds:
         text += " [" + ", ".join(str(c) for c in conds) + "]"
     return text
@@ -20,14 +20,14 @@ def _label(t: dict[str, object]) -> str:
 def mermaid() -> str:
     lines = ["stateDiagram-v2", "    [*] --> welcome"]
     seen: set[tuple[str, str, str]] = set()
-    for t in TRANSITIONS:
-        if t["trigger"] in GLOBAL or t["dest"] is None:
+    for transition in TRANSITIONS:
+        if transition["trigger"] in GLOBAL or transition["dest"] is None:
             continue
-        sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
+        sources = transition["source"] if isinstance(transition["source"], list) else [transition["source"]]
         for source in sources:
             if source == ANY:
                 continue
-            edge = (str(source), str(t["dest"]), _label(t))
+            edge = (str(source), str(transition["dest"]), _label(transition))
             if edge not in seen:
                 seen.add(edge)
                 lines.append(f"    {edge[0]} --> {edge[1]}: {edge[2]}")

@@ -96,7 +96,7 @@ class TriageTable:
             for r in rule.evidence(a):
                 if r not in reasons:
                     reasons.append(r)
-            topics.extend(t for t in rule.topics if t not in topics)
+            topics.extend(topic for topic in rule.topics if topic not in topics)
         return Assessment(level, tuple(fired), tuple(reasons), tuple(topics))
 
     def mentions_danger(self, text: str, locale: str) -> bool:
@@ -133,7 +133,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
                 id=str(raw["id"]),
                 says=str(raw.get("says", "")),
                 level=level,
-                topics=tuple(str(t) for t in raw.get("topics", [])),
+                topics=tuple(str(topic) for topic in raw.get("topics", [])),
                 reason_in=_set(raw, "reason_in"),
                 departure_in=_set(raw, "departure_in"),
                 danger_in=_set(raw, "danger_in"),

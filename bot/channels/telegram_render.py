@@ -110,6 +110,6 @@ def compose(replies: Sequence[Outbound]) -> list[Part]:
     for group in _groups(replies):
         texts = split_text("\n\n".join(r.text for r in group))
         markup = keyboard(group[-1].buttons)
-        parts += [Part(to_html(t)) for t in texts[:-1]]
+        parts += [Part(to_html(text)) for text in texts[:-1]]
         parts.append(Part(to_html(texts[-1]), markup))
     return parts

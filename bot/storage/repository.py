@@ -163,7 +163,7 @@ class Repository:
         assert row.id is not None
         return row.id
 
-    def open_ticket(self, session_id: str, t: NewTicket) -> Ticket:
+    def open_ticket(self, session_id: str, new: NewTicket) -> Ticket:
         """Create a ticket on the latest live consent of this session to the current text, or refuse."""
         stmt = (
             select(ConsentRecord)
@@ -179,9 +179,9 @@ class Repository:
             raise ConsentMissing(f"no consent to {CONSENT_VERSION} for this session")
         self.withdraw_open(session_id, actor="system:new-request")
         ticket = Ticket(
-            session_id=session_id, consent_id=consent.id or 0, status=TicketStatus.WAITING, level=t.level,
-            priority=t.priority, reasons=",".join(t.reasons), locale=t.locale, role=t.role, region=t.region,
-            goal=t.goal, summary=t.summary, story=t.story,
+            session_id=session_id, consent_id=consent.id or 0, status=TicketStatus.WAITING, level=new.level,
+            priority=new.priority, reasons=",".join(new.reasons), locale=new.locale, role=new.role, region=new.region,
+            goal=new.goal, summary=new.summary, story=new.story,
         )
         self.s.add(ticket)
         self.s.flush()
