@@ -4,17 +4,31 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 LOCALES := nl fr de en
 STAMP := $(VENV)/.installed
+# every dependency, direct and transitive, app and dev tools, pinned with hashes: what Baken runs and tests on
+LOCK := requirements.lock.txt
+LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
-.PHONY: run chat test install messages messages-extract messages-update messages-compile lint typecheck bench clean
+.PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint typecheck bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
+$(STAMP): $(LOCK) pyproject.toml
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(MAKE) --no-print-directory messages-compile
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lock: install ## re-resolve every dependency to the newest allowed by pyproject.toml (on purpose, then test)
+	$(BIN)/uv $(LOCK_COMPILE) --upgrade
+	@echo "lock refreshed: review 'git diff $(LOCK)', then run 'make test' before committing it"
+
+lock-check: install ## fail when pyproject.toml asks for something the lock does not hold (needs PyPI)
+	cp $(LOCK) $(VENV)/lock-check.txt
+	$(BIN)/uv $(subst -o $(LOCK),-o $(VENV)/lock-check.txt,$(LOCK_COMPILE))
+	diff -u $(LOCK) $(VENV)/lock-check.txt && echo "the lock matches pyproject.toml"
 
 run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed)
 	$(BIN)/baken serve
