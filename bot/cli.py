@@ -55,17 +55,22 @@ def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
     from bot.app import build_services
+    from bot.housekeeping import describe
     from bot.storage.retention import purge
+
+    policy, warnings = settings.retention()
+    for warning in warnings:
+        print(f"baken: {warning}", file=sys.stderr)
 
     async def main() -> dict[str, int]:
         services = await build_services(settings)
         try:
-            return await purge(services.store, dt.datetime.now(dt.UTC))
+            return await purge(services.store, dt.datetime.now(dt.UTC), policy)
         finally:
             await services.close()
 
     counts = asyncio.run(main())
-    print(f"purged {counts['sessions']} idle session(s) and {counts['tickets']} closed ticket(s)")
+    print(f"purged {describe(counts)}")
     return 0
 
 

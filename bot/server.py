@@ -43,7 +43,10 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
         app[SERVICES] = services
         if not settings.telegram_token:
             log.info("Telegram is off: BAKEN_TELEGRAM_TOKEN is not set")
-        async with purging(services.store):
+        policy, warnings = settings.retention()
+        for warning in warnings:
+            log.warning(warning)
+        async with purging(services.store, policy=policy):
             yield
         await services.close()
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.server_key import key_path, read_key
+from bot.storage.retention import Retention
 
 
 class Settings(BaseSettings):
@@ -25,6 +26,10 @@ class Settings(BaseSettings):
     counsellor_hours: str = "mon-fri 09:00-17:00"
     timezone: str = "Europe/Brussels"
     contact_stale_months: int = 12
+    # read as text so that a broken value purges on the default (with a warning) instead of stopping Baken
+    retention_idle_session_days: str | None = None
+    retention_closed_ticket_days: str | None = None
+    retention_open_request_days: str | None = None
     log_level: str = "INFO"
 
     telegram_token: str | None = None
@@ -37,6 +42,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'baken.sqlite3').resolve()}"
+
+    def retention(self) -> tuple[Retention, list[str]]:
+        return Retention.parse(
+            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days
+        )
 
     @property
     def key_file(self) -> Path:
