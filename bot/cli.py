@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.log_privacy import install as install_log_privacy
 from bot.server_key import KeyProblem
 from bot.settings import Settings
 from flows.questions import DEEP_LINK_ROLES
@@ -202,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        install_log_privacy(handler)
     # transitions logs every callback at INFO; the state names say nothing useful in production
     logging.getLogger("transitions").setLevel(logging.WARNING)
     os.umask(0o077)  # the database, its WAL and every file Baken writes: readable by this user only
