@@ -124,6 +124,10 @@ class Engine:
                 conv = Conversation(state, data, self.content)
                 return self._fire(conv, "start", "")
         conv = Conversation(state, data, self.content)
+        if inbound.kind is InboundKind.RESUME:
+            conv.say(conv.t("Welcome back. This is where we were:"))
+            self._render(conv)
+            return StepResult(conv.state, conv.data, conv.out, conv.effects, "")
         event, value = self._event_for(conv, inbound)
         if event is None:
             self._render(conv)
