@@ -31,9 +31,11 @@ lock-check: install ## fail when pyproject.toml asks for something the lock does
 	diff -u $(LOCK) $(VENV)/lock-check.txt && echo "the lock matches pyproject.toml"
 
 run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed)
+	$(BIN)/baken keys init
 	$(BIN)/baken serve
 
 chat: install ## talk to Baken in this terminal (LANG=nl|fr|de|en)
+	$(BIN)/baken keys init
 	$(BIN)/baken chat --lang $(or $(LANG_CODE),nl)
 
 test: install ## lint, type-check and run the whole test suite

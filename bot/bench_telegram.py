@@ -30,6 +30,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.app import build_services
+from bot.bench import BENCH_KEY
 from bot.channels.telegram import TelegramChannel, TelegramTuning
 from bot.channels.telegram_flood import FloodGate
 from bot.dispatch import Delivery
@@ -167,7 +168,7 @@ async def run(conversations: int, warmup: int, profile: bool) -> None:
         raise RuntimeError("the canned Bot API did not start")
     api_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), secret_key="bench" * 8)
+        settings = Settings(data_dir=Path(tmp), secret_key=BENCH_KEY)
         services = await build_services(settings)
         tuning = TelegramTuning(rate_limiter=None, flood=FloodGate(rate=1e9, burst=10**9))
         channel = TelegramChannel(services.dispatcher, TOKEN, api_url=api_url,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
+from bot.log_privacy import install as install_log_privacy
+from bot.server_key import KeyProblem
 from bot.settings import Settings
 from flows.questions import DEEP_LINK_ROLES
 
@@ -35,6 +38,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.port:
         settings.port = args.port
+    settings.secret  # noqa: B018 - a missing or weak key stops here, before the server binds its port
     logging.getLogger("baken").info("Baken listens on http://%s:%s", settings.host, settings.port)
     serve(settings)
     return 0
@@ -52,17 +56,22 @@ def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
     from bot.app import build_services
+    from bot.housekeeping import describe
     from bot.storage.retention import purge
+
+    policy, warnings = settings.retention()
+    for warning in warnings:
+        print(f"baken: {warning}", file=sys.stderr)
 
     async def main() -> dict[str, int]:
         services = await build_services(settings)
         try:
-            return await purge(services.store, dt.datetime.now(dt.UTC))
+            return await purge(services.store, dt.datetime.now(dt.UTC), policy)
         finally:
             await services.close()
 
     counts = asyncio.run(main())
-    print(f"purged {counts['sessions']} idle session(s) and {counts['tickets']} closed ticket(s)")
+    print(f"purged {describe(counts)}")
     return 0
 
 
@@ -78,6 +87,48 @@ def _content_check(args: argparse.Namespace, settings: Settings) -> int:
         print(p)
     print(f"{len(problems)} problem(s)" if problems else "content OK")
     return 1 if problems else 0
+
+
+def _keys_init(args: argparse.Namespace, settings: Settings) -> int:
+    """The one place a key is made: only for a new installation, never over a database that has one."""
+    from bot.server_key import create_key, fingerprint, read_key
+    from bot.storage.database import make_engine
+    from bot.storage.key_record import holds_data
+
+    if settings.secret_key is not None:
+        source = read_key(settings.secret_key, settings.key_file)
+        print(f"the key comes from BAKEN_SECRET_KEY (fingerprint {fingerprint(source.secret)}): nothing to create")
+        return 0
+    if settings.key_file.exists():
+        source = read_key(None, settings.key_file)
+        print(f"a key exists at {settings.key_file} (fingerprint {fingerprint(source.secret)}): nothing to do")
+        return 0
+
+    async def has_data() -> bool:
+        db = make_engine(settings.db_url)
+        try:
+            return await holds_data(db)
+        finally:
+            await db.dispose()
+
+    sqlite_file = settings.data_dir / "baken.sqlite3"
+    if (settings.database_url or sqlite_file.exists()) and asyncio.run(has_data()):
+        print(
+            f"baken: the database already holds data but its key {settings.key_file} is missing. Restore the "
+            "key from your backup; a new key could not read what is stored.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"created a new server key at {settings.key_file} (fingerprint {create_key(settings.key_file)}).")
+    print("Back it up now, apart from the database: without it nothing stored can be read.")
+    return 0
+
+
+def _keys_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server_key import fingerprint
+
+    print(fingerprint(settings.secret))
+    return 0
 
 
 def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
@@ -131,6 +182,12 @@ def parser() -> argparse.ArgumentParser:
     qr.add_argument("--bot", default=None, help="the bot's username (default: ask Telegram with the token)")
     qr.add_argument("--out", type=Path, default=None, help="the PNG file (default: baken-<start>.png)")
     qr.set_defaults(func=_qr)
+    ky = sub.add_parser("keys", help="the server key")
+    ksub = ky.add_subparsers(dest="keys_command", required=True)
+    ksub.add_parser("init", help="create the key of a new installation (never over existing data)").set_defaults(
+        func=_keys_init
+    )
+    ksub.add_parser("fingerprint", help="print the key's public check value").set_defaults(func=_keys_fingerprint)
     tr = sub.add_parser("triage", help="triage rules")
     tsub = tr.add_subparsers(dest="triage_command", required=True)
     tt = tsub.add_parser("table", help="print the rules as a table")
@@ -146,9 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        install_log_privacy(handler)
     # transitions logs every callback at INFO; the state names say nothing useful in production
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    return int(args.func(args, settings) or 0)
+    os.umask(0o077)  # the database, its WAL and every file Baken writes: readable by this user only
+    try:
+        return int(args.func(args, settings) or 0)
+    except KeyProblem as problem:
+        print(f"baken: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

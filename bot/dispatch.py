@@ -86,6 +86,10 @@ class Dispatcher:
 
     def _handle(self, repo: Repository, sid: str, env: Envelope) -> Delivery:
         if env.update_key is not None and not repo.first_delivery(env.channel, env.update_key, sid):
+            marker = repo.seen_marker(env.channel, env.update_key)
+            if marker.startswith("erased:"):  # the erasure's answer was lost: say it again, start nothing
+                locale = marker.removeprefix("erased:") or env.locale_hint or "nl"
+                return Delivery(sid, self.engine.erased(locale), duplicate=True, forgotten=True, locale=locale)
             return self._redeliver(repo, sid)
         row = repo.lock_session(sid)
         state, data, address = None, None, env.address
@@ -101,9 +105,10 @@ class Dispatcher:
             trail = [ShownMessage(m.message_id, _aware(m.created_at)) for m in repo.trail_of(sid)]
             if env.message_ref is not None:
                 trail.append(ShownMessage(env.message_ref, self.clock()))
-            repo.forget(sid)
-            locale = (data or {}).get("locale") or env.locale_hint
-            return Delivery(sid, replies, address=address, forgotten=True, locale=locale, trail=trail)
+            gone_locale: str | None = (data or {}).get("locale") or env.locale_hint
+            erasing = (env.channel, env.update_key) if env.update_key is not None else None
+            repo.forget(sid, erasing, gone_locale or "")
+            return Delivery(sid, replies, address=address, forgotten=True, locale=gone_locale, trail=trail)
         if env.message_ref is not None:
             repo.add_trail(sid, [env.message_ref])
         repo.save_session(

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 
-from bot.storage.retention import purge
+from bot.storage.retention import DEFAULT_RETENTION, Retention, purge
 from bot.storage.store import Store
 
 log = logging.getLogger("baken.housekeeping")
@@ -19,15 +19,22 @@ async def purging(
     store: Store,
     every: dt.timedelta = dt.timedelta(hours=1),
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    policy: Retention = DEFAULT_RETENTION,
+    after_each: Callable[[dict[str, int]], None] | None = None,
 ) -> AsyncIterator[None]:
+    """Purge at once, then every hour, until the server stops."""
+
     async def loop() -> None:
         while True:
+            counts: dict[str, int] = {}
             try:
-                counts = await purge(store, clock())
+                counts = await purge(store, clock(), policy)
                 if any(counts.values()):
-                    log.info("purged %s idle session(s) and %s closed ticket(s)", counts["sessions"], counts["tickets"])
+                    log.info("purged %s", describe(counts))
             except Exception:  # a failed purge must not stop the server; it is retried next hour
                 log.exception("purge failed")
+            if after_each is not None:
+                after_each(counts)
             await asyncio.sleep(every.total_seconds())
 
     task = asyncio.create_task(loop(), name="baken-purge")
@@ -37,3 +44,10 @@ async def purging(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def describe(counts: dict[str, int]) -> str:
+    return (
+        f"{counts.get('sessions', 0)} idle session(s), {counts.get('tickets', 0)} closed ticket(s) "
+        f"and {counts.get('requests', 0)} request(s) left unanswered"
+    )

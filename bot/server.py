@@ -13,6 +13,7 @@ from bot.channels.telegram import TelegramChannel, TelegramTuning
 from bot.channels.telegram_webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
 from bot.housekeeping import purging
 from bot.pages import add_pages
+from bot.security_headers import add_security_headers
 from bot.settings import Settings
 
 log = logging.getLogger("baken.server")
@@ -37,13 +38,17 @@ async def index(request: web.Request) -> web.Response:
 
 def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> web.Application:
     app = web.Application()
+    add_security_headers(app)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)
         app[SERVICES] = services
         if not settings.telegram_token:
             log.info("Telegram is off: BAKEN_TELEGRAM_TOKEN is not set")
-        async with purging(services.store):
+        policy, warnings = settings.retention()
+        for warning in warnings:
+            log.warning(warning)
+        async with purging(services.store, policy=policy):
             yield
         await services.close()
 

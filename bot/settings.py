@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.server_key import key_path, read_key
+from bot.storage.retention import Retention
 
 
 class Settings(BaseSettings):
@@ -17,12 +18,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"))
     database_url: str | None = None
     secret_key: str | None = None
+    secret_key_file: Path | None = None
+    environment: str = "development"  # or "production": stricter warnings at start
     host: str = "127.0.0.1"
     port: int = 8080
     default_locale: str = "nl"
     counsellor_hours: str = "mon-fri 09:00-17:00"
     timezone: str = "Europe/Brussels"
     contact_stale_months: int = 12
+    # read as text so that a broken value purges on the default (with a warning) instead of stopping Baken
+    retention_idle_session_days: str | None = None
+    retention_closed_ticket_days: str | None = None
+    retention_open_request_days: str | None = None
     log_level: str = "INFO"
 
     telegram_token: str | None = None
@@ -36,15 +43,31 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'baken.sqlite3').resolve()}"
 
+    def retention(self) -> tuple[Retention, list[str]]:
+        return Retention.parse(
+            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days
+        )
+
+    @property
+    def key_file(self) -> Path:
+        return key_path(self.data_dir, self.secret_key_file)
+
     @cached_property
     def secret(self) -> bytes:
-        """The server secret; generated once into the data folder (mode 0600) when not configured."""
-        if self.secret_key:
-            return self.secret_key.encode()
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
-        return path.read_text().strip().encode()
+        """The server key, checked for strength and file mode; never created here (see `baken keys init`)."""
+        return read_key(self.secret_key, self.key_file).secret
+
+    def key_warnings(self) -> list[str]:
+        """What an operator should change, though it need not stop the server."""
+        beside = (
+            self.secret_key is None
+            and self.database_url is None
+            and self.key_file.parent.resolve() == self.data_dir.resolve()
+        )
+        if self.environment == "production" and beside:
+            return [
+                f"the server key {self.key_file} lies in the same folder as the database: a copy of that folder "
+                "is enough to read everything. Keep the key elsewhere (BAKEN_SECRET_KEY_FILE) and back it up "
+                "apart from the database."
+            ]
+        return []

@@ -124,6 +124,10 @@ class Engine:
                 conv = Conversation(state, data, self.content)
                 return self._fire(conv, "start", "")
         conv = Conversation(state, data, self.content)
+        if inbound.kind is InboundKind.RESUME:
+            conv.say(conv.t("Welcome back. This is where we were:"))
+            self._render(conv)
+            return StepResult(conv.state, conv.data, conv.out, conv.effects, "")
         event, value = self._event_for(conv, inbound)
         if event is None:
             self._render(conv)
@@ -224,14 +228,17 @@ class Engine:
             history.append(before)
             del history[:-30]
         if any(isinstance(e, ForgetSession) for e in c.effects):
-            fresh = fresh_data(c.data["locale"])
-            conv = Conversation("welcome", fresh, self.content)
-            conv.say(conv.t("Everything you told me is erased. If you want, you can start again."),
-                     [Button("again", conv.t("Start again"))])
-            return StepResult(None, None, conv.out, c.effects, event)
+            return StepResult(None, None, [*self.erased(c.data["locale"])], c.effects, event)
         if not (event == "text" and c.state == "waiting"):
             self._render(c)
         return StepResult(c.state, c.data, c.out, c.effects, event)
+
+    def erased(self, locale: str) -> list[Outbound]:
+        """The answer to an erasure: the same each time it is asked for, so a re-delivery can repeat it."""
+        conv = Conversation("welcome", fresh_data(locale), self.content)
+        conv.say(conv.t("Everything you told me is erased. If you want, you can start again."),
+                 [Button("again", conv.t("Start again"))])
+        return conv.out
 
     def _render(self, c: Conversation) -> None:
         PROMPTS[c.state](c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -11,6 +12,7 @@ class InboundKind(StrEnum):
     CHOICE = "choice"
     COMMAND = "command"
     UNSUPPORTED = "unsupported"
+    RESUME = "resume"  # a channel reopens a stored conversation: show where it stands, change nothing
 
 
 class Unsupported(StrEnum):
@@ -27,6 +29,18 @@ class Unsupported(StrEnum):
     OTHER = "other"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """Text that can be stored and sent: a lone surrogate (valid in JSON, not in UTF-8) becomes U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One message from a person, already stripped of any channel identity."""
@@ -37,6 +51,7 @@ class Inbound:
     @classmethod
     def from_text(cls, text: str) -> Inbound:
         """Classify typed text: a leading slash makes it a command."""
+        text = readable(text)
         stripped = text.strip()
         if stripped.startswith("/") and len(stripped) > 1:
             return cls(InboundKind.COMMAND, stripped)
@@ -44,7 +59,11 @@ class Inbound:
 
     @classmethod
     def choice(cls, data: str) -> Inbound:
-        return cls(InboundKind.CHOICE, data)
+        return cls(InboundKind.CHOICE, readable(data))
+
+    @classmethod
+    def resume(cls) -> Inbound:
+        return cls(InboundKind.RESUME)
 
     @classmethod
     def command(cls, name: str, arg: str = "") -> Inbound:

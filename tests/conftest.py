@@ -14,6 +14,7 @@ from flows.bundle import load_content
 from flows.conversation import Content
 from flows.engine import Engine
 from tests.scripted import ScriptedUser
+from tests.server_keys import TEST_KEY
 
 POSTGRES_URL = os.environ.get("BAKEN_TEST_POSTGRES_URL")
 
@@ -80,7 +81,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key="test-secret-key-0123456789")
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, secret_key=TEST_KEY)
 
 
 @pytest.fixture

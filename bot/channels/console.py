@@ -44,7 +44,9 @@ async def run_console(
         with_buttons = [r for r in delivery.replies if r.buttons]
         last_buttons = with_buttons[-1].buttons if with_buttons else ()
 
-    await send(Inbound.command("start"))
+    if hasattr(stdin, "reconfigure"):
+        stdin.reconfigure(errors="replace")  # bytes that are not UTF-8 become U+FFFD, never an exit
+    await send(Inbound.resume() if session else Inbound.command("start"))
     while True:
         if interactive:
             stdout.write("> ")

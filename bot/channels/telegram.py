@@ -287,7 +287,7 @@ class TelegramChannel:
                 )
                 sent.append(message.message_id)
         except (BadRequest, Forbidden, ValueError) as exc:
-            log.error("replies dropped for %s…: %s", delivery.session_id[:8], type(exc).__name__, exc_info=exc)
+            log.error("replies dropped: %s", type(exc).__name__, exc_info=exc)
         except TelegramError:
             if sent and not delivery.forgotten:
                 await self.dispatcher.delivered([], delivery.session_id, sent)

@@ -27,11 +27,12 @@ async def receive(request: web.Request) -> web.Response:
     """A wrong or missing secret is refused before anything is read; a failed update answers 500 (re-delivery)."""
     channel = request.config_dict[TELEGRAM]
     given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), channel.webhook_secret.encode()):
+    # aiohttp keeps undecodable header bytes as surrogates: compare bytes, so they fail as a wrong secret
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), channel.webhook_secret.encode()):
         return web.Response(status=401, text="unauthorized")
     try:
         payload = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
         return web.Response(status=400, text="not JSON")
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         return web.Response(status=400, text="not an update")

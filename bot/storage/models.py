@@ -127,3 +127,13 @@ class MessageTrail(SQLModel, table=True):
     session_id: str = Field(max_length=64, index=True)
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class KeyFingerprint(SQLModel, table=True):
+    """Which server key this database belongs to (a one-way check value, never the key)."""
+
+    __tablename__ = "key_fingerprint"
+
+    id: int = Field(default=1, primary_key=True)
+    fingerprint: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -114,15 +114,36 @@ class Repository:
         else:
             self.c.execute(_UPDATE_SESSION, {"sid": session_id, **values})
 
-    def forget(self, session_id: str) -> None:
-        """Erase every row that holds anything of this session."""
+    def seen_marker(self, channel: str, key: str) -> str:
+        """What a handled update's row says now: a session id, "" once unlinked, or "erased:<locale>"."""
+        stmt = select(col(InboundSeen.session_id)).where(
+            col(InboundSeen.channel) == channel, col(InboundSeen.key) == key
+        )
+        return str(self.s.execute(stmt).scalar_one_or_none() or "")
+
+    def forget(self, session_id: str, erasing: tuple[str, str] | None = None, locale: str = "") -> None:
+        """Erase every row that holds anything of this session.
+
+        Handled update ids stay (unlinked) until they expire, so a re-delivery is still a no-op and cannot
+        open a new session; the update that asked for the erasure is marked so that its re-delivery repeats
+        the "erased" answer instead of showing the welcome.
+        """
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
         self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
         self.s.execute(delete(Ticket).where(col(Ticket.session_id) == session_id))
         self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
         self.s.execute(delete(OutboxMessage).where(col(OutboxMessage.session_id) == session_id))
-        self.s.execute(delete(InboundSeen).where(col(InboundSeen.session_id) == session_id))
+        self.s.execute(
+            update(InboundSeen).where(col(InboundSeen.session_id) == session_id).values(session_id="")
+        )
+        if erasing is not None:
+            channel, key = erasing
+            self.s.execute(
+                update(InboundSeen)
+                .where(col(InboundSeen.channel) == channel, col(InboundSeen.key) == key)
+                .values(session_id=f"erased:{locale}"[:64])
+            )
         self.s.execute(delete(MessageTrail).where(col(MessageTrail.session_id) == session_id))
         self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
 

@@ -26,41 +26,88 @@ from handover.queue_rules import OPEN_STATUSES
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """How long things stay. Tickets: the period promised in the consent text, after closing."""
+    """How long things stay. Closed tickets: never longer than the consent text promises."""
 
-    idle_session_days: int = 30
+    idle_session_days: int = 7
     closed_ticket_days: int = RETENTION_DAYS
+    open_request_days: int = 30
     seen_update_days: int = 2
     unsent_outbox_days: int = 2
 
+    @classmethod
+    def parse(
+        cls, idle_sessions: object = None, closed_tickets: object = None, open_requests: object = None
+    ) -> tuple[Retention, list[str]]:
+        """Settings as given; a broken or out-of-range value purges on the default, never keeps forever."""
+        warnings: list[str] = []
+        default = cls()
 
-async def purge(store: Store, now: dt.datetime, policy: Retention = Retention()) -> dict[str, int]:
+        def days(name: str, value: object, fallback: int, ceiling: int) -> int:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                return fallback
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                number = 0
+            if 1 <= number <= ceiling:
+                return number
+            warnings.append(
+                f"BAKEN_RETENTION_{name.upper()}_DAYS={value!r} is not a number of days from 1 to {ceiling}: "
+                f"purging after {fallback} days instead"
+            )
+            return fallback
+
+        policy = cls(
+            idle_session_days=days("idle_session", idle_sessions, default.idle_session_days, 30),
+            closed_ticket_days=days("closed_ticket", closed_tickets, default.closed_ticket_days, RETENTION_DAYS),
+            open_request_days=days("open_request", open_requests, default.open_request_days, 90),
+        )
+        return policy, warnings
+
+
+DEFAULT_RETENTION = Retention()
+
+
+async def purge(store: Store, now: dt.datetime, policy: Retention | None = None) -> dict[str, int]:
     """Delete what has expired, in one transaction; returns counts (no contents) for the log."""
-    return await store.run(lambda s: _purge(s, now, policy))
+    rules = policy or DEFAULT_RETENTION
+    return await store.run(lambda s: _purge(s, now, rules))
+
+
+def _erase_tickets(s: Session, ids: list[int | None]) -> None:
+    s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(ids)))
+    s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)))
+    consents = list(s.execute(select(col(Ticket.consent_id)).where(col(Ticket.id).in_(ids))).scalars())
+    s.execute(delete(Ticket).where(col(Ticket.id).in_(ids)))
+    s.execute(delete(ConsentRecord).where(col(ConsentRecord.id).in_(consents)))
 
 
 def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
-    counts = {"sessions": 0, "tickets": 0}
+    counts = {"sessions": 0, "tickets": 0, "requests": 0}
     closed_before = now - dt.timedelta(days=policy.closed_ticket_days)
     expired = select(col(Ticket.id)).where(
         col(Ticket.status).not_in(list(OPEN_STATUSES)), col(Ticket.closed_at) < closed_before
     )
-    ids = list((s.execute(expired)).scalars())
+    ids = list(s.execute(expired).scalars())
     if ids:
-        s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(ids)))
-        s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)))
-        consent_ids = select(col(Ticket.consent_id)).where(col(Ticket.id).in_(ids))
-        consents = list((s.execute(consent_ids)).scalars())
-        s.execute(delete(Ticket).where(col(Ticket.id).in_(ids)))
-        s.execute(delete(ConsentRecord).where(col(ConsentRecord.id).in_(consents)))
+        _erase_tickets(s, ids)
         counts["tickets"] = len(ids)
+    # a request nobody answered, or nobody touched, for the whole period is not kept forever either
+    stale_before = now - dt.timedelta(days=policy.open_request_days)
+    stale = select(col(Ticket.id)).where(
+        col(Ticket.status).in_(list(OPEN_STATUSES)), col(Ticket.updated_at) < stale_before
+    )
+    ids = list(s.execute(stale).scalars())
+    if ids:
+        _erase_tickets(s, ids)
+        counts["requests"] = len(ids)
     idle_before = now - dt.timedelta(days=policy.idle_session_days)
     open_sessions = select(col(Ticket.session_id)).where(col(Ticket.status).in_(list(OPEN_STATUSES)))
     idle = select(col(ConversationSession.id)).where(
         col(ConversationSession.updated_at) < idle_before, col(ConversationSession.id).not_in(open_sessions)
     )
     repo = Repository(s)
-    for sid in list((s.execute(idle)).scalars()):
+    for sid in list(s.execute(idle).scalars()):
         repo.forget(sid)
         counts["sessions"] += 1
     s.execute(

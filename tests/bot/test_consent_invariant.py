@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.storage.models import ConsentRecord, Ticket
 from flows.messages import Inbound
 from handover.consent import CONSENT_VERSION
+from tests.server_keys import TEST_KEY
 
 COMMANDS = ["/restart", "/stop", "/back", "/urgent", "/language", "/forget", "/help", "/start parent"]
 TEXTS = ["1800", "my son changed", "ok", "🙂", "x" * 300]
@@ -35,7 +36,7 @@ FORWARD = ["consent", "goal:", "counsellor", "danger:", "departure:", "duration:
 
 
 async def _walk(db_url: str, tmp: Path, paths: list[list[tuple[str, object]]]) -> None:
-    services = await build_services(Settings(data_dir=tmp, database_url=db_url, secret_key="k" * 32))
+    services = await build_services(Settings(data_dir=tmp, database_url=db_url, secret_key=TEST_KEY))
     try:
         for path in paths:
             user = f"walker-{next(_counter)}"

@@ -12,6 +12,7 @@ import pytest
 
 from content.i18n import LOCALES, translator
 from handover.consent import CONSENT_VERSION
+from tests.server_keys import first_run
 
 # welcome → continue, parent, a worry about a young person, own words, continue, age, ticks, done, no other
 # worries, months, no explanations, no danger, counsellor, advice, yes
@@ -22,6 +23,7 @@ TO_TICKET = ["1", "1", "3", "Hij praat alleen nog over die groep.", "1", "3", "1
 def chat(tmp_path: Path, lang: str, lines: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_DATABASE_URL": ""}
     env.pop("BAKEN_DATABASE_URL")
+    first_run(tmp_path / "data")
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat", "--lang", lang],
         input="\n".join(lines) + "\n", capture_output=True, text=True, env=env, timeout=120, check=False,

@@ -43,6 +43,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
     env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_PORT": str(port)}
+    init = subprocess.run([sys.executable, "-m", "bot.cli", "keys", "init"], env=env, capture_output=True, text=True)
+    assert init.returncode == 0 and "created a new server key" in init.stdout, init.stderr
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True
     )

@@ -45,6 +45,7 @@ from tests.bot.fake_telegram import (
     text,
 )
 from tests.bot.test_server import free_port
+from tests.server_keys import TEST_KEY, first_run
 
 TO_TICKET = [
     "/start", "#go", "#role:grandparent", "#reason:young_person", "He only talks about the group now.", "#go",
@@ -71,7 +72,7 @@ async def fake() -> AsyncIterator[FakeBotAPI]:
 def tg_settings(tmp_path: Path, fake: FakeBotAPI) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'baken.sqlite3'}",
-        secret_key="test-secret-key-0123456789", telegram_token=TOKEN, telegram_api_url=fake.url,
+        secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
         telegram_webhook_url="https://baken.example/telegram/webhook",
     )
 
@@ -519,6 +520,7 @@ async def test_serve_runs_telegram_by_polling_and_logs_no_token_or_person(fake: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
     env |= {"BAKEN_DATA_DIR": str(tmp_path / "serve"), "BAKEN_PORT": str(free_port()), "BAKEN_LOG_LEVEL": "DEBUG",
             "BAKEN_TELEGRAM_TOKEN": TOKEN, "BAKEN_TELEGRAM_API_URL": str(tg_settings.telegram_api_url)}
+    first_run(tmp_path / "serve")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.PIPE
     )

@@ -1,0 +1,46 @@
+"""The database remembers its key's fingerprint, so a start with another key is refused, not obeyed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from bot.server_key import KeyProblem
+from bot.storage.models import KeyFingerprint
+
+
+def _check_or_record(conn: Connection, fingerprint: str, database: str) -> None:
+    with Session(bind=conn) as session:
+        row = session.get(KeyFingerprint, 1)
+        if row is None:
+            session.add(KeyFingerprint(id=1, fingerprint=fingerprint))
+            session.flush()
+            return
+        if row.fingerprint != fingerprint:
+            raise KeyProblem(
+                f"the server key does not belong to the database {database} (the database expects key "
+                f"fingerprint {row.fingerprint}, the key given has {fingerprint}). Restore the key this "
+                f"database was made with: a different key cannot read what is stored and would orphan every "
+                f"conversation."
+            )
+
+
+async def check_key(db: AsyncEngine, fingerprint: str, database: str) -> None:
+    """Record the fingerprint on a new database; refuse a key that is not the database's own."""
+    async with db.begin() as conn:
+        await conn.run_sync(_check_or_record, fingerprint, database)
+
+
+def _holds_data(conn: Connection) -> bool:
+    tables = set(inspect(conn).get_table_names())
+    return any(
+        table in tables and conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
+        for table in ("key_fingerprint", "sessions")
+    )
+
+
+async def holds_data(db: AsyncEngine) -> bool:
+    """Whether a database already belongs to some key: a fingerprint, or any stored session."""
+    async with db.connect() as conn:
+        return await conn.run_sync(_holds_data)

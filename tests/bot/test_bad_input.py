@@ -1,0 +1,98 @@
+"""Input no person should be able to break Baken with: each gets an answer, none a crash or a retry loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.app import Services
+from bot.dispatch import Envelope
+from bot.settings import Settings
+from content.i18n import translator
+from flows.messages import Inbound
+from tests.bot.fake_telegram import BakenOnTelegram, FakeBotAPI
+from tests.bot.test_dispatch import PATH, converse
+from tests.bot.test_telegram import PEOPLE, TOKEN, fast_tuning, text
+from tests.server_keys import TEST_KEY, first_run
+
+
+async def test_a_lone_surrogate_is_stored_and_answered(services: Services) -> None:
+    await converse(services, "lone", PATH[:4])
+    delivery = await services.dispatcher.handle(
+        Envelope("test", "lone", Inbound.from_text("mijn zoon \ud83d zegt niets meer"), update_key="x1")
+    )
+    assert delivery.replies, "the story step answered"
+    state, data = await services.dispatcher.load_state("test", "lone")
+    assert state is not None and data is not None
+    assert "mijn zoon \ufffd zegt niets meer" in str(data), "kept, with the broken character replaced"
+
+
+def _console(data: Path, payload: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")} | {"BAKEN_DATA_DIR": str(data)}
+    first_run(data)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--lang", "en", *args], input=payload, capture_output=True,
+        env=env, timeout=60, check=False,
+    )
+
+
+def test_the_console_reads_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    result = _console(tmp_path / "data", b"1\n\xff\xfe broken \xc3\n/urgent\n")
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "112" in out.split("/urgent")[-1], "the conversation went on past the broken line"
+
+
+def test_chat_session_resumes_where_it_was(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    t = translator("en")
+    first = _console(data, b"1\n1\n", "--session", "kitchen-laptop")
+    assert t("What brings you here?") in first.stdout.decode()
+    again = _console(data, b"", "--session", "kitchen-laptop")
+    out = again.stdout.decode()
+    assert t("Welcome back. This is where we were:") in out
+    assert t("What brings you here?") in out, "the same question as when the person left"
+    assert t("Continue") not in out.split(t("Welcome back. This is where we were:"))[-1], "not the welcome again"
+
+
+async def _raw_post(baken: BakenOnTelegram, body: bytes, secret: bytes) -> int:
+    """Bytes on the wire, as a broken or hostile client could send them (no client library cleans them)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", baken.client.port)
+    writer.write(
+        b"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_the_webhook_answers_hostile_bytes_without_a_server_error(tmp_path: Path) -> None:
+    fake = FakeBotAPI()
+    await fake.start()
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
+        telegram_webhook_url="https://baken.example/telegram/webhook",
+    )
+    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
+    await baken.start()
+    try:
+        right = baken.secret.encode()
+        assert await _raw_post(baken, b'{"update_id": 1}', b"\xff\xfe\xc3") == 401, "not UTF-8: a wrong secret"
+        assert await _raw_post(baken, b"[" * 100_000 + b"]" * 100_000, right) == 400, "absurd nesting"
+        assert await _raw_post(baken, b"\xff\xfe not json", right) == 400
+        person = PEOPLE["nl"]
+        update = text(person, "ik maak me zorgen \ud83d om mijn zoon")
+        body = json.dumps(update).encode()  # the lone surrogate travels as the JSON escape \\ud83d
+        assert b"\\ud83d" in body
+        assert await _raw_post(baken, body, right) == 200, "answered, so Telegram never re-delivers it"
+        assert await _raw_post(baken, body, right) == 200, "and a re-delivery is a no-op"
+    finally:
+        await baken.close()
+        await fake.close()

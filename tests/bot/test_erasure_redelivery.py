@@ -1,0 +1,72 @@
+"""An erasure cannot be undone by Telegram's re-delivery: no new session, and the "erased" answer again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.settings import Settings
+from bot.storage.models import ConversationSession, InboundSeen
+from content.i18n import translator
+from tests.bot.fake_telegram import TOKEN, BakenOnTelegram, FakeBotAPI, press, text
+from tests.bot.test_telegram import PEOPLE, fast_tuning
+from tests.server_keys import TEST_KEY
+
+ERASED = "Everything you told me is erased. If you want, you can start again."
+
+
+@pytest.fixture
+async def hooked(tmp_path: Path) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
+    fake = FakeBotAPI()
+    await fake.start()
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
+        telegram_webhook_url="https://baken.example/telegram/webhook",
+    )
+    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
+    await baken.start()
+    yield baken, fake
+    await baken.close()
+    await fake.close()
+
+
+async def sessions(baken: BakenOnTelegram) -> int:
+    async with baken.services.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(ConversationSession))).scalar_one())
+
+
+async def test_a_redelivered_erasure_repeats_its_answer_and_starts_nothing(
+    hooked: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    baken, fake = hooked
+    person = PEOPLE["nl"]
+    await baken.converse(person, ["/start", "#go", "Mijn zoon zegt rare dingen.", "/forget"])
+    confirm = press(person, "forget_yes", message_id=fake.of("sendMessage", person.id)[-1].message_id)
+
+    fake.fail_next("sendMessage", 502, "Bad Gateway")
+    assert await baken.post(confirm) == 500, "the answer was lost: Telegram will re-deliver"
+    assert await sessions(baken) == 0, "the erasure itself was committed"
+
+    before = len(fake.of("sendMessage", person.id))
+    assert await baken.post(confirm) == 200
+    again = fake.of("sendMessage", person.id)[before:]
+    assert [translator("nl")(ERASED) in call.text for call in again] == [True], "the erased answer, once"
+    assert await sessions(baken) == 0, "no new session, no welcome screen"
+
+    assert await baken.post(text(person, "hallo?")) == 200
+    assert await sessions(baken) == 1, "a new message afterwards starts afresh, as it should"
+
+
+async def test_handled_update_ids_outlive_the_erasure_without_naming_the_person(
+    hooked: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    baken, _fake = hooked
+    person = PEOPLE["fr"]
+    await baken.converse(person, ["/start", "#go", "/forget", "#forget_yes"])
+    async with baken.services.sessions() as s:
+        rows = (await s.execute(select(InboundSeen.session_id))).scalars().all()
+    assert len(rows) == 4, "every handled update is still known, so none is handled twice"
+    assert set(rows) <= {"", "erased:fr"}, "and none is linked to the erased pseudonym"
