@@ -82,8 +82,8 @@ def _reach_problems(library: Library) -> list[str]:
 def _contact_problems(directory: Directory, months: int, today: dt.date) -> list[str]:
     out = [f"contacts: {p}" for p in directory.problems()]
     out += [
-        f"contacts: {c.id} was last verified on {c.verified}, more than {months} months ago; check it and update "
-        "`verified`"
+        f"contacts: {c.id} was last reviewed on {c.reviewed}, more than {months} months ago; compare it with its "
+        "sources and update `reviewed`"
         for c in directory.stale(months=months, today=today)
     ]
     return out

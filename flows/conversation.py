@@ -350,7 +350,8 @@ class Conversation:
     def assess(self, *_: Any) -> None:
         danger = self.data["danger"] if self.data["danger"] != "none" else None
         result = self.content.triage.assess(
-            answers_from(self.data["reason"], self.data["observed"], self.data["departure"], danger)
+            answers_from(self.data["reason"], self.data["observed"], self.data["departure"], danger,
+                         age=self.data["age"])
         )
         self.data["level"] = result.level
         self.data["reasons"] = list(result.reasons)
@@ -435,7 +436,8 @@ class Conversation:
             self.data["communities"] = list(place.communities)
             municipality = place.municipality_in(self.data["locale"])
             self.say(self.t("Services for {municipality}:").format(municipality=municipality))
-        topics = ["radicalisation", "parenting", "welfare", "listening", *self.data["topics"]]
+        # the person's own topics first; the directory ranks the specific worry before general help
+        topics = [*self.data["topics"], "parenting", "welfare", "listening", "radicalisation"]
         if "selfharm" in self.data["observed"] or self.data["danger"] == "life":
             topics.insert(0, "suicide")
         if self.data["role"] == "self":

@@ -25,9 +25,9 @@ def test_the_command_exits_zero_and_says_so() -> None:
     assert "content OK" in result.stdout
 
 
-def test_contacts_not_verified_for_too_long_are_flagged() -> None:
+def test_contacts_not_reviewed_for_too_long_are_flagged() -> None:
     problems = run_checks(stale_after_months=12, today=dt.date(2028, 1, 1))
-    assert any("opvoedingslijn was last verified on 2026-11-23" in p for p in problems)
+    assert any("opvoedingslijn was last reviewed on 2026-11-23" in p for p in problems)
 
 
 @pytest.fixture
