@@ -23,6 +23,7 @@ from content.postcodes import Place, PostcodeIndex
 
 CONTACTS_DIR = Path(__file__).parent / "contacts"
 LABELS_FILE = "labels.yaml"
+GAPS_FILE = "gaps.yaml"
 
 LANGS: tuple[str, ...] = ("nl", "fr", "de", "en")
 COMMUNITY_LANGS: tuple[str, ...] = ("nl", "fr", "de")
@@ -356,7 +357,7 @@ def _contact_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise DirectoryError(f"{path}: no such contacts directory")
-    return sorted(p for p in path.glob("*.yaml") if p.name != LABELS_FILE)
+    return sorted(p for p in path.glob("*.yaml") if p.name not in (LABELS_FILE, GAPS_FILE))
 
 
 # ---- the directory
@@ -476,7 +477,7 @@ class Directory:
             specialised = 0 if contact.first_line else 1
             worry = [i for i, topic in enumerate(worries) if topic in contact.topics]
             if worry:
-                key: tuple[int, ...] = (0, min(worry), other_language, contact.tier, specialised, index)
+                key: tuple[int, ...] = (0, min(worry), other_language, specialised, contact.tier, index)
             elif contact.specialised_in_radicalisation:
                 key = (2, other_language, contact.tier, min(hits, default=0), index, 0)
             else:
