@@ -487,7 +487,10 @@ class Conversation:
         if d["goal"]:
             lines.append(t("You would like: {goal}").format(goal=t(q.label_of(q.GOALS, d["goal"]) or "")))
         if d["story"]:
-            lines.append(t("Your own words: shared") if d["share_story"] else t("Your own words: left out"))
+            if d["share_story"]:
+                lines.append(t("Your own words: “{words}”").format(words=shortened(d["story"])))
+            else:
+                lines.append(t("Your own words: left out"))
         return lines
 
     def give_consent(self, *_: Any) -> None:
@@ -527,6 +530,19 @@ class Conversation:
     def erase(self, *_: Any) -> None:
         self.effects.append(ForgetSession())
         self.data["ticket_open"] = False
+
+
+STORY_PREVIEW = 300
+
+
+def shortened(story: list[str], limit: int = STORY_PREVIEW) -> str:
+    """The person's own words as they will be shared, cut at a word and marked when long (the counsellor
+    still gets them whole, as the ticket's story)."""
+    text = " / ".join(" ".join(part.split()) for part in story if part.strip())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,.;:/") + " …"
 
 
 LEVEL_ADVICE: dict[str, str] = {
