@@ -384,10 +384,12 @@ class Conversation:
         topics = list(self.data["topics"]) or ["basics", "signals"]
         # professionals first get what fits their work: the class and the school, or the rules of their trade
         own = ROLE_TOPICS.get(self.audience, ())
-        topics = [*topics[:1], *own, *topics[1:]]
+        topics = [*own, *topics]
+        keep = [topic for answer, topic in KEEP_TOPICS.items()
+                if answer in self.data["explained"] or answer in self.data["observed"]]
         return self.content.library.pick(
             lang=self.data["locale"], audience=self.audience if self.audience != "young" else "all",
-            topics=topics, level=self.data["level"] or "info",
+            topics=topics, level=self.data["level"] or "info", keep=keep,
         )
 
     def show_article(self, value: str) -> None:
@@ -562,6 +564,10 @@ LEVEL_ADVICE: dict[str, str] = {
         "with the next steps."
     ),
 }
+
+#: answers whose article must stay in the guidance list whatever the level: puberty ticked as an explanation
+#: keeps normal adolescence, much time with extreme content online keeps the online-propaganda text
+KEEP_TOPICS: dict[str, str] = {"puberty": "adolescence", "online": "online"}
 
 ROLE_TOPICS: dict[str, tuple[str, ...]] = {
     "teacher": ("classroom", "school"),
