@@ -84,3 +84,19 @@ def test_facility_municipalities_offer_services_in_the_persons_language(
     u.say(postcode)
     assert place in u.text  # the place in the person's language
     assert own in u.text
+
+
+def test_a_minor_about_to_travel_brings_child_focus_after_the_emergency_numbers(engine: Engine) -> None:
+    u = ScriptedUser(engine, "fr")
+    u.begin("parent", "young_person")
+    u.press("go")
+    u.press("age:16-17")
+    u.press("go")
+    u.press("go")
+    u.press("duration:weeks")
+    u.press("go")
+    u.press("danger:travel")
+    assert "112" in u.text  # the emergency numbers at once
+    u.press("contacts")
+    u.say("1000")
+    assert "116 000" in u.text
