@@ -114,11 +114,10 @@ def _known_gaps(contacts_dir: Path) -> set[tuple[str, str, str]]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     out: set[tuple[str, str, str]] = set()
     for entry in raw:
-        if not str(entry.get("why", "")).strip():
+        if not str(entry.get("why") or "").strip():
             continue  # a gap without a reason is not accepted
-        for where in entry.get("where", []):
-            for lang in entry.get("langs", []):
-                out.add((str(entry["topic"]), str(where), str(lang)))
+        for where, langs in (entry.get("cases") or {}).items():
+            out.update((str(entry["topic"]), str(where), str(lang)) for lang in langs)
     return out
 
 
@@ -135,6 +134,7 @@ def _referral_problems(directory: Directory, contacts_dir: Path) -> list[str]:
     except Exception:  # reported by _triage_problems
         return []
     gaps = _known_gaps(contacts_dir)
+    open_gaps: set[tuple[str, str, str]] = set()
     out: list[str] = []
     for topic in (worry for worry in WORRY_TOPICS if worry in rule_topics):
         for label, place in _place_kinds():
@@ -143,6 +143,7 @@ def _referral_problems(directory: Directory, contacts_dir: Path) -> list[str]:
                 found = directory.select(place=place, lang=lang, audience="parent", topics=[topic, *GENERAL_TOPICS])
                 fitting = [i for i, c in enumerate(found) if topic in c.topics]
                 if not fitting:
+                    open_gaps.add((topic, where, lang))
                     if (topic, where, lang) not in gaps:
                         out.append(f"referrals: the worry {topic!r} reaches no fitting service in {lang} for {label} "
                                    f"(add one, or record the gap with a reason in {GAPS_FILE})")
@@ -152,6 +153,11 @@ def _referral_problems(directory: Directory, contacts_dir: Path) -> list[str]:
                     if not (lang in above.languages and lang not in best.languages):
                         out.append(f"referrals: {above.id} comes before {best.id} for the worry {topic!r} in {lang} "
                                    f"for {label} without a reason in the data")
+    out += [
+        f"referrals: {GAPS_FILE} records no service for {topic!r} in {lang} for {where}, but one fits now: "
+        "remove the gap"
+        for topic, where, lang in sorted(gaps - open_gaps)
+    ]
     return out
 
 

@@ -91,11 +91,22 @@ def test_a_gap_is_accepted_only_with_a_reason(contacts: Path) -> None:
     path = contacts / "gaps.yaml"
     gaps = yaml.safe_load(path.read_text(encoding="utf-8"))
     for gap in gaps:
-        if gap["topic"] == "drugs":
+        if gap["topic"] == "violence-home":
             gap["why"] = ""
     path.write_text(yaml.safe_dump(gaps, allow_unicode=True), encoding="utf-8")
     problems = run_checks(stale_after_months=12, today=dt.date(2026, 11, 23), contacts_dir=contacts)
-    assert any("the worry 'drugs' reaches no fitting service in de for east-belgium" in p for p in problems)
+    assert any("the worry 'violence-home' reaches no fitting service in de for east-belgium" in p for p in problems)
+
+
+def test_a_gap_that_was_closed_must_leave_the_list(contacts: Path) -> None:
+    import yaml
+
+    path = contacts / "gaps.yaml"
+    gaps = yaml.safe_load(path.read_text(encoding="utf-8"))
+    gaps.append({"topic": "drugs", "cases": {"flanders": ["nl"]}, "why": "written before De DrugLijn was added"})
+    path.write_text(yaml.safe_dump(gaps, allow_unicode=True), encoding="utf-8")
+    problems = run_checks(stale_after_months=12, today=dt.date(2026, 11, 23), contacts_dir=contacts)
+    assert any("records no service for 'drugs' in nl for flanders, but one fits now" in p for p in problems)
 
 
 def test_a_service_ranked_above_a_fitting_one_without_reason_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:

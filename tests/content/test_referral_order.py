@@ -45,6 +45,8 @@ def select(directory: Directory, postcodes: PostcodeIndex, code: str, lang: str,
         ("5000", "fr", "departure", "caprev"),
         ("4000", "fr", "drugs", "infor-drogues"),
         ("4700", "de", "self-harm", "telefonhilfe-108"),
+        ("4700", "de", "drugs", "asl-eupen"),
+        ("9000", "nl", "bullying", "clb"),
     ],
 )
 def test_the_persons_own_worry_comes_first(
