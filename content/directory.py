@@ -454,8 +454,8 @@ class Directory:
             own = [c for c in found if lang in c.languages]
             if not own and wanted != ["listening"]:
                 own = [c for c in self._fitting(place, lang, audience, ["listening"]) if lang in c.languages]
-            if own:
-                chosen = [own[0], *chosen[: limit - 1]]
+            if own:  # last, so that the services for the person's worry keep their places
+                chosen = [*chosen[: limit - 1], own[0]]
         return chosen
 
     def _fitting(self, place: Place | None, lang: str, audience: str, wanted: list[str]) -> list[Contact]:
