@@ -172,7 +172,7 @@ def parser() -> argparse.ArgumentParser:
     ct = sub.add_parser("content", help="content tasks")
     csub = ct.add_subparsers(dest="content_command", required=True)
     chk = csub.add_parser("check", help="validate articles, contacts and catalogs")
-    chk.add_argument("--stale-months", type=int, default=None, help="flag contacts verified longer ago")
+    chk.add_argument("--stale-months", type=int, default=None, help="flag contacts last reviewed longer ago")
     chk.add_argument("--today", default=None, help="check as of this date (YYYY-MM-DD)")
     chk.set_defaults(func=_content_check)
     pg = dsub.add_parser("purge", help="erase idle sessions and closed tickets past their retention")

@@ -69,28 +69,42 @@ async def privacy(request: web.Request) -> web.Response:
 
 
 async def content_status(request: web.Request) -> web.Response:
-    """For editors: contacts whose check is older than allowed, and translation coverage."""
+    """For editors: contacts not reviewed lately, contacts no one confirmed with the service, coverage."""
     months = request.app.get(STALE_MONTHS, 12)
     today = dt.date.today()
     directory = Directory.load()
     stale = directory.stale(months=months, today=today)
     rows = "".join(
-        f"<tr><td>{html.escape(c.id)}</td><td>{html.escape(c.name_for('en'))}</td><td>{c.verified}</td></tr>"
+        f"<tr><td>{html.escape(c.id)}</td><td>{html.escape(c.name_for('en'))}</td><td>{c.reviewed}</td></tr>"
         for c in stale
     )
     stale_html = (
-        f"<p><strong>{len(stale)} contact(s) not verified for more than {months} months: shown to people with a "
-        "warning until checked.</strong></p><table><tr><th>id</th><th>service</th><th>verified</th></tr>"
-        f"{rows}</table>"
-        if stale else f"<p>All {len(directory)} contacts were verified in the last {months} months.</p>"
+        f"<p><strong>{len(stale)} contact(s) not reviewed against their sources for more than {months} months: "
+        "shown to people with a warning until reviewed.</strong></p><table><tr><th>id</th><th>service</th>"
+        f"<th>reviewed</th></tr>{rows}</table>"
+        if stale else f"<p>All {len(directory)} contacts were reviewed against their sources in the last {months} "
+        "months.</p>"
+    )
+    unconfirmed = directory.unconfirmed()
+    confirm_rows = "".join(
+        f"<tr><td>{html.escape(c.id)}</td><td>{html.escape(c.name_for('en'))}</td><td>{c.reviewed}</td>"
+        f"<td>{html.escape(c.confidence)}</td><td>{'yes' if c.seen_only_before_2020 else ''}</td></tr>"
+        for c in unconfirmed
+    )
+    confirm_html = (
+        f"<p><strong>{len(unconfirmed)} of {len(directory)} contact(s) not yet confirmed with the service itself"
+        "</strong> (reviewed only against published sources; <code>confirmed</code> is empty).</p>"
+        "<table><tr><th>id</th><th>service</th><th>reviewed</th><th>confidence</th><th>seen only before 2020</th>"
+        f"</tr>{confirm_rows}</table>"
+        if unconfirmed else f"<p>All {len(directory)} contacts were confirmed with the services.</p>"
     )
     library = default_library()
     counts = "".join(f"<li>{lang}: {len(library.in_language(lang))} articles</li>" for lang in LOCALES)
     cov = "".join(
         f"<li>{lang}: {done}/{total} interface strings translated</li>" for lang, (done, total, _) in coverage().items()
     )
-    return _page("en", "Baken content status", f"<h2>Contacts</h2>{stale_html}<h2>Articles</h2><ul>{counts}</ul>"
-                 f"<h2>Translations</h2><ul>{cov}</ul>")
+    return _page("en", "Baken content status", f"<h2>Contacts</h2>{stale_html}{confirm_html}<h2>Articles</h2>"
+                 f"<ul>{counts}</ul><h2>Translations</h2><ul>{cov}</ul>")
 
 
 def add_pages(app: web.Application, *, stale_months: int) -> None:

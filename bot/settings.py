@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.server_key import key_path, read_key
@@ -36,6 +36,23 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_url: str | None = None
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_root(cls, value: str | None) -> str | None:
+        """Accept a Bot API server's root URL and PTB's `base_url` form (ending in /bot) alike: keep the root.
+
+        The channel appends /bot and /file/bot itself, so "https://api.example/bot" would otherwise become
+        ".../bot/bot<token>/…" and Telegram would answer "InvalidToken".
+        """
+        if value is None or not value.strip():
+            return None
+        root = value.strip().rstrip("/")
+        for suffix in ("/file/bot", "/bot"):
+            if root.endswith(suffix):
+                root = root[: -len(suffix)]
+                break
+        return root
 
     @property
     def db_url(self) -> str:

@@ -23,6 +23,7 @@ from content.postcodes import Place, PostcodeIndex
 
 CONTACTS_DIR = Path(__file__).parent / "contacts"
 LABELS_FILE = "labels.yaml"
+GAPS_FILE = "gaps.yaml"
 
 LANGS: tuple[str, ...] = ("nl", "fr", "de", "en")
 COMMUNITY_LANGS: tuple[str, ...] = ("nl", "fr", "de")
@@ -42,14 +43,15 @@ TOPICS = ARTICLE_TOPICS | CONTACT_TOPICS
 
 REQUIRED_KEYS: tuple[str, ...] = (
     "id", "scope", "communities", "regions", "municipalities", "name", "phone", "website", "email", "chat",
-    "hours", "languages", "audience", "topics", "description", "when", "sources", "verified", "confidence",
-    "first_line",
+    "hours", "languages", "audience", "topics", "description", "when", "sources", "reviewed", "confirmed",
+    "confidence", "first_line",
 )
-OPTIONAL_KEYS: tuple[str, ...] = ("free", "seen")
+OPTIONAL_KEYS: tuple[str, ...] = ("free", "seen", "leads_for")
 LABEL_KEYS: tuple[str, ...] = (
     "phone", "free_call", "website", "email", "chat", "chat_on_website", "hours", "hours_unknown",
     "hours_unknown_no_website", "languages", "and", "lang_nl", "lang_fr", "lang_de", "lang_en", "one_source",
-    "stale_warning", "stale_warning_no_website", "local", "regional", "national", "emergency",
+    "stale_warning", "stale_warning_no_website", "old_sources", "local", "regional", "national",
+    "emergency",
 )
 
 #: short numbers and lines that belong to one language community; public lists often mix them up
@@ -59,6 +61,20 @@ COMMUNITY_NUMBERS: dict[str, str] = {
     "0800 32 123": "fr", "107": "fr", "103": "fr", "0800 111 72": "fr",
     "108": "de",
 }
+
+#: topics that name one specific worry (what was ticked or what the free-text screen found), most pressing
+#: first: a service for that worry comes before general help and before the radicalisation services
+WORRY_TOPICS: tuple[str, ...] = (
+    "suicide", "self-harm", "missing", "abuse", "violence-home", "drugs", "bullying", "gangs", "departure",
+    "return",
+)
+#: topics that point at the radicalisation worry itself: where a person brings these, the specialised service
+#: fits and is kept in the list (after the ordinary help); otherwise it only comes when room is left
+RADICALISATION_TOPICS = frozenset(
+    "radicalisation signals online polarisation departure return case-consultation news".split()
+)
+#: the year before which a service counts as "seen only long ago" and carries a caveat when shown
+OLD_SOURCE_YEAR = 2020
 
 _TIER = {"local": 0, "community": 1, "regional": 1, "national": 2}
 _SECTION = {"local": "local", "community": "regional", "regional": "regional", "national": "national"}
@@ -115,11 +131,13 @@ class Contact:
     description: Text
     when: Text
     sources: tuple[str, ...]
-    verified: dt.date
+    reviewed: dt.date
+    confirmed: dt.date | None
     confidence: str
     first_line: bool
     free: bool | None = None
     seen: str | None = None
+    leads_for: tuple[str, ...] = ()
     file: str = field(default="", compare=False)
 
     def name_for(self, lang: str) -> str:
@@ -155,8 +173,20 @@ class Contact:
             return "all" in self.audience or "parent" in self.audience
         return "all" in self.audience or audience in self.audience
 
+    @property
+    def specialised_in_radicalisation(self) -> bool:
+        """A radicalisation service that is not ordinary first-line help: never first by default."""
+        return "radicalisation" in self.topics and not self.first_line
+
+    @property
+    def seen_only_before_2020(self) -> bool:
+        """True when every date its sources show is older than 2020: it may have changed or closed."""
+        years = [int(y) for y in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", self.seen or "")]
+        return bool(years) and max(years) < OLD_SOURCE_YEAR
+
     def is_stale(self, *, months: int, today: dt.date) -> bool:
-        return self.verified < months_before(today, months)
+        """Last compared with its sources more than `months` ago."""
+        return self.reviewed < months_before(today, months)
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -256,6 +286,20 @@ def _optional(value: Any, where: str, key: str) -> str | None:
     return str(value).strip() or None
 
 
+def _date(value: Any, where: str, key: str) -> dt.date | None:
+    """A YAML date (or an ISO string) or null; anything else is refused with the key's name."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise DirectoryError(f"{where}: {key} must be a date (YYYY-MM-DD)") from exc
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise DirectoryError(f"{where}: {key} must be a date (YYYY-MM-DD)")
+    return value
+
+
 def parse_contact(raw: Any, file: str, position: int) -> tuple[Contact, list[str]]:
     """One YAML entry as a Contact, plus notes about keys the schema does not know."""
     where = f"{file}: entry {position}"
@@ -269,14 +313,10 @@ def parse_contact(raw: Any, file: str, position: int) -> tuple[Contact, list[str
     if missing:
         raise DirectoryError(f"{where}: missing {', '.join(missing)}")
     notes = [f"{where}: unknown key {key!r}" for key in raw if key not in REQUIRED_KEYS + OPTIONAL_KEYS]
-    verified = raw["verified"]
-    if isinstance(verified, str):
-        try:
-            verified = dt.date.fromisoformat(verified)
-        except ValueError as exc:
-            raise DirectoryError(f"{where}: verified must be a date (YYYY-MM-DD)") from exc
-    if not isinstance(verified, dt.date) or isinstance(verified, dt.datetime):
-        raise DirectoryError(f"{where}: verified must be a date (YYYY-MM-DD)")
+    reviewed = _date(raw["reviewed"], where, "reviewed")
+    if reviewed is None:
+        raise DirectoryError(f"{where}: reviewed must be a date (YYYY-MM-DD)")
+    confirmed = _date(raw["confirmed"], where, "confirmed")
     if not isinstance(raw["first_line"], bool):
         raise DirectoryError(f"{where}: first_line must be true or false")
     free = raw.get("free")
@@ -300,11 +340,13 @@ def parse_contact(raw: Any, file: str, position: int) -> tuple[Contact, list[str
         description=_text(raw["description"], where, "description"),
         when=_text(raw["when"], where, "when"),
         sources=_strings(raw["sources"], where, "sources"),
-        verified=verified,
+        reviewed=reviewed,
+        confirmed=confirmed,
         confidence=str(raw["confidence"]),
         first_line=raw["first_line"],
         free=free,
         seen=_optional(raw.get("seen"), where, "seen"),
+        leads_for=_strings(raw.get("leads_for"), where, "leads_for"),
         file=file,
     )
     return contact, notes
@@ -315,7 +357,7 @@ def _contact_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise DirectoryError(f"{path}: no such contacts directory")
-    return sorted(p for p in path.glob("*.yaml") if p.name != LABELS_FILE)
+    return sorted(p for p in path.glob("*.yaml") if p.name not in (LABELS_FILE, GAPS_FILE))
 
 
 # ---- the directory
@@ -382,24 +424,45 @@ class Directory:
     def select(
         self, *, place: Place | None, lang: str, audience: str, topics: Iterable[str], limit: int = 6
     ) -> list[Contact]:
-        """The services that fit, best first.
+        """The services that fit, best first ("ordinary help first", design §9).
 
-        Order: local → community/regional → national; within each, services that speak the person's
-        language first, then ordinary first-line help before specialised services, then the topic the
-        caller listed first. Without a place the community follows the language (English: the
-        community-wide lines of all three). If nothing fits the topics, the general listening lines come
-        back instead, so a path never ends empty-handed.
+        Groups, in this order: services for a specific worry the person brought (WORRY_TOPICS, most
+        pressing first), then ordinary help for the other topics, then the specialised radicalisation
+        services. Within a group: the person's language first, then local → community/regional → national,
+        then first-line before specialised. Where a radicalisation topic was asked, the best specialised
+        service stays in the list (last if need be): it fits, but never comes first by default.
+
+        The community follows the place; where the person's language is not the place's (facility
+        municipalities, Brussels, anyone choosing another language), the community-wide lines of their
+        language are added, and at least one service in their language is always offered when one exists.
+        Without a place the community follows the language (English: the community-wide lines of all
+        three). If nothing fits the topics, the general listening lines come back instead.
         """
         wanted = list(dict.fromkeys(topics))
         found = self._fitting(place, lang, audience, wanted)
         if not found and wanted != ["listening"]:
             found = self._fitting(place, lang, audience, ["listening"])
-        return found[: max(limit, 0)]
+        limit = max(limit, 0)
+        chosen = found[:limit]
+        if not limit:
+            return chosen
+        if RADICALISATION_TOPICS & set(wanted) and not any(c.specialised_in_radicalisation for c in chosen):
+            extra = next((c for c in found[limit:] if c.specialised_in_radicalisation), None)
+            if extra is not None:
+                chosen = [*chosen[: limit - 1], extra]
+        if not any(lang in c.languages for c in chosen):
+            own = [c for c in found if lang in c.languages]
+            if not own and wanted != ["listening"]:
+                own = [c for c in self._fitting(place, lang, audience, ["listening"]) if lang in c.languages]
+            if own:  # last, so that the services for the person's worry keep their places
+                chosen = [*chosen[: limit - 1], own[0]]
+        return chosen
 
     def _fitting(self, place: Place | None, lang: str, audience: str, wanted: list[str]) -> list[Contact]:
         rank = {topic: i for i, topic in enumerate(wanted)}
+        worries = [topic for topic in WORRY_TOPICS if topic in rank]
         communities, region, community_wide_only = _reach(place, lang)
-        scored: list[tuple[tuple[int, int, int, int, int], Contact]] = []
+        scored: list[tuple[tuple[int, ...], Contact]] = []
         for index, contact in enumerate(self._contacts):
             if "emergency" in contact.topics and "emergency" not in rank:
                 continue
@@ -408,15 +471,17 @@ class Directory:
             hits = [rank[topic] for topic in contact.topics if topic in rank]
             if wanted and not hits:
                 continue
-            if not _reaches(contact, place, communities, region, community_wide_only):
+            if not _reaches(contact, place, lang, communities, region, community_wide_only):
                 continue
-            key = (
-                contact.tier,
-                0 if lang in contact.languages else 1,
-                0 if contact.first_line else 1,
-                min(hits, default=0),
-                index,
-            )
+            other_language = 0 if lang in contact.languages else 1
+            specialised = 0 if contact.first_line else 1
+            worry = [i for i, topic in enumerate(worries) if topic in contact.topics]
+            if worry:
+                key: tuple[int, ...] = (0, min(worry), other_language, specialised, contact.tier, index)
+            elif contact.specialised_in_radicalisation:
+                key = (2, other_language, contact.tier, min(hits, default=0), index, 0)
+            else:
+                key = (1, other_language, contact.tier, specialised, min(hits, default=0), index)
             scored.append((key, contact))
         scored.sort(key=lambda item: item[0])
         return [contact for _, contact in scored]
@@ -462,8 +527,12 @@ class Directory:
                     break
         return out
 
+    def unconfirmed(self) -> list[Contact]:
+        """Contacts no person has yet confirmed with the service itself (`confirmed` is empty)."""
+        return [c for c in self._contacts if c.confirmed is None]
+
     def stale(self, *, months: int, today: dt.date) -> list[Contact]:
-        """Contacts verified more than `months` ago: due for a new check against their sources."""
+        """Contacts last reviewed more than `months` ago: due for a new comparison with their sources."""
         return [c for c in self._contacts if c.is_stale(months=months, today=today)]
 
     # ---- checks
@@ -509,12 +578,28 @@ def _reach(place: Place | None, lang: str) -> tuple[frozenset[str], str | None, 
 
 
 def _reaches(
-    contact: Contact, place: Place | None, communities: frozenset[str], region: str | None, community_wide_only: bool
+    contact: Contact,
+    place: Place | None,
+    lang: str,
+    communities: frozenset[str],
+    region: str | None,
+    community_wide_only: bool,
 ) -> bool:
     if contact.scope == "national":
-        return True
+        # an English-only line only for those who chose English
+        return bool(set(contact.languages) & {*COMMUNITY_LANGS, lang})
     if contact.scope == "local":
         return place is not None and place.municipality in contact.municipalities
+    if (
+        contact.scope == "community"
+        and lang in contact.communities
+        and lang in contact.languages
+        and lang not in communities
+        and (region is None or region in contact.regions or contact.phone or contact.chat)
+    ):
+        # the lines of the person's own language community, wherever they live (Voeren, Comines, Brussels…);
+        # services bound to their own region only where the place lies in it
+        return True
     if community_wide_only and contact.scope != "community":
         return False
     if not communities.intersection(contact.communities):
@@ -607,8 +692,13 @@ def contact_problems(contact: Contact, municipalities: frozenset[str]) -> list[s
         out.append(f"unknown confidence {c.confidence!r} (use {', '.join(CONFIDENCE)})")
     elif c.confidence == "not-found" and c.phone:
         out.append("confidence is 'not-found' but a phone number is given")
-    if c.verified > dt.date.today():
-        out.append(f"verified date {c.verified} is in the future")
+    today = dt.date.today()
+    if c.reviewed > today:
+        out.append(f"reviewed date {c.reviewed} is in the future")
+    if c.confirmed is not None and c.confirmed > today:
+        out.append(f"confirmed date {c.confirmed} is in the future")
+    if c.seen is None:
+        out.append("seen is missing: give the date (or span) the sources show")
     return out
 
 
@@ -670,12 +760,15 @@ def format_contact(
             lines.append(labels.text("hours", lang, hours=hours))
         else:
             lines.append(labels.text("hours_unknown" if contact.website else "hours_unknown_no_website", lang))
-    if contact.languages and lang not in contact.languages:
+    if contact.languages and (lang not in contact.languages or len(contact.languages) > 1):
+        # say which language a service works in wherever that is not simply the person's own
         names = [labels.text(f"lang_{code}", lang) for code in contact.languages if code in LANGS]
         lines.append(labels.text("languages", lang, languages=_join(names, labels.text("and", lang))))
     if contact.confidence == "one-source":
         lines.append(labels.text("one_source", lang))
+    if contact.seen_only_before_2020:
+        lines.append(labels.text("old_sources", lang))
     if contact.is_stale(months=stale_after_months, today=today or dt.date.today()):
         warning = "stale_warning" if contact.website else "stale_warning_no_website"
-        lines.append(labels.text(warning, lang, date=_format_date(contact.verified, lang)))
+        lines.append(labels.text(warning, lang, date=_format_date(contact.reviewed, lang)))
     return "\n".join(lines)

@@ -108,11 +108,24 @@ class Library:
         return [a for (_, lg), a in self._by_key.items() if lg == lang]
 
     def pick(
-        self, *, lang: str, audience: str, topics: Iterable[str], level: str, limit: int = 4
+        self,
+        *,
+        lang: str,
+        audience: str,
+        topics: Iterable[str],
+        level: str,
+        limit: int = 4,
+        keep: Iterable[str] = (),
     ) -> tuple[Article, ...]:
-        """Articles for this reader: topic order first, then level fit; never empty when any fit the audience."""
+        """Articles for this reader: topic order first, then level fit; never empty when any fit the audience.
+
+        `keep` names topics that must stay in the list whatever the level and the limit (normal adolescence
+        when puberty was ticked, online propaganda when much time goes to extreme content online): the best
+        article on each takes the last free place.
+        """
         wanted = tuple(dict.fromkeys(topics))
-        key = (lang, audience, wanted, level, limit)
+        kept = tuple(dict.fromkeys(keep))
+        key = (lang, audience, (*wanted, "|", *kept), level, limit)
         cached = self._pick_cache.get(key)
         if cached is not None:
             return cached
@@ -126,9 +139,22 @@ class Library:
         chosen = sorted((a for a in pool if any(topic in rank for topic in a.topics)), key=score)
         if not chosen:
             chosen = sorted((a for a in pool if level in a.levels), key=lambda a: a.id)
-        result = tuple(chosen[:limit])
-        self._pick_cache[key] = result
-        return result
+        result = list(chosen[:limit])
+        for topic in kept:
+            if any(topic in a.topics for a in result):
+                continue
+            extra = min((a for a in pool if topic in a.topics), key=lambda a: (level not in a.levels, a.id),
+                        default=None)
+            if extra is None or limit <= 0:
+                continue
+            protected = [a for a in result if any(kept_topic in a.topics for kept_topic in kept)]
+            free = [a for a in result if a not in protected]
+            if len(result) >= limit and free:
+                result.remove(free[-1])
+            if len(result) < limit:
+                result.append(extra)
+        self._pick_cache[key] = tuple(result)
+        return tuple(result)
 
     def by_topic(self, topic: str, lang: str) -> Article | None:
         """The first article on a topic, for fixed places such as the trust page."""

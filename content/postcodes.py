@@ -64,6 +64,7 @@ _DUTCH_NAMES: dict[str, str] = {
     "Espierres": "Spiere",
     "Helchin": "Helkijn",
     "MESSINES": "Mesen",
+    "RENAIX": "Ronse",
 }
 
 #: sub-municipalities whose postcode follows another municipality's in the list: (postcode, place) → municipality
@@ -133,7 +134,42 @@ _EXONYMS: dict[str, dict[str, str]] = {
     "Waremme": {"nl": "Borgworm"},
     "Mouscron": {"nl": "Moeskroen"},
     "Comines-Warneton": {"nl": "Komen-Waasten"},
+    "Comines": {"nl": "Komen"},
+    "Warneton": {"nl": "Waasten"},
     "Enghien": {"nl": "Edingen"},
+    "Flobecq": {"nl": "Vloesberg"},
+    "Lessines": {"nl": "Lessen"},
+    "Ath": {"nl": "Aat"},
+    "Soignies": {"nl": "Zinnik"},
+    "Tubize": {"nl": "Tubeke"},
+    "Braine-l'Alleud": {"nl": "Eigenbrakel"},
+    "Braine-le-Comte": {"nl": "'s-Gravenbrakel"},
+    "Jodoigne": {"nl": "Geldenaken"},
+    "Hannut": {"nl": "Hannuit"},
+    "Huy": {"nl": "Hoei"},
+    "Visé": {"nl": "Wezet"},
+    "Waimes": {"nl": "Weismes", "de": "Weismes"},
+    "Plombières": {"nl": "Blieberg", "de": "Bleiberg"},
+    "Bastogne": {"nl": "Bastenaken", "de": "Bastnach"},
+    "Sint-Genesius-Rode": {"fr": "Rhode-Saint-Genèse"},
+    "Voeren": {"fr": "Fourons"},
+    "Spiere-Helkijn": {"fr": "Espierres-Helchin"},
+    "Mesen": {"fr": "Messines"},
+    "Bever": {"fr": "Biévène"},
+    "Tienen": {"fr": "Tirlemont"},
+    "Zoutleeuw": {"fr": "Léau"},
+    "Dendermonde": {"fr": "Termonde"},
+    "Sint-Niklaas": {"fr": "Saint-Nicolas"},
+    "Oudenaarde": {"fr": "Audenarde"},
+    "Roeselare": {"fr": "Roulers"},
+    "Menen": {"fr": "Menin"},
+    "Wervik": {"fr": "Wervicq"},
+    "Veurne": {"fr": "Furnes"},
+    "Diksmuide": {"fr": "Dixmude"},
+    "Nieuwpoort": {"fr": "Nieuport"},
+    "Poperinge": {"fr": "Poperinghe"},
+    "Temse": {"fr": "Tamise"},
+    "Bilzen": {"fr": "Bilsen"},
     "Kelmis": {"fr": "La Calamine"},
     "Bütgenbach": {"fr": "Butgenbach"},
     "Büllingen": {"fr": "Bullange"},
@@ -342,8 +378,8 @@ class PostcodeIndex:
                     self._add_alias(_spell_out_umlauts(other), municipality)
 
     def _add_alias(self, alias: str, municipality: str) -> None:
-        target = self._municipality_main.get(municipality)
-        if target is not None:
+        """Another name for a municipality, or for a place within one (Komen for the village of Comines)."""
+        for target in self._places_named(municipality):
             self._add_name(alias, target)
 
     def _places_named(self, name: str) -> list[Place]:

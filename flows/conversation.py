@@ -350,7 +350,8 @@ class Conversation:
     def assess(self, *_: Any) -> None:
         danger = self.data["danger"] if self.data["danger"] != "none" else None
         result = self.content.triage.assess(
-            answers_from(self.data["reason"], self.data["observed"], self.data["departure"], danger)
+            answers_from(self.data["reason"], self.data["observed"], self.data["departure"], danger,
+                         age=self.data["age"])
         )
         self.data["level"] = result.level
         self.data["reasons"] = list(result.reasons)
@@ -383,10 +384,12 @@ class Conversation:
         topics = list(self.data["topics"]) or ["basics", "signals"]
         # professionals first get what fits their work: the class and the school, or the rules of their trade
         own = ROLE_TOPICS.get(self.audience, ())
-        topics = [*topics[:1], *own, *topics[1:]]
+        topics = [*own, *topics]
+        keep = [topic for answer, topic in KEEP_TOPICS.items()
+                if answer in self.data["explained"] or answer in self.data["observed"]]
         return self.content.library.pick(
             lang=self.data["locale"], audience=self.audience if self.audience != "young" else "all",
-            topics=topics, level=self.data["level"] or "info",
+            topics=topics, level=self.data["level"] or "info", keep=keep,
         )
 
     def show_article(self, value: str) -> None:
@@ -435,7 +438,8 @@ class Conversation:
             self.data["communities"] = list(place.communities)
             municipality = place.municipality_in(self.data["locale"])
             self.say(self.t("Services for {municipality}:").format(municipality=municipality))
-        topics = ["radicalisation", "parenting", "welfare", "listening", *self.data["topics"]]
+        # the person's own topics first; the directory ranks the specific worry before general help
+        topics = [*self.data["topics"], "parenting", "welfare", "listening", "radicalisation"]
         if "selfharm" in self.data["observed"] or self.data["danger"] == "life":
             topics.insert(0, "suicide")
         if self.data["role"] == "self":
@@ -485,7 +489,10 @@ class Conversation:
         if d["goal"]:
             lines.append(t("You would like: {goal}").format(goal=t(q.label_of(q.GOALS, d["goal"]) or "")))
         if d["story"]:
-            lines.append(t("Your own words: shared") if d["share_story"] else t("Your own words: left out"))
+            if d["share_story"]:
+                lines.append(t("Your own words: “{words}”").format(words=shortened(d["story"])))
+            else:
+                lines.append(t("Your own words: left out"))
         return lines
 
     def give_consent(self, *_: Any) -> None:
@@ -527,6 +534,19 @@ class Conversation:
         self.data["ticket_open"] = False
 
 
+STORY_PREVIEW = 300
+
+
+def shortened(story: list[str], limit: int = STORY_PREVIEW) -> str:
+    """The person's own words as they will be shared, cut at a word and marked when long (the counsellor
+    still gets them whole, as the ticket's story)."""
+    text = " / ".join(" ".join(part.split()) for part in story if part.strip())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return cut.rstrip(" ,.;:/") + " …"
+
+
 LEVEL_ADVICE: dict[str, str] = {
     "info": N_(
         "This is a good question to ask. Below you find information to read; services are there if you want them."
@@ -544,6 +564,10 @@ LEVEL_ADVICE: dict[str, str] = {
         "with the next steps."
     ),
 }
+
+#: answers whose article must stay in the guidance list whatever the level: puberty ticked as an explanation
+#: keeps normal adolescence, much time with extreme content online keeps the online-propaganda text
+KEEP_TOPICS: dict[str, str] = {"puberty": "adolescence", "online": "online"}
 
 ROLE_TOPICS: dict[str, tuple[str, ...]] = {
     "teacher": ("classroom", "school"),

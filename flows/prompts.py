@@ -135,11 +135,16 @@ def guidance(c: Conversation) -> None:
 def postcode(c: Conversation) -> None:
     if c.place_lookup is not None:
         return  # a lookup just failed: its answer already asks again, with suggestions and Skip
-    c.say(
-        c.t(
+    if c.data["role"] == "self":  # a young person: the youth lines speak to them as "tu"/"du"
+        ask = c.t("To show lines near you, type your postcode or your town. I only use it to choose, "
+                  "and I don't keep it.")
+    else:
+        ask = c.t(
             "To show services near you, type your postcode (or your municipality). "
             "I use it only to choose services and do not keep it."
-        ),
+        )
+    c.say(
+        ask,
         [Button("skip", c.t("Skip: show services for all of Belgium")), *_back(c)],
     )
 

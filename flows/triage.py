@@ -23,6 +23,7 @@ class Answers:
     observed: frozenset[str] = frozenset()
     departure: str | None = None
     danger: str | None = None
+    age: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Rule:
     departure_in: frozenset[str] | None = None
     danger_in: frozenset[str] | None = None
     any_observed: frozenset[str] | None = None
+    age_in: frozenset[str] | None = None
     count_of: frozenset[str] | None = None
     count_at_least: int = 0
 
@@ -46,6 +48,8 @@ class Rule:
         if self.danger_in is not None and a.danger not in self.danger_in:
             return False
         if self.any_observed is not None and not (a.observed & self.any_observed):
+            return False
+        if self.age_in is not None and a.age not in self.age_in:
             return False
         return not (self.count_of is not None and len(a.observed & self.count_of) < self.count_at_least)
 
@@ -138,6 +142,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
                 departure_in=_set(raw, "departure_in"),
                 danger_in=_set(raw, "danger_in"),
                 any_observed=_set(raw, "any_observed"),
+                age_in=_set(raw, "age_in"),
                 count_of=frozenset(count["of"]) if count else None,
                 count_at_least=int(count.get("at_least", 0)) if count else 0,
             )
@@ -161,9 +166,14 @@ def load_rules(path: Path = RULES_PATH) -> TriageTable:
 
 
 def answers_from(
-    reason: str | None, observed: Iterable[str], departure: str | None, danger: str | None
+    reason: str | None,
+    observed: Iterable[str],
+    departure: str | None,
+    danger: str | None,
+    *,
+    age: str | None = None,
 ) -> Answers:
-    return Answers(reason, frozenset(observed), departure, danger)
+    return Answers(reason, frozenset(observed), departure, danger, age)
 
 
 def describe(rules: Sequence[Rule]) -> str:

@@ -73,4 +73,7 @@ def test_privacy_page_and_content_status_are_served(served: Served) -> None:
     fr = served.get("/privacy?lang=fr")
     assert "/forget" in fr and "<html lang=fr>" in fr
     assert "<html lang=de>" in served.get("/privacy?lang=de")
-    assert "contacts were verified" in served.get("/content-status")
+    status = served.get("/content-status")
+    assert "contacts were reviewed against their sources" in status
+    assert "not yet confirmed with the service itself" in status  # nobody has phoned a service yet
+    assert "community-help-service" in status

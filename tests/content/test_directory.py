@@ -92,19 +92,20 @@ def test_a_parent_in_vilvoorde(directory: Directory, postcodes: PostcodeIndex) -
     found = directory.select(place=place(postcodes, "1800"), lang="nl", audience="parent", topics=RADICALISATION_WORRY)
     assert "vilvoorde-cocon" in ids(found)
     assert "opvoedingslijn" in ids(found)
-    assert found[0].scope == "local"
+    assert found[0].id == "opvoedingslijn"  # ordinary help first, the specialised local service after it
     assert all(c.scope != "local" or "Vilvoorde" in c.municipalities for c in found)
     assert all(set(c.communities) != {"fr"} for c in found)  # never a French-community-only line
     assert "vilvoorde-consultpunt" not in ids(found)  # the city's consult point is for professionals
 
 
-def test_order_is_local_then_community_then_national(directory: Directory, postcodes: PostcodeIndex) -> None:
+def test_within_ordinary_help_local_comes_before_community_before_national(
+    directory: Directory, postcodes: PostcodeIndex
+) -> None:
     found = directory.select(place=place(postcodes, "1800"), lang="nl", audience="parent",
-                             topics=["radicalisation", "parenting", "missing"], limit=10)
-    tiers = [c.tier for c in found]
-    assert tiers == sorted(tiers)
-    community = [c for c in found if c.tier == 1]
-    assert community[0].id == "opvoedingslijn"  # first-line help before specialised help
+                             topics=["parenting", "welfare", "listening"], limit=20)
+    ordinary = [c for c in found if not c.specialised_in_radicalisation]
+    assert [c.tier for c in ordinary] == sorted(c.tier for c in ordinary)
+    assert ordinary[0].id == "opvoedingslijn"  # first-line help before specialised help
 
 
 def test_a_teacher_in_vilvoorde_gets_the_city_consult_point(directory: Directory, postcodes: PostcodeIndex) -> None:
@@ -122,7 +123,7 @@ def test_eupen(directory: Directory, postcodes: PostcodeIndex) -> None:
 def test_a_french_speaking_parent_in_brussels_gets_caprev(directory: Directory, postcodes: PostcodeIndex) -> None:
     found = directory.select(place=place(postcodes, "1000"), lang="fr", audience="parent", topics=RADICALISATION_WORRY)
     assert "caprev" in ids(found)
-    assert ids(found).index("caprev") < ids(found).index("opvoedingslijn")  # their language first
+    assert found[0].languages == ("fr",)  # their language first
 
 
 def test_brussels_gets_both_communities(directory: Directory, postcodes: PostcodeIndex) -> None:
@@ -133,12 +134,13 @@ def test_brussels_gets_both_communities(directory: Directory, postcodes: Postcod
 
 def test_a_molenbeek_parent_gets_the_local_service(directory: Directory, postcodes: PostcodeIndex) -> None:
     found = directory.select(place=place(postcodes, "1080"), lang="fr", audience="parent", topics=RADICALISATION_WORRY)
-    assert found[0].id == "molenbeek-prevention"
+    assert "molenbeek-prevention" in ids(found)
+    assert found[0].id != "molenbeek-prevention"  # kept, but never first by default
 
 
 def test_a_district_of_antwerp_gets_antwerp_services(directory: Directory, postcodes: PostcodeIndex) -> None:
     found = directory.select(place=place(postcodes, "2100"), lang="nl", audience="parent", topics=RADICALISATION_WORRY)
-    assert found[0].id == "antwerpen-de-touter"
+    assert "antwerpen-de-touter" in ids(found)
 
 
 @pytest.mark.parametrize("code", [None, "1800", "1000", "4000", "4700", "9000"])
@@ -223,14 +225,37 @@ def test_emergency_for_a_young_person(directory: Directory) -> None:
 # ---- stale() and problems() on edited copies
 
 
-def test_an_entry_verified_long_ago_is_stale(tmp_path: Path) -> None:
+def test_an_entry_reviewed_long_ago_is_stale(tmp_path: Path) -> None:
     folder = copy_contacts(tmp_path)
-    edit_entry(folder, "flemish.yaml", "awel", verified=dt.date(2020, 1, 15))
+    edit_entry(folder, "flemish.yaml", "awel", reviewed=dt.date(2020, 1, 15))
     directory = Directory.load(folder)
     today = dt.date(2026, 12, 1)
     assert ids(directory.stale(months=12, today=today)) == ["awel"]
     assert directory.stale(months=12 * 10, today=today) == []
     assert len(directory.stale(months=0, today=dt.date(2027, 1, 1))) == len(directory)
+
+
+def test_no_contact_claims_a_confirmation_that_never_happened(directory: Directory, tmp_path: Path) -> None:
+    assert len(directory.unconfirmed()) == len(directory)  # nobody has phoned a service yet
+    folder = copy_contacts(tmp_path)
+    edit_entry(folder, "flemish.yaml", "awel", confirmed=dt.date(2026, 11, 25))
+    assert "awel" not in ids(Directory.load(folder).unconfirmed())
+    edit_entry(folder, "flemish.yaml", "awel", confirmed="soon")
+    with pytest.raises(DirectoryError, match="awel: confirmed must be a date"):
+        Directory.load(folder)
+
+
+def test_a_service_seen_only_before_2020_carries_a_caveat(directory: Directory) -> None:
+    kaleido = directory.get("kaleido-ostbelgien")  # seen 2014 – 2019
+    assert kaleido.seen_only_before_2020
+    assert "stammen aus der Zeit vor 2020" in format_contact(kaleido, "de", today=dt.date(2026, 12, 1))
+    assert not directory.get("tele-onthaal").seen_only_before_2020  # seen up to 2025
+    assert "before 2020" not in format_contact(directory.get("tele-onthaal"), "en", today=dt.date(2026, 12, 1))
+
+
+def test_the_opvoedingslijn_counts_as_one_source(directory: Directory) -> None:
+    # both pages that give its number repeat one 2016 press release
+    assert directory.get("opvoedingslijn").confidence == "one-source"
 
 
 def test_a_stale_contact_carries_a_warning(directory: Directory) -> None:
@@ -304,11 +329,11 @@ def test_an_unreadable_entry_is_refused_with_file_and_id(tmp_path: Path) -> None
     folder = copy_contacts(tmp_path)
     path = folder / "french.yaml"
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    del entries[0]["verified"]
+    del entries[0]["reviewed"]
     path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(DirectoryError, match=r"french\.yaml: tele-accueil: missing verified"):
+    with pytest.raises(DirectoryError, match=r"french\.yaml: tele-accueil: missing reviewed"):
         Directory.load(folder)
-    assert check(folder) == ["french.yaml: tele-accueil: missing verified"]
+    assert check(folder) == ["french.yaml: tele-accueil: missing reviewed"]
 
 
 # ---- format_contact()
