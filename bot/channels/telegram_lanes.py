@@ -1,38 +1,17 @@
-"""Polled updates run concurrently across chats but in order within one chat, as webhooks deliver them."""
+"""Telegram updates, polled or posted to the webhook, run concurrently across chats but in order within one chat."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.lanes import KeyedLocks
 
-class KeyedLocks:
-    """A lock per key that exists only while someone holds or waits for it: memory stays flat."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
+__all__ = ["ChatLanes", "KeyedLocks"]
 
 
 class ChatLanes(BaseUpdateProcessor):
@@ -44,7 +23,7 @@ class ChatLanes(BaseUpdateProcessor):
 
     def __init__(self, max_working: int = 64, max_in_flight: int = 10_000) -> None:
         super().__init__(max_in_flight)
-        self._lanes = KeyedLocks()
+        self._lanes: KeyedLocks[int] = KeyedLocks()
         self._working = asyncio.Semaphore(max_working)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
