@@ -76,7 +76,7 @@ class TelegramTuning:
     max_concurrent_updates: int = 64
     #: webhook updates in hand at once, working or waiting; past it the webhook answers 503 + Retry-After
     max_pending_updates: int = 1024
-    #: False only to measure what per-chat ordering costs (bot.bench_ordering): the webhook skips the lanes
+    #: False only to measure what per-chat ordering costs (bot.bench_ordering): no lanes, the same bounds
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
     on_handled: Callable[[int], None] | None = None
@@ -110,7 +110,7 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates))
+        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
         .job_queue(None)
     )
     if tuning.rate_limiter is not None:
@@ -212,10 +212,7 @@ class TelegramChannel:
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
-            if self.tuning.ordered:
-                await app.update_processor.process_update(update, app.process_update(update))
-            else:
-                await app.process_update(update)
+            await app.update_processor.process_update(update, app.process_update(update))
         finally:
             _OUTCOME.reset(token)
             self._pending -= 1

@@ -21,13 +21,14 @@ class ChatLanes(BaseUpdateProcessor):
     bounded by `max_working`, taken inside the lane so that a queue in one lane never holds a working slot.
     """
 
-    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000) -> None:
+    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000, *, ordered: bool = True) -> None:
         super().__init__(max_in_flight)
         self._lanes: KeyedLocks[int] = KeyedLocks()
         self._working = asyncio.Semaphore(max_working)
+        self.ordered = ordered  # False only to measure what the lanes cost (bot.bench_ordering)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _lane_of(update)
+        key = _lane_of(update) if self.ordered else None
         if key is None:
             async with self._working:
                 await coroutine
