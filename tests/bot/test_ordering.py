@@ -295,6 +295,8 @@ async def test_past_its_bound_the_webhook_asks_telegram_to_come_back(tmp_path: P
         assert await asyncio.gather(*held) == [200, 200]
         assert await baken.post(refused) == 200, "delivered again, it is handled: nothing was dropped"
         assert len(fake.of("sendMessage", calm.id)) == 1
+        (hook,) = fake.of("setWebhook")
+        assert hook.params["max_connections"] == 64, "Telegram itself sends no more at once than are worked on"
     finally:
         await baken.close()
 
