@@ -152,6 +152,12 @@ class TelegramChannel:
         return self.application.bot
 
     @property
+    def lanes(self) -> ChatLanes:
+        processor = self.application.update_processor
+        assert isinstance(processor, ChatLanes)
+        return processor
+
+    @property
     def mode(self) -> str:
         return "webhook" if self.webhook_url else "polling"
 
@@ -295,7 +301,10 @@ class TelegramChannel:
         if user is None or chat is None:
             return
         user_id = str(user.id)
-        await self.flood.wait(self.dispatcher.pseudonym(CHANNEL, user_id))
+        delay = self.flood.delay(self.dispatcher.pseudonym(CHANNEL, user_id))
+        if delay > 0:  # a flood costs its sender time, not a working slot other chats need
+            async with self.lanes.aside():
+                await self.flood.sleep(delay)
         delivery = await self.dispatcher.handle(
             Envelope(
                 CHANNEL, user_id, inbound, update_key=str(update.update_id),

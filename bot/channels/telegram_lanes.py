@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
@@ -35,6 +36,18 @@ class ChatLanes(BaseUpdateProcessor):
             return
         async with self._lanes.hold(key), self._working:
             await coroutine
+
+    @asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        """Give up this update's working slot while it only waits (a flood delay), and take one back after.
+
+        Only for code running inside `do_process_update`, which every handler does: its lane stays held.
+        """
+        self._working.release()
+        try:
+            yield
+        finally:
+            await self._working.acquire()
 
     async def initialize(self) -> None:
         pass

@@ -386,3 +386,31 @@ async def serve(settings: Settings, data: Path) -> tuple[int, asyncio.subprocess
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.05)
+
+
+async def test_a_flooder_waiting_holds_no_working_slot(tmp_path: Path, fake: FakeBotAPI) -> None:
+    """With room for one update at work, a calm person is answered while a flooder's update waits."""
+    waiting = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(seconds: float) -> None:
+        waiting.set()
+        await release.wait()
+
+    gate = FloodGate(rate=1.0, burst=1, clock=lambda: 0.0, sleep=hold)  # a frozen clock: the second message waits
+    baken = BakenOnTelegram(fake, telegram_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/b.db", fake),
+                            "webhook", fast_tuning(max_concurrent_updates=1))
+    await baken.start()
+    baken.channel.flood = gate
+    try:
+        flooder, calm = Person(7_400_400_001, "A", "nl"), Person(7_400_400_002, "B", "fr")
+        assert await baken.post(text(flooder, "/start")) == 200
+        slowed = asyncio.create_task(baken.post(text(flooder, "Hallo")))
+        await waiting.wait()
+        async with asyncio.timeout(10):  # held up behind the flooder, it would never be answered
+            assert await baken.post(text(calm, "/start")) == 200 and not slowed.done()
+        release.set()
+        assert await slowed == 200
+        assert len(fake.of("sendMessage", flooder.id)) == 2
+    finally:
+        await baken.close()
