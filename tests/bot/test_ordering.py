@@ -254,6 +254,25 @@ async def test_a_chats_updates_arriving_together_at_the_webhook_keep_their_order
     assert len(fake.of("answerCallbackQuery")) == presses, "every press acknowledged once"
 
 
+async def test_polled_updates_of_a_chat_fetched_together_keep_their_order(tmp_path: Path, fake: FakeBotAPI) -> None:
+    """Long polling hands over a batch: every chat's updates in one getUpdates answer, interleaved."""
+    people = [Person(7_400_050_000 + n, "A", LOCALES[n % 4]) for n in range(8)]
+    chats = {p: updates_of(p, SCRIPTS[n % len(SCRIPTS)]) for n, p in enumerate(people)}
+    settings = telegram_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/p.db", fake)
+    baken = BakenOnTelegram(fake, settings.model_copy(update={"telegram_webhook_url": None}), "polling",
+                            fast_tuning(poll_timeout=5))
+    await baken.start()
+    try:
+        interleaved = [u for batch in itertools.zip_longest(*chats.values()) for u in batch if u is not None]
+        assert await asyncio.gather(*(baken.send(u) for u in interleaved)) == [200] * len(interleaved)
+        got = {p: (await baken.services.dispatcher.load_state("telegram", str(p.id)), seen_by(fake, p))
+               for p in people}
+    finally:
+        await baken.close()
+    expected = await reference(tmp_path, chats)
+    assert sum(got[p] != expected[p] for p in people) == 0, "0 diverged"
+
+
 async def test_a_button_is_acknowledged_while_its_step_waits(tmp_path: Path, fake: FakeBotAPI) -> None:
     baken = BakenOnTelegram(fake, telegram_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/b.db", fake),
                             "webhook", fast_tuning())
