@@ -79,8 +79,7 @@ async def test_messages_arriving_together_are_stepped_in_arrival_order(services:
     for n, (user, script, _) in enumerate(people):
         replies = [[r.text for r in deliveries[i * len(people) + n].replies] for i in range(len(script))]
         state = await dispatcher.load_state("console", user)
-        diverged += replies != expected[user] or state != await dispatcher.load_state(
-            "reference", user)
+        diverged += replies != expected[user] or state != await dispatcher.load_state("reference", user)
     assert diverged == 0
     assert await rows(services, ConversationSession) == 2 * len(people), "one session a person and channel"
     assert len(dispatcher.lanes) == 0, "idle conversations keep no lane"
@@ -112,7 +111,7 @@ async def test_a_session_created_meanwhile_is_a_retry_not_an_error(services: Ser
     sid = services.dispatcher.pseudonym("console", "early")
 
     def create_again(s: Session) -> None:
-        Repository(s).save_session(sid, channel="console", state="welcome", locale="nl", data=b"x",
+        Repository(s).save_session(sid, channel="console", state="reason", locale="nl", data=b"x",
                                    address=None, new=True)
 
     with pytest.raises(Contention):
