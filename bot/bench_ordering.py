@@ -19,6 +19,7 @@ import itertools
 import json
 import logging
 import multiprocessing
+import os
 import socket
 import tempfile
 import time
@@ -126,6 +127,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User and system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start(target: Any, *args: Any) -> multiprocessing.process.BaseProcess:
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
@@ -167,6 +174,7 @@ class Chat:
 class Outcome:
     mode: str
     seconds: float
+    cpu: float  # the server processes' CPU seconds while the load ran
     statuses: Counter[int]
     diverged: int
     lost: int
@@ -274,9 +282,11 @@ class Run:
                     for status in await asyncio.gather(*posts):
                         statuses[status] += 1
 
+                cpu0 = sum(_cpu_seconds(server.pid) for server in servers)
                 t0 = time.perf_counter()
                 await asyncio.gather(*(one_chat(c) for c in chats))
                 seconds = time.perf_counter() - t0
+                cpu = sum(_cpu_seconds(server.pid) for server in servers) - cpu0
                 async with http.get(f"{self.api_url}/sent") as response:
                     record = await response.json()
         finally:
@@ -302,7 +312,7 @@ class Run:
         got = {c.chat_id: (states[c.chat_id], replies.get(c.chat_id, [])) for c in chats}
         presses = sum(1 for c in chats for u in c.updates if "callback_query" in u)
         acks = int(record["acks"])
-        outcome = Outcome("ordered" if ordered else "unordered", seconds, statuses, 0,
+        outcome = Outcome("ordered" if ordered else "unordered", seconds, cpu, statuses, 0,
                           lost=sum(len(c.updates) for c in chats) - len(set(handled)),
                           doubled=len(handled) - len(set(handled)) + max(0, acks - presses),
                           out_of_order=out_of_order,
@@ -346,15 +356,23 @@ async def run(args: argparse.Namespace) -> None:
                 outcomes.append(outcome)
                 errors = sum(n for status, n in outcome.statuses.items() if status >= 500)
                 print(f"  {outcome.mode:9}: {outcome.updates / outcome.seconds:7.1f} updates/s"
-                      f" ({outcome.updates} in {outcome.seconds:5.1f} s)   diverged {outcome.diverged}/{args.chats}"
+                      f" ({outcome.updates} in {outcome.seconds:5.1f} s,"
+                      f" server CPU {outcome.cpu / outcome.updates * 1000:5.2f} ms/update)"
+                      f"   diverged {outcome.diverged}/{args.chats}"
                       f"   updates lost {outcome.lost}   doubled {outcome.doubled}   server errors {errors}"
                       f"   chats stepped out of send order {outcome.out_of_order}"
                       f"   acks {outcome.acks}/{outcome.presses}   statuses {dict(outcome.statuses)}")
             rate = {m: sum(o.updates for o in outcomes if o.mode == m) / sum(o.seconds for o in outcomes if o.mode == m)
                     for m in ("ordered", "unordered")}
-            cost = 1 - rate["ordered"] / rate["unordered"]
+            cpu = {m: sum(o.cpu for o in outcomes if o.mode == m) / sum(o.updates for o in outcomes if o.mode == m)
+                   for m in ("ordered", "unordered")}
             print(f"cost of per-chat ordering: {rate['unordered']:.1f} -> {rate['ordered']:.1f} updates/s"
-                  f" ({cost:+.1%} of the unordered throughput)")
+                  f" ({rate['ordered'] / rate['unordered'] - 1:+.1%}); server CPU per update"
+                  f" {cpu['unordered'] * 1000:.2f} -> {cpu['ordered'] * 1000:.2f} ms"
+                  f" ({cpu['ordered'] / cpu['unordered'] - 1:+.1%})")
+            print("(a chat's own updates no longer overlap: with few chats sending many updates each, the"
+                  " slowest chat's queue bounds the run; Telegram itself sends a chat's next update only"
+                  " after the previous one was answered)")
     finally:
         api.terminate()
         api.join()
