@@ -177,6 +177,7 @@ class Outcome:
     cpu: float  # the server processes' CPU seconds while the load ran
     statuses: Counter[int]
     diverged: int
+    not_serial: int  # chats whose state or replies differ from their updates replayed in the order stepped
     lost: int
     doubled: int
     out_of_order: int
@@ -251,6 +252,17 @@ class Run:
         return {"data_dir": str(self.tmp), "database_url": url, "secret_key": SECRET, "telegram_token": TOKEN,
                 "telegram_api_url": self.api_url, "telegram_webhook_url": "https://bench.invalid/telegram/webhook"}
 
+    async def replayed_differ(self, chats: list[Chat], stepped: dict[int, list[dict[str, Any]]],
+                              got: dict[int, Any]) -> int:
+        folder = self.tmp / uuid.uuid4().hex
+        folder.mkdir()
+        replayed = await _replay(chats, stepped, folder)
+        return sum(
+            got[c.chat_id][0] != replayed[c.chat_id][0]
+            or Counter(text for text, _ in got[c.chat_id][1]) != replayed[c.chat_id][1]
+            for c in chats
+        )
+
     async def play(self, ordered: bool, chats: list[Chat], *, one_by_one: bool) -> tuple[Outcome, dict[int, Any]]:
         """Serve, send every chat's updates, then read back what each chat got and its final state."""
         from bot.app import build_services
@@ -312,12 +324,43 @@ class Run:
         got = {c.chat_id: (states[c.chat_id], replies.get(c.chat_id, [])) for c in chats}
         presses = sum(1 for c in chats for u in c.updates if "callback_query" in u)
         acks = int(record["acks"])
-        outcome = Outcome("ordered" if ordered else "unordered", seconds, cpu, statuses, 0,
+        stepped = {c.chat_id: sorted(c.updates, key=lambda u: position.get(u["update_id"], -1)) for c in chats}
+        not_serial = 0 if one_by_one else await self.replayed_differ(chats, stepped, got)
+        outcome = Outcome("ordered" if ordered else "unordered", seconds, cpu, statuses, 0, not_serial,
                           lost=sum(len(c.updates) for c in chats) - len(set(handled)),
                           doubled=len(handled) - len(set(handled)) + max(0, acks - presses),
                           out_of_order=out_of_order,
                           acks=acks, presses=presses)
         return outcome, got
+
+
+async def _replay(chats: list[Chat], stepped: dict[int, list[dict[str, Any]]], folder: Path
+                  ) -> dict[int, tuple[Any, Counter[str]]]:
+    """Each chat's updates handled one after another in the given order, through the Dispatcher on a fresh
+    database in this process: its final state and the texts of the messages it would be sent."""
+    from bot.app import build_services
+    from bot.channels.telegram_render import compose
+    from bot.dispatch import Envelope
+    from bot.settings import Settings
+    from content.i18n import normalise_locale
+    from flows.messages import Inbound
+
+    services = await build_services(Settings(data_dir=folder, database_url=f"sqlite+aiosqlite:///{folder}/r.db",
+                                             secret_key=SECRET))
+    try:
+        result: dict[int, tuple[Any, Counter[str]]] = {}
+        for c in chats:
+            texts: Counter[str] = Counter()
+            for u in stepped[c.chat_id]:
+                inbound = (Inbound.choice(u["callback_query"]["data"]) if "callback_query" in u
+                           else Inbound.from_text(u["message"]["text"]))
+                env = Envelope("telegram", str(c.chat_id), inbound, update_key=str(u["update_id"]),
+                               locale_hint=normalise_locale(c.locale), address=str(c.chat_id))
+                texts.update(part.html for part in compose((await services.dispatcher.handle(env)).replies))
+            result[c.chat_id] = (await services.dispatcher.load_state("telegram", str(c.chat_id)), texts)
+        return result
+    finally:
+        await services.close()
 
 
 def compare(outcome: Outcome, chats: list[Chat], got: dict[int, Any], expected: dict[tuple[int, str], Any]) -> None:
@@ -359,6 +402,7 @@ async def run(args: argparse.Namespace) -> None:
                       f" ({outcome.updates} in {outcome.seconds:5.1f} s,"
                       f" server CPU {outcome.cpu / outcome.updates * 1000:5.2f} ms/update)"
                       f"   diverged {outcome.diverged}/{args.chats}"
+                      f" (from the order stepped: {outcome.not_serial})"
                       f"   updates lost {outcome.lost}   doubled {outcome.doubled}   server errors {errors}"
                       f"   chats stepped out of send order {outcome.out_of_order}"
                       f"   acks {outcome.acks}/{outcome.presses}   statuses {dict(outcome.statuses)}")
