@@ -344,7 +344,7 @@ async def two_servers(tmp_path: Path, database_url: str, fake: FakeBotAPI) -> No
     settings = telegram_settings(tmp_path, database_url, fake)
     await asyncio.to_thread(upgrade, database_url)  # once, before two servers start side by side
     servers = await asyncio.gather(*(serve(settings, tmp_path / f"p{n}") for n in range(2)))
-    people = [Person(7_400_300_000 + n, "A", LOCALES[n % 4]) for n in range(8)]
+    people = [Person(7_400_300_000 + n, "A", LOCALES[n % 4]) for n in range(6)]
     chats = {p: updates_of(p, SCRIPTS[n % len(SCRIPTS)]) for n, p in enumerate(people)}
     try:
         async with aiohttp.ClientSession() as http:
