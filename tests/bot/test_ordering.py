@@ -243,10 +243,15 @@ async def test_a_chats_updates_arriving_together_at_the_webhook_keep_their_order
         got = {p: (await baken.services.dispatcher.load_state("telegram", str(p.id)), seen_by(fake, p))
                for p in people}
         sessions, seen = await rows(baken.services, ConversationSession), await rows(baken.services, InboundSeen)
+        async with baken.services.sessions() as s:
+            stepped = [int(k) for k in (await s.execute(select(InboundSeen.key).order_by(InboundSeen.id))).scalars()]
     finally:
         await baken.close()
     expected = await reference(tmp_path, chats)
     assert statuses == {200: sum(len(u) for u in chats.values())}, "0 server errors, 0 refused"
+    for updates in chats.values():
+        ids = {u["update_id"] for u in updates}
+        assert [i for i in stepped if i in ids] == [i for i in arrivals.order if i in ids], "stepped as arrived"
     assert sum(got[p] != expected[p] for p in people) == 0, "0 diverged"
     assert sessions == len(people) and seen == sum(len(u) for u in chats.values()), "0 lost, 0 doubled"
     presses = sum(1 for u in itertools.chain(*chats.values()) if "callback_query" in u)
