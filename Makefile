@@ -68,6 +68,7 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench
 	$(BIN)/python -m bot.bench --memory
 	$(BIN)/python -m bot.bench_telegram
+	$(BIN)/python -m bot.bench_ordering --chats 100
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

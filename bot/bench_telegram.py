@@ -31,7 +31,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot.app import build_services
 from bot.bench import BENCH_KEY
-from bot.channels.telegram import TelegramChannel, TelegramTuning
+from bot.channels.telegram import Handled, TelegramChannel, TelegramTuning
 from bot.channels.telegram_flood import FloodGate
 from bot.dispatch import Delivery
 from bot.settings import Settings
@@ -215,7 +215,7 @@ async def run(conversations: int, warmup: int, profile: bool) -> None:
                     record(kind, "baken", t0, c0)
                     if profiler is not None:
                         profiler.disable()
-                    assert ok
+                    assert ok == Handled.OK
                 for kind, payload in played:  # the same updates, answered by the bare echo
                     t0, c0 = time.perf_counter(), time.process_time()
                     await echo.process_update(Update.de_json(json.loads(payload), echo.bot))

@@ -2,13 +2,16 @@
 
 The application is built and wired once here. Two ways in: a webhook POST handled inside Baken's own
 aiohttp request (`process_webhook`, answered only after the transaction committed), or PTB's updater polling
-from a laptop. Both end in the same handlers; only the kind of an update and the person's pseudonymous id
-reach the domain, and only the chat id (encrypted by the Dispatcher) is kept to write back.
+from a laptop. Both pass PTB's update processor (`ChatLanes`: one lane per chat, a bound on the work in
+hand) and end in the same handlers; only the kind of an update and the person's pseudonymous id reach the
+domain, and only the chat id (encrypted by the Dispatcher) is kept to write back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import enum
 import logging
 from collections.abc import Callable
 from contextlib import suppress
@@ -40,6 +43,7 @@ from bot.channels.telegram_notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSA
 from bot.channels.telegram_render import compose
 from bot.channels.telegram_updates import GROUPS, PRIVATE, edit_of, inbound_of
 from bot.dispatch import Delivery, Dispatcher, Envelope
+from bot.lanes import LaneFull
 from content.i18n import normalise_locale
 from flows.messages import Inbound, Outbound
 
@@ -68,7 +72,12 @@ class TelegramTuning:
     rate_limiter: BaseRateLimiter[Any] | None = field(default_factory=default_rate_limiter)
     flood: FloodGate = field(default_factory=FloodGate)
     poll_timeout: float = 10.0
+    #: updates worked on at once (across chats); more wait in their chat's lane
     max_concurrent_updates: int = 64
+    #: webhook updates in hand at once, working or waiting; past it the webhook answers 503 + Retry-After
+    max_pending_updates: int = 1024
+    #: False only to measure what per-chat ordering costs (bot.bench_ordering): no lanes, the same bounds
+    ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
     on_handled: Callable[[int], None] | None = None
 
@@ -81,6 +90,17 @@ class _Outcome:
 
 
 _OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
+#: seconds a webhook answer of "busy" asks Telegram to wait before it delivers the update again
+RETRY_AFTER = 1
+
+
+class Handled(enum.IntEnum):
+    """How a webhook update went, as the HTTP status Telegram gets: anything but 200 makes it deliver again."""
+
+    OK = 200
+    CHAT_BUSY = 429  # too many of this chat's updates already wait: later, please
+    FAILED = 500  # something broke before the step was stored: deliver it again
+    BUSY = 503  # the server has its hands full: later, please (nothing was read or stored)
 
 
 def build_application(token: str, api_url: str | None, *, polling: bool, tuning: TelegramTuning) -> TelegramApp:
@@ -90,7 +110,7 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates))
+        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
         .job_queue(None)
     )
     if tuning.rate_limiter is not None:
@@ -124,11 +144,18 @@ class TelegramChannel:
         keep_secrets_out_of_logs(token)  # before PTB is built: it logs its URLs, token included, at DEBUG
         self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
         self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
+        self._pending = 0  # webhook updates in hand
         self._wire()
 
     @property
     def bot(self) -> Bot:
         return self.application.bot
+
+    @property
+    def lanes(self) -> ChatLanes:
+        processor = self.application.update_processor
+        assert isinstance(processor, ChatLanes)
+        return processor
 
     @property
     def mode(self) -> str:
@@ -153,7 +180,8 @@ class TelegramChannel:
         await register_commands(app.bot)
         if self.webhook_url:
             await app.bot.set_webhook(
-                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES,
+                max_connections=max(1, min(100, self.tuning.max_concurrent_updates)),
             )
         elif app.updater is not None:
             await app.updater.start_polling(
@@ -171,22 +199,32 @@ class TelegramChannel:
             await app.stop()
         await app.shutdown()
 
-    async def process_webhook(self, payload: dict[str, Any]) -> bool:
-        """Handle one webhook update inside the request; False when it must be re-delivered.
+    async def process_webhook(self, payload: dict[str, Any]) -> Handled:
+        """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
 
+        The update joins its chat's lane at once, with no wait before it, so a chat's updates are handled in
+        the order their requests arrived. Past `max_pending_updates` in hand it is refused whole (BUSY).
         Raises ValueError for a payload that is not an update (nothing of it is logged).
         """
         try:
             update = Update.de_json(payload, self.bot)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError("not a Telegram update") from exc
+        if self._pending >= self.tuning.max_pending_updates:
+            log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
+            return Handled.BUSY
+        self._pending += 1
         outcome = _Outcome()
         token = _OUTCOME.set(outcome)
         try:
-            await self.application.process_update(update)
+            app = self.application
+            await app.update_processor.process_update(update, app.process_update(update))
         finally:
             _OUTCOME.reset(token)
-        return outcome.error is None
+            self._pending -= 1
+        if outcome.error is None:
+            return Handled.OK
+        return Handled.CHAT_BUSY if isinstance(outcome.error, LaneFull) else Handled.FAILED
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -201,16 +239,18 @@ class TelegramChannel:
             await self._converse(update, inbound, None)
 
     async def on_button(self, update: Update, context: Context) -> None:
-        """Acknowledge at once; stale or forged data is the engine's to answer kindly."""
+        """Acknowledge at once, beside the step (the spinner stops without waiting for it); stale or forged
+        data is the engine's to answer kindly. The update is done when both are."""
         query = update.callback_query
         if query is None:
             return
-        with suppress(TelegramError):  # a re-delivered or old query can no longer be answered
-            await query.answer()
-        chat = update.effective_chat
-        if chat is None or chat.type != PRIVATE:
-            return
-        await self._converse(update, Inbound.choice(query.data or ""), None)
+        acknowledged = asyncio.create_task(_acknowledge(query.answer()))
+        try:
+            chat = update.effective_chat
+            if chat is not None and chat.type == PRIVATE:
+                await self._converse(update, Inbound.choice(query.data or ""), None)
+        finally:
+            await acknowledged
 
     # ------------------------------------------------------------------ handlers: groups and channels
     async def on_group_message(self, update: Update, context: Context) -> None:
@@ -246,6 +286,9 @@ class TelegramChannel:
         if outcome is not None:
             outcome.error = context.error
         update_id = update.update_id if isinstance(update, Update) else None
+        if isinstance(context.error, LaneFull):
+            log.warning("Telegram update %s refused: too many of its chat's updates wait", update_id)
+            return
         log.error("Telegram update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
 
     async def _handled(self, update: Update, context: Context) -> None:
@@ -258,7 +301,10 @@ class TelegramChannel:
         if user is None or chat is None:
             return
         user_id = str(user.id)
-        await self.flood.wait(self.dispatcher.pseudonym(CHANNEL, user_id))
+        delay = self.flood.delay(self.dispatcher.pseudonym(CHANNEL, user_id))
+        if delay > 0:  # a flood costs its sender time, not a working slot other chats need
+            async with self.lanes.aside():
+                await self.flood.sleep(delay)
         delivery = await self.dispatcher.handle(
             Envelope(
                 CHANNEL, user_id, inbound, update_key=str(update.update_id),
@@ -294,6 +340,12 @@ class TelegramChannel:
             raise
         if not delivery.forgotten:
             await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
+
+
+async def _acknowledge(answer: Any) -> None:
+    """answerCallbackQuery; a re-delivered or old query can no longer be answered, and that is fine."""
+    with suppress(TelegramError):
+        await answer
 
 
 def _with_clear_notice(replies: list[Outbound], cleared: Cleared, locale: str | None) -> list[Outbound]:

@@ -11,8 +11,8 @@ class FloodGate:
     """Allows `burst` messages at once, then `rate` per second, per key (a pseudonym, never a raw id).
 
     Waiting happens before the message is handled, so one flood costs its sender time, not the database or
-    other people: Telegram holds a chat's next webhook update until this one is answered, and polling runs
-    each chat in its own lane (see `telegram_lanes`).
+    other people: the sender's updates wait in their chat's lane, and give up their working slot while they
+    wait (see `telegram_lanes`).
     """
 
     def __init__(

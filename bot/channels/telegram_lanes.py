@@ -1,4 +1,4 @@
-"""Polled updates run concurrently across chats but in order within one chat, as webhooks deliver them."""
+"""Telegram updates, polled or posted to the webhook, run concurrently across chats but in order within one chat."""
 
 from __future__ import annotations
 
@@ -10,29 +10,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.lanes import KeyedLocks
 
-class KeyedLocks:
-    """A lock per key that exists only while someone holds or waits for it: memory stays flat."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
+__all__ = ["ChatLanes", "KeyedLocks"]
 
 
 class ChatLanes(BaseUpdateProcessor):
@@ -42,19 +22,32 @@ class ChatLanes(BaseUpdateProcessor):
     bounded by `max_working`, taken inside the lane so that a queue in one lane never holds a working slot.
     """
 
-    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000) -> None:
+    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000, *, ordered: bool = True) -> None:
         super().__init__(max_in_flight)
-        self._lanes = KeyedLocks()
+        self._lanes: KeyedLocks[int] = KeyedLocks()
         self._working = asyncio.Semaphore(max_working)
+        self.ordered = ordered  # False only to measure what the lanes cost (bot.bench_ordering)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _lane_of(update)
+        key = _lane_of(update) if self.ordered else None
         if key is None:
             async with self._working:
                 await coroutine
             return
         async with self._lanes.hold(key), self._working:
             await coroutine
+
+    @asynccontextmanager
+    async def aside(self) -> AsyncIterator[None]:
+        """Give up this update's working slot while it only waits (a flood delay), and take one back after.
+
+        Only for code running inside `do_process_update`, which every handler does: its lane stays held.
+        """
+        self._working.release()
+        try:
+            yield
+        finally:
+            await self._working.acquire()
 
     async def initialize(self) -> None:
         pass

@@ -7,7 +7,7 @@ import hmac
 
 from aiohttp import web
 
-from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram import RETRY_AFTER, Handled, TelegramChannel
 from bot.settings import Settings
 
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
@@ -24,7 +24,9 @@ def webhook_secret(settings: Settings) -> str:
 
 
 async def receive(request: web.Request) -> web.Response:
-    """A wrong or missing secret is refused before anything is read; a failed update answers 500 (re-delivery)."""
+    """A wrong or missing secret is refused before anything is read; a failed update answers 500 and one the
+    server cannot take now 503 (or 429 for a chat with too many waiting), with Retry-After: Telegram delivers
+    it again, nothing is dropped."""
     channel = request.config_dict[TELEGRAM]
     given = request.headers.get(SECRET_HEADER, "")
     # aiohttp keeps undecodable header bytes as surrogates: compare bytes, so they fail as a wrong secret
@@ -37,10 +39,12 @@ async def receive(request: web.Request) -> web.Response:
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         return web.Response(status=400, text="not an update")
     try:
-        ok = await channel.process_webhook(payload)
+        handled = await channel.process_webhook(payload)
     except ValueError:
         return web.Response(status=400, text="not an update")
-    return web.Response(status=200 if ok else 500)
+    if handled in (Handled.BUSY, Handled.CHAT_BUSY):
+        return web.Response(status=handled, headers={"Retry-After": str(RETRY_AFTER)}, text="busy, retry later")
+    return web.Response(status=handled)
 
 
 def webhook_app() -> web.Application:

@@ -39,7 +39,18 @@ _LOAD_SESSION = select(_SESSIONS.c.state, _SESSIONS.c.data, _SESSIONS.c.address)
     _SESSIONS.c.id == bindparam("sid")
 )
 _LOCK_SESSION = _LOAD_SESSION.with_for_update()  # PostgreSQL; SQLite's transaction began IMMEDIATE
-_INSERT_SESSION = insert(_SESSIONS)
+# A new session's row: two first messages racing to create it must not end in a unique-key error. Text for
+# the same reason as _FIRST_DELIVERY below (a dialect insert's ON CONFLICT is compiled on every call).
+_INSERT_SESSION = text(
+    "INSERT INTO sessions (id, channel, state, locale, data, address, created_at, updated_at) "
+    "VALUES (:id, :channel, :state, :locale, :data, :address, :created_at, :updated_at) ON CONFLICT (id) DO NOTHING"
+).bindparams(
+    bindparam("data", type_=_SESSIONS.c.data.type), bindparam("address", type_=_SESSIONS.c.address.type),
+    bindparam("created_at", type_=_SESSIONS.c.created_at.type),
+    bindparam("updated_at", type_=_SESSIONS.c.updated_at.type),
+)
+# PostgreSQL: one conversation's steps queue here, across processes, before anything of the step is read
+_LOCK_CONVERSATION = text("SELECT pg_advisory_xact_lock(:key)")
 _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 # one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
@@ -52,6 +63,15 @@ _FIRST_DELIVERY = text(
     'INSERT INTO inbound_seen (channel, "key", session_id, created_at) '
     'VALUES (:channel, :key, :session_id, :created_at) ON CONFLICT (channel, "key") DO NOTHING'
 ).bindparams(bindparam("created_at", type_=_SEEN.c.created_at.type))
+
+
+class Contention(Exception):
+    """A concurrent writer got there first (e.g. created the same session): the unit of work runs again."""
+
+
+def conversation_lock_key(session_id: str) -> int:
+    """The advisory lock key of a session: 64 bits of its pseudonym (already a keyed hash), signed for bigint."""
+    return int.from_bytes(bytes.fromhex(session_id[:16].ljust(16, "0")), "big", signed=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +115,16 @@ class Repository:
         result = self.c.execute(_FIRST_DELIVERY, params)
         return bool(cast(CursorResult[Any], result).rowcount)
 
+    def lock_conversation(self, session_id: str) -> None:
+        """Queue behind any other step of this conversation, in any process, until this transaction ends.
+
+        PostgreSQL: an advisory lock on the pseudonym, which exists before the session row does, so a new
+        chat's first two messages also take turns. SQLite: the transaction began IMMEDIATE and already holds
+        the database's one write lock.
+        """
+        if self.dialect == "postgresql":
+            self.c.execute(_LOCK_CONVERSATION, {"key": conversation_lock_key(session_id)})
+
     def lock_session(self, session_id: str) -> StoredSession | None:
         """Read the session row, locked until commit (SQLite: the transaction began IMMEDIATE)."""
         stmt = _LOCK_SESSION if self.dialect == "postgresql" else _LOAD_SESSION
@@ -110,7 +140,10 @@ class Repository:
         if address is not None:
             values["address"] = address
         if new:
-            self.c.execute(_INSERT_SESSION, {"id": session_id, "channel": channel, "created_at": now, **values})
+            params = {"id": session_id, "channel": channel, "created_at": now, "address": None, **values}
+            created = self.c.execute(_INSERT_SESSION, params)
+            if not cast(CursorResult[Any], created).rowcount:
+                raise Contention("the session was created meanwhile")
         else:
             self.c.execute(_UPDATE_SESSION, {"sid": session_id, **values})
 

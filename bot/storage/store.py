@@ -20,12 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.storage.database import is_sqlite, sqlite_pragmas
+from bot.storage.repository import Contention
 
 T = TypeVar("T")
+#: how often a unit of work that met a concurrent writer (Contention) is run again before the error stands
+ATTEMPTS = 3
 
 
 class Store:
-    """Runs `fn(session)` inside one transaction and returns its result; rolls back if it raises."""
+    """Runs `fn(session)` inside one transaction and returns its result; rolls back if it raises.
+
+    A unit that raises Contention is rolled back and run again from the start (it must be safe to repeat:
+    everything it did was rolled back), so a race a unit detects never reaches a person as an error.
+    """
 
     def __init__(self, url: str, async_engine: AsyncEngine) -> None:
         self._sync: Engine | None = None
@@ -41,6 +48,14 @@ class Store:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baken-sqlite")
 
     async def run(self, fn: Callable[[Session], T]) -> T:
+        for _ in range(ATTEMPTS - 1):
+            try:
+                return await self._run_once(fn)
+            except Contention:
+                continue
+        return await self._run_once(fn)
+
+    async def _run_once(self, fn: Callable[[Session], T]) -> T:
         if self._sync is not None and self._executor is not None:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, self._run_sync, fn)
