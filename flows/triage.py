@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +21,7 @@ class Answers:
     observed: frozenset[str] = frozenset()
     departure: str | None = None
     danger: str | None = None
+    screened: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,7 @@ class Rule:
     departure_in: frozenset[str] | None = None
     danger_in: frozenset[str] | None = None
     any_observed: frozenset[str] | None = None
+    screened_in: frozenset[str] | None = None
     count_of: frozenset[str] | None = None
     count_at_least: int = 0
 
@@ -47,6 +47,8 @@ class Rule:
             return False
         if self.any_observed is not None and not (a.observed & self.any_observed):
             return False
+        if self.screened_in is not None and not (a.screened & self.screened_in):
+            return False
         return not (self.count_of is not None and len(a.observed & self.count_of) < self.count_at_least)
 
     def evidence(self, a: Answers) -> list[str]:
@@ -56,6 +58,8 @@ class Rule:
             out.append(f"danger:{a.danger}")
         if self.departure_in is not None and a.departure:
             out.append(f"departure:{a.departure}")
+        if self.screened_in is not None:
+            out.extend(f"screen:{s}" for s in sorted(a.screened & self.screened_in))
         for group in (self.any_observed, self.count_of):
             if group is not None:
                 out.extend(f"observed:{o}" for o in sorted(a.observed & group))
@@ -80,7 +84,6 @@ class Assessment:
 class TriageTable:
     rules: tuple[Rule, ...]
     priority: Mapping[str, int]
-    danger_words: Mapping[str, tuple[re.Pattern[str], ...]]
 
     def assess(self, a: Answers) -> Assessment:
         level = "info"
@@ -99,14 +102,6 @@ class TriageTable:
             topics.extend(topic for topic in rule.topics if topic not in topics)
         return Assessment(level, tuple(fired), tuple(reasons), tuple(topics))
 
-    def mentions_danger(self, text: str, locale: str) -> bool:
-        """True when free text holds a danger word of any of our languages (people mix them)."""
-        folded = _fold(text)
-        return any(p.search(folded) for pats in self.danger_words.values() for p in pats)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _set(raw: Mapping[str, object], key: str) -> frozenset[str] | None:
@@ -138,6 +133,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
                 departure_in=_set(raw, "departure_in"),
                 danger_in=_set(raw, "danger_in"),
                 any_observed=_set(raw, "any_observed"),
+                screened_in=_set(raw, "screened_in"),
                 count_of=frozenset(count["of"]) if count else None,
                 count_at_least=int(count.get("at_least", 0)) if count else 0,
             )
@@ -145,13 +141,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
     priority = doc.get("priority")
     if not isinstance(priority, dict) or set(priority) != set(LEVELS):
         raise ValueError("triage rules: 'priority' must give a number for every level")
-    words_raw = doc.get("danger_words") or {}
-    assert isinstance(words_raw, dict)
-    words = {
-        str(lang): tuple(re.compile(r"(?<!\w)" + re.escape(_fold(str(w))) + r"(?!\w)") for w in ws)
-        for lang, ws in words_raw.items()
-    }
-    return TriageTable(tuple(rules), {k: int(v) for k, v in priority.items()}, words)
+    return TriageTable(tuple(rules), {k: int(v) for k, v in priority.items()})
 
 
 @lru_cache(maxsize=4)
@@ -161,9 +151,10 @@ def load_rules(path: Path = RULES_PATH) -> TriageTable:
 
 
 def answers_from(
-    reason: str | None, observed: Iterable[str], departure: str | None, danger: str | None
+    reason: str | None, observed: Iterable[str], departure: str | None, danger: str | None,
+    screened: Iterable[str] = (),
 ) -> Answers:
-    return Answers(reason, frozenset(observed), departure, danger)
+    return Answers(reason, frozenset(observed), departure, danger, frozenset(screened))
 
 
 def describe(rules: Sequence[Rule]) -> str:

@@ -62,13 +62,13 @@ def report(screen: Screen, split: str = "held", langs: Iterable[str] = LANGS, ve
     for lang in langs:
         cats = sorted(c for (lg, c) in tallies if lg == lang and c != "*")
         for cat in [*cats, "*"]:
-            t = tallies[(lang, cat)]
-            recall = f"{t.recall:7.1%}" if t.urgent else f"{'':7}"
-            same = f"{t.right_category:8d}" if t.urgent else f"{'':8}"
-            fp = f"{t.fp_rate:7.1%}" if t.harmless else f"{'':7}"
+            tally = tallies[(lang, cat)]
+            recall = f"{tally.recall:7.1%}" if tally.urgent else f"{'':7}"
+            same = f"{tally.right_category:8d}" if tally.urgent else f"{'':8}"
+            fp = f"{tally.fp_rate:7.1%}" if tally.harmless else f"{'':7}"
             name = "ALL" if cat == "*" else cat
-            lines.append(f"{lang:5} {name:10} {t.urgent:6d} {t.caught:6d} {recall} {same}"
-                         f" {t.harmless:8d} {t.flagged:7d} {fp}")
+            lines.append(f"{lang:5} {name:10} {tally.urgent:6d} {tally.caught:6d} {recall} {same}"
+                         f" {tally.harmless:8d} {tally.flagged:7d} {fp}")
         lines.append("")
     total_urgent = sum(tallies[(lg, "*")].urgent for lg in langs)
     total_caught = sum(tallies[(lg, "*")].caught for lg in langs)
@@ -81,9 +81,9 @@ def report(screen: Screen, split: str = "held", langs: Iterable[str] = LANGS, ve
                  + f" (total {sum(sizes[lg] for lg in langs)})")
     if verbose:
         for lang in langs:
-            t = tallies[(lang, "*")]
-            for ex in t.misses:
+            totals = tallies[(lang, "*")]
+            for ex in totals.misses:
                 lines.append(f"MISS {lang} {ex.category}: {ex.text}")
-            for ex, cat in t.false_alarms:
+            for ex, cat in totals.false_alarms:
                 lines.append(f"FALSE {lang} {ex.category} as {cat}: {ex.text}")
     return "\n".join(lines)

@@ -83,8 +83,8 @@ class Screen:
         if not tokens:
             return None
         for other, friends in language.false_friends.items():
-            if other in self.languages and any(t.word in friends for t in tokens) and self._mixed_in(text, other):
-                tokens = [t for t in tokens if t.word not in friends]
+            if other in self.languages and any(tok.word in friends for tok in tokens) and self._mixed_in(text, other):
+                tokens = [tok for tok in tokens if tok.word not in friends]
         found = lexicon.scan(tokens)
         idioms = [f for f in found if f.concept == self.rules.idiom]
         if idioms:
