@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 LOCALES := nl fr de en
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test install messages messages-extract messages-update messages-compile lint typecheck bench clean
+.PHONY: run chat test install messages messages-extract messages-update messages-compile lint typecheck bench \
+	eval-danger clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,11 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench
 	$(BIN)/python -m bot.bench --memory
 	$(BIN)/python -m bot.bench_telegram
+	$(BIN)/python -m bot.bench_screen
+
+eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
+	$(BIN)/baken screen --eval --split held2
+	$(BIN)/baken screen --eval --split held
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

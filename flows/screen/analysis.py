@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
@@ -41,18 +40,15 @@ CHAT_SPELLING: dict[str, dict[str, str]] = {
 }
 
 
+_LIGATURES = str.maketrans({"’": "'", "ß": "ss", "œ": "oe", "æ": "ae"})
+
+
 def fold(text: str) -> str:
-    """Casefold and strip accents; German ß becomes ss, typographic apostrophes become plain ones."""
-    text = unicodedata.normalize("NFKD", text.casefold().replace("’", "'").replace("ß", "ss"))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word as typed (folded) and its stem in the language it is analysed in."""
-
-    word: str
-    stem: str
+    """Casefold and strip accents (ß becomes ss, œ oe); what has no plain letter (emoji, other scripts) goes."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text.translate(_LIGATURES)).encode("ascii", "ignore").decode("ascii")
 
 
 class Analyser:
@@ -79,9 +75,6 @@ class Analyser:
 
     def stem(self, word: str) -> str:
         return _stem(self.lang, word, self._stemmer)
-
-    def tokens(self, text: str) -> list[Token]:
-        return [Token(w, self.stem(w)) for w in self.words(text)]
 
 
 _STEM_CACHE: dict[tuple[str, str], str] = {}

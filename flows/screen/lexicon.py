@@ -16,7 +16,8 @@ Plain words of seven letters or more also match with one typo (a letter missing,
 
 Every term gets a number; each word of a text is looked up once in dictionaries of words, stems,
 prefixes and suffixes, and patterns are then matched on those numbers: the cost grows with the length
-of the text, not with the size of the lexicon.
+of the text, not with the size of the lexicon. Stemming is the costly part (Snowball in pure Python), so
+a word is stemmed only when its first letters (after a Dutch "ge") could begin a lexicon stem.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from flows.screen.analysis import Analyser, Token, fold
+from flows.screen.analysis import Analyser, fold
 
 GAP = 2
+GATE = 3
+CACHE_WORDS = 20_000  # words, in memory only; never written anywhere
 WIDE_GAP = 8
 TYPO_MIN = 7
 
@@ -83,6 +86,8 @@ class Lexicon:
                 self._starting.setdefault(pattern.terms[0], []).append(pattern)
         self._prefix_lengths = sorted(self._by_prefix)
         self._suffix_lengths = sorted(self._by_suffix)
+        self._stem_gate = frozenset(stem[:GATE] for stem in self._by_stem)
+        self._ids: dict[str, frozenset[int]] = {}
 
     @property
     def size(self) -> int:
@@ -133,27 +138,40 @@ class Lexicon:
         return tid
 
     # ---- matching
-    def ids(self, tokens: Sequence[Token]) -> list[frozenset[int]]:
-        """For each word, the numbers of the terms it matches."""
+    def could_share_a_stem(self, word: str) -> bool:
+        gate = self._stem_gate
+        return word[:GATE] in gate or (word.startswith("ge") and word[2:2 + GATE] in gate)
+
+    def ids(self, words: Sequence[str]) -> list[frozenset[int]]:
+        """For each word, the numbers of the terms it matches (remembered: a chat's vocabulary is small)."""
+        cache = self._ids
         out: list[frozenset[int]] = []
-        for token in tokens:
-            w = token.word
-            found: set[int] = set()
-            found |= self._by_word.get(w, set())
-            found |= self._by_stem.get(token.stem, set())
-            for n in self._prefix_lengths:
-                if n > len(w):
-                    break
-                found |= self._by_prefix[n].get(w[:n], set())
-            for n in self._suffix_lengths:
-                if n > len(w):
-                    break
-                found |= self._by_suffix[n].get(w[-n:], set())
-            if len(w) >= TYPO_MIN - 1 and not found:
-                for near in self._near(w):
-                    found |= self._by_word.get(near, set())
-            out.append(frozenset(found))
+        for w in words:
+            known = cache.get(w)
+            if known is None:
+                known = self._word_ids(w)
+                if len(cache) < CACHE_WORDS:
+                    cache[w] = known
+            out.append(known)
         return out
+
+    def _word_ids(self, w: str) -> frozenset[int]:
+        found: set[int] = set()
+        found |= self._by_word.get(w, set())
+        if self.could_share_a_stem(w):
+            found |= self._by_stem.get(self.analyser.stem(w), set())
+        for n in self._prefix_lengths:
+            if n > len(w):
+                break
+            found |= self._by_prefix[n].get(w[:n], set())
+        for n in self._suffix_lengths:
+            if n > len(w):
+                break
+            found |= self._by_suffix[n].get(w[-n:], set())
+        if len(w) >= TYPO_MIN - 1 and not found:
+            for near in self._near(w):
+                found |= self._by_word.get(near, set())
+        return frozenset(found)
 
     def _near(self, word: str) -> set[str]:
         near = set(self._typo.get(word, set()))
@@ -161,9 +179,9 @@ class Lexicon:
             near |= self._typo.get(variant, set())
         return {n for n in near if _one_edit(word, n)}
 
-    def scan(self, tokens: Sequence[Token]) -> list[Found]:
-        """Every concept found in the text, with the pattern that found it and where."""
-        ids = self.ids(tokens)
+    def scan(self, words: Sequence[str]) -> list[Found]:
+        """Every concept found in the words of a text, with the pattern that found it and where."""
+        ids = self.ids(words)
         found: list[Found] = []
         for start, at in enumerate(ids):
             for tid in at:

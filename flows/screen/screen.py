@@ -79,13 +79,13 @@ class Screen:
     def _check_in(self, text: str, lang: str) -> Hit | None:
         language = self.languages[lang]
         lexicon = language.lexicon
-        tokens = lexicon.analyser.tokens(text)
-        if not tokens:
+        words = lexicon.analyser.words(text)
+        if not words:
             return None
         for other, friends in language.false_friends.items():
-            if other in self.languages and any(tok.word in friends for tok in tokens) and self._mixed_in(text, other):
-                tokens = [tok for tok in tokens if tok.word not in friends]
-        found = lexicon.scan(tokens)
+            if other in self.languages and friends.intersection(words) and self._mixed_in(text, other):
+                words = [w for w in words if w not in friends]
+        found = lexicon.scan(words)
         idioms = [f for f in found if f.concept == self.rules.idiom]
         if idioms:
             found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
