@@ -64,12 +64,12 @@ def test_every_path_answers_the_danger_question_before_guidance(engine: Engine) 
             if nxt.state == "guidance" and result.state != "guidance":
                 reached_guidance += 1
                 roles_reaching_guidance.add(str(nxt.data["role"]))
-                assert nxt.data["danger"] is not None, f"guidance without the danger question: {path + (move,)}"
-                assert times == 1, f"the danger question {times} times before guidance: {path + (move,)}"
+                assert nxt.data["danger"] is not None, f"guidance without the danger question: {(*path, move)}"
+                assert times == 1, f"the danger question {times} times before guidance: {(*path, move)}"
             key = situation(nxt.state, nxt.data)
             if key not in seen and nxt.state != "guidance":
                 seen.add(key)
-                queue.append((nxt, times, path + (move,)))
+                queue.append((nxt, times, (*path, move)))
     assert reached_guidance > 50, "the walk reached the guidance by many paths"
     assert roles_reaching_guidance >= {"parent", "teacher", "worker", "self", "sibling", "other"}
 
