@@ -33,11 +33,12 @@ class Rules:
     categories: tuple[CategoryRule, ...]
     idiom: str
     soon: str
+    intent: str
     unless_soon: frozenset[str]
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon}
+        names = {self.idiom, self.soon, self.intent}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -62,7 +63,7 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     unless = doc.get("filters_yield_to_soon", [])
     assert isinstance(unless, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
-                 frozenset(str(c) for c in unless))
+                 str(doc.get("intent", "intent")), frozenset(str(c) for c in unless))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:
