@@ -161,7 +161,7 @@ def parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("screen", help="the free-text danger screen: classify stdin lines, or --eval")
     sc.add_argument("--lang", default=None, choices=["nl", "fr", "de", "en"], help="the writer's language")
     sc.add_argument("--eval", action="store_true", help="recall and false positives on the labelled corpus")
-    sc.add_argument("--split", default="held", choices=["held", "held2", "held3", "tune", "all"],
+    sc.add_argument("--split", default="held", choices=["held", "held2", "held3", "held4", "tune", "all"],
                     help="which part of the corpus --eval measures (default: the held-out part)")
     sc.add_argument("--verbose", action="store_true", help="the words that fired; with --eval, every miss")
     sc.set_defaults(func=_screen)

@@ -5,9 +5,9 @@ negative for harmless ones), split, text. Lines starting with # are comments.
 
 Splits: `tune` is what the lexicons were written from. `held` was written before any lexicon and measured
 once (docs/danger-screen.md keeps that first run); its misses were then seen, so it no longer counts as
-untouched. `held2` was written after that look and before the changes it prompted, and measured once; `held3` was
-written after held2's look, before the changes held2 prompted. The latest held part is the one no lexicon
-change has seen; docs/danger-screen.md keeps every first run.
+untouched. Each later part (`held2`, `held3`, `held4`) was written after the previous part's misses were seen and
+before the changes they prompted, then measured once. The latest part is the one no lexicon change has
+seen; docs/danger-screen.md keeps every first run.
 """
 
 from __future__ import annotations
@@ -34,6 +34,6 @@ def examples(lang: str, directory: Path = CORPUS) -> Iterator[Example]:
             if not line.strip() or line.startswith("#"):
                 continue
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 4 or parts[0] not in ("urgent", "harmless") or parts[2] not in ("tune", "held", "held2", "held3"):
+            if len(parts) != 4 or parts[0] not in ("urgent", "harmless") or parts[2] not in ("tune", "held", "held2", "held3", "held4"):
                 raise ValueError(f"{lang}.tsv line {number}: expected label, category, split, text")
             yield Example(lang, parts[0] == "urgent", parts[1], parts[2], parts[3])
