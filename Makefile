@@ -56,8 +56,7 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench_screen
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
-	$(BIN)/baken screen --eval --split held2
-	$(BIN)/baken screen --eval --split held
+	$(BIN)/baken screen --eval
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

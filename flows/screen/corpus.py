@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CORPUS = Path(__file__).with_name("corpus")
+#: the parts of the corpus, in the order they were written; the last held part is the untouched one
+SPLITS: tuple[str, ...] = ("tune", "held", "held2", "held3", "held4")
+LATEST_HELD = SPLITS[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,6 @@ def examples(lang: str, directory: Path = CORPUS) -> Iterator[Example]:
             if not line.strip() or line.startswith("#"):
                 continue
             parts = line.rstrip("\n").split("\t")
-            if len(parts) != 4 or parts[0] not in ("urgent", "harmless") or parts[2] not in ("tune", "held", "held2", "held3", "held4"):
+            if len(parts) != 4 or parts[0] not in ("urgent", "harmless") or parts[2] not in SPLITS:
                 raise ValueError(f"{lang}.tsv line {number}: expected label, category, split, text")
             yield Example(lang, parts[0] == "urgent", parts[1], parts[2], parts[3])

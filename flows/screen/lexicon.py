@@ -168,7 +168,7 @@ class Lexicon:
             if n > len(w):
                 break
             found |= self._by_suffix[n].get(w[-n:], set())
-        if len(w) >= TYPO_MIN - 1 and not found:
+        if len(w) >= TYPO_MIN and not found:
             for near in self._near(w):
                 found |= self._by_word.get(near, set())
         return frozenset(found)

@@ -35,6 +35,7 @@ class Rules:
     soon: str
     intent: str
     unless_soon: frozenset[str]
+    unless_intent: frozenset[str] = frozenset()
 
     @property
     def concepts(self) -> frozenset[str]:
@@ -61,9 +62,11 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
             )
         )
     unless = doc.get("filters_yield_to_soon", [])
-    assert isinstance(unless, list)
+    unless_intent = doc.get("filters_yield_to_intent", [])
+    assert isinstance(unless, list) and isinstance(unless_intent, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
-                 str(doc.get("intent", "intent")), frozenset(str(c) for c in unless))
+                 str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
+                 frozenset(str(c) for c in unless_intent))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

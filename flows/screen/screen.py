@@ -91,13 +91,15 @@ class Screen:
             found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
         concepts = {f.concept for f in found}
         soon = self.rules.soon in concepts
-        meant = soon or self.rules.intent in concepts
+        meant = self.rules.intent in concepts
         for rule in self.rules.categories:
             if not rule.fires(concepts):
                 continue
             blocking = rule.filters & concepts
-            if meant:
+            if soon:
                 blocking -= self.rules.unless_soon
+            if meant:
+                blocking -= self.rules.unless_intent
             if blocking:
                 continue
             used = rule.any | set().union(*rule.all) if rule.all else rule.any
