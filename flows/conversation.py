@@ -9,6 +9,7 @@ from storage.
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from flows.messages import Button, Outbound
 from flows.screen import Hit, Screen
 from flows.triage import TriageTable, answers_from
 from handover.consent import CONSENT_VERSION
+
+log = logging.getLogger("baken.flows")
 
 # --------------------------------------------------------------------------------------------- states
 STATES: list[str] = [
@@ -319,7 +322,11 @@ class Conversation:
 
     def screen(self, text: str) -> Hit | None:
         """Run the danger screen on free text; on a hit, the fitting numbers go out before anything else."""
-        hit = self.content.screen.check(text, self.data["locale"])
+        try:
+            hit = self.content.screen.check(text, self.data["locale"])
+        except Exception:  # a fault in the screen must never cost the person their answer
+            log.exception("danger screen failed; the message is handled without it")
+            return None
         if hit is not None:
             if hit.category not in self.data["screened"]:
                 self.data["screened"].append(hit.category)

@@ -159,3 +159,24 @@ def test_a_departure_that_happened_still_asks_the_danger_question(engine: Engine
     assert u.state == "danger"
     u.press("danger:none")
     assert u.state == "guidance"
+
+
+class BrokenScreen:
+    """A screen with a bug in it."""
+
+    def check(self, text: str, lang: str) -> None:
+        raise RuntimeError("lexicon bug")
+
+
+def test_a_fault_in_the_screen_never_costs_the_person_their_answer(caplog: pytest.LogCaptureFixture) -> None:
+    import dataclasses
+
+    from flows.bundle import load_content
+
+    engine = Engine(dataclasses.replace(load_content(), screen=BrokenScreen()))  # type: ignore[arg-type]
+    u = at_story(engine, "nl")
+    u.say("Hij is erg veranderd sinds de zomer.")
+    assert u.state == "story" and u.data is not None
+    assert u.data["story"] == ["Hij is erg veranderd sinds de zomer."]
+    assert translator("nl")("Thank you for telling me.") in u.text
+    assert "danger screen failed" in caplog.text and "veranderd" not in caplog.text, "no personal words in logs"
