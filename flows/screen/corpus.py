@@ -18,7 +18,7 @@ from pathlib import Path
 
 CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written; the last held part is the untouched one
-SPLITS: tuple[str, ...] = ("tune", "held", "held2", "held3", "held4")
+SPLITS: tuple[str, ...] = ("tune", "held", "held2", "held3", "held4", "held5")
 LATEST_HELD = SPLITS[-1]
 
 
