@@ -5,7 +5,7 @@ negative for harmless ones), split, text. Lines starting with # are comments.
 
 Splits: `tune` is what the lexicons were written from. `held` was written before any lexicon and measured
 once (docs/danger-screen.md keeps that first run); its misses were then seen, so it no longer counts as
-untouched. Each later part (`held2`, `held3`, `held4`) was written after the previous part's misses were seen and
+untouched. Each later part (`held2` to `held5`) was written after the previous part's misses were seen and
 before the changes they prompted, then measured once. The latest part is the one no lexicon change has
 seen; docs/danger-screen.md keeps every first run.
 """

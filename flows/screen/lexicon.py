@@ -11,8 +11,10 @@ A term is one of:
 - ``a|b|c``  any of these alternatives (each may use the forms above);
 - ``a_b``    as an alternative: these words right after each other ("mijn_vader|papa ... slaat").
 
-Plain words of seven letters or more also match with one typo (a letter missing, added or changed), so
-"zelfmord" still counts; shorter words must be spelt right, as one letter changes their meaning.
+In the concepts that signal danger (not in the filters, which must never fire by accident), plain words
+of seven letters or more also match a word of seven letters or more with one typo (a letter missing,
+added or changed), so "zelfmord" still counts; shorter words must be spelt right, as one letter changes
+their meaning.
 
 Every term gets a number; each word of a text is looked up once in dictionaries of words, stems,
 prefixes and suffixes, and patterns are then matched on those numbers: the cost grows with the length
@@ -68,10 +70,12 @@ class Found:
 class Lexicon:
     """One language's concepts, compiled into lookup tables."""
 
-    def __init__(self, lang: str, raw: Mapping[str, Sequence[str]], analyser: Analyser) -> None:
+    def __init__(self, lang: str, raw: Mapping[str, Sequence[str]], analyser: Analyser,
+                 typo_concepts: frozenset[str] | None = None) -> None:
         self.lang = lang
         self.analyser = analyser
         self._terms: dict[str, int] = {}
+        self._typos_here = True
         self._by_word: dict[str, set[int]] = {}
         self._by_stem: dict[str, set[int]] = {}
         self._by_prefix: dict[int, dict[str, set[int]]] = {}
@@ -80,6 +84,7 @@ class Lexicon:
         self._starting: dict[int, list[Pattern]] = {}
         self.concepts: dict[str, tuple[Pattern, ...]] = {}
         for name, patterns in raw.items():
+            self._typos_here = typo_concepts is None or str(name) in typo_concepts
             compiled = tuple(self._pattern(str(name), str(p), text) for p in patterns for text in _expand(str(p)))
             self.concepts[str(name)] = compiled
             for pattern in compiled:
@@ -132,7 +137,7 @@ class Lexicon:
                 stem = self.analyser.stem(alt)
                 self._by_word.setdefault(alt, set()).add(tid)
                 self._by_stem.setdefault(stem, set()).add(tid)
-                if len(alt) >= TYPO_MIN:
+                if len(alt) >= TYPO_MIN and self._typos_here:
                     for variant in {alt, *_deletions(alt)}:
                         self._typo.setdefault(variant, set()).add(alt)
         return tid

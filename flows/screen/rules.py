@@ -38,6 +38,16 @@ class Rules:
     unless_intent: frozenset[str] = frozenset()
 
     @property
+    def danger_concepts(self) -> frozenset[str]:
+        """The concepts that make a category fire (typos are forgiven there, never in filters)."""
+        names: set[str] = set()
+        for rule in self.categories:
+            names |= rule.any
+            for group in rule.all:
+                names |= group
+        return frozenset(names)
+
+    @property
     def concepts(self) -> frozenset[str]:
         names = {self.idiom, self.soon, self.intent}
         for rule in self.categories:

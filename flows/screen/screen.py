@@ -112,7 +112,7 @@ def _inside(found: Found, idioms: list[Found]) -> bool:
     return any(i.start <= found.start and found.end <= i.end for i in idioms)
 
 
-def load_language(lang: str, directory: Path = LEXICONS) -> Language:
+def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = None) -> Language:
     with (directory / f"{lang}.yaml").open(encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
     concepts = doc.get("concepts")
@@ -120,13 +120,14 @@ def load_language(lang: str, directory: Path = LEXICONS) -> Language:
         raise ValueError(f"{lang} lexicon: 'concepts' must be a mapping")
     markers = frozenset(str(m) for m in doc.get("markers", []))
     friends = {str(k): frozenset(str(w) for w in v) for k, v in (doc.get("false_friends") or {}).items()}
-    return Language(Lexicon(lang, concepts, analyser(lang)), markers, friends)
+    typo_concepts = (rules or load_rules()).danger_concepts
+    return Language(Lexicon(lang, concepts, analyser(lang), typo_concepts), markers, friends)
 
 
 @lru_cache(maxsize=2)
 def load_screen(directory: Path = LEXICONS) -> Screen:
     rules = load_rules()
-    languages = {lang: load_language(lang, directory) for lang in LANGS}
+    languages = {lang: load_language(lang, directory, rules) for lang in LANGS}
     for lang, language in languages.items():
         unknown = set(language.lexicon.concepts) - rules.concepts
         if unknown:
