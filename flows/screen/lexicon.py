@@ -1,7 +1,7 @@
 """Concept lexicons: named lists of word patterns, read from one YAML file per language.
 
 A pattern is a few terms separated by spaces, matched on consecutive words with up to two words between
-terms (``niet meer leven`` finds "niet meer wil leven"); ``...`` between terms allows up to eight.
+terms (``niet meer leven`` finds "niet meer wil leven"); ``...`` between terms allows up to twelve.
 A term is one of:
 
 - ``word``   the word itself, or any word with the same Snowball stem ("wapens" finds "wapen");
@@ -32,7 +32,7 @@ from flows.screen.analysis import Analyser, fold
 GAP = 2
 GATE = 3
 CACHE_WORDS = 20_000  # words, in memory only; never written anywhere
-WIDE_GAP = 8
+WIDE_GAP = 12
 TYPO_MIN = 7
 
 
