@@ -9,7 +9,8 @@ LOCK := requirements.lock.txt
 LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
-.PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint typecheck bench clean
+.PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint \
+	typecheck bench eval-danger clean
 
 # A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
 $(STAMP): $(LOCK) pyproject.toml
@@ -69,6 +70,10 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench --memory
 	$(BIN)/python -m bot.bench_telegram
 	$(BIN)/python -m bot.bench_ordering --chats 100
+	$(BIN)/python -m bot.bench_screen
+
+eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
+	$(BIN)/baken screen --eval
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

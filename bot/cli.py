@@ -1,4 +1,4 @@
-"""The `baken` command: serve, chat, db upgrade, content check, triage table, qr."""
+"""The `baken` command: serve, chat, db upgrade, content check, triage table, screen, qr."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.log_privacy import install as install_log_privacy
 from bot.server_key import KeyProblem
 from bot.settings import Settings
 from flows.questions import DEEP_LINK_ROLES
+from flows.screen.corpus import SPLITS
 
 
 def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,6 +139,29 @@ def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _screen(args: argparse.Namespace, settings: Settings) -> int:
+    """Try phrases in bulk (stdin, one per line → one category or `none` per line), or print the evaluation."""
+    from flows.screen import LANGS, load_screen
+    from flows.screen.evaluation import report
+
+    screen = load_screen()
+    if args.eval:
+        langs = [args.lang] if args.lang else list(LANGS)
+        print(report(screen, split=args.split, langs=langs, verbose=args.verbose))
+        return 0
+    lang = args.lang or settings.default_locale
+    for line in sys.stdin:
+        hit = screen.check(line.rstrip("\n"), lang)
+        if hit is None:
+            print("none")
+        elif args.verbose:
+            print(f"{hit.category}{' soon' if hit.imminent else ''}\t{' | '.join(hit.evidence)}")
+        else:
+            print(hit.category)
+        sys.stdout.flush()
+    return 0
+
+
 def _qr(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.telegram_links import bot_username, start_link, write_qr
 
@@ -192,6 +216,14 @@ def parser() -> argparse.ArgumentParser:
     tsub = tr.add_subparsers(dest="triage_command", required=True)
     tt = tsub.add_parser("table", help="print the rules as a table")
     tt.set_defaults(func=_triage_table)
+    sc = sub.add_parser("screen", help="the free-text danger screen: classify stdin lines, or --eval")
+    sc.add_argument("--lang", default=None, choices=["nl", "fr", "de", "en"], help="the writer's language")
+    sc.add_argument("--eval", action="store_true", help="recall and false positives on the labelled corpus")
+    sc.add_argument("--split", default="heldout", choices=["heldout", *SPLITS, "all"],
+                    help="which part of the corpus --eval measures (default: every held-out part together; "
+                         "docs/danger-screen.md gives each part's first run)")
+    sc.add_argument("--verbose", action="store_true", help="the words that fired; with --eval, every miss")
+    sc.set_defaults(func=_screen)
     return p
 
 

@@ -511,6 +511,11 @@ class Directory:
                 unique.append(contact)
         return unique
 
+    def language_lines(self, *, place: Place | None, lang: str, topic: str) -> list[Contact]:
+        """Per language (as in `emergency`), the first community line with a phone for `topic`:
+        "listening" gives the crisis line (106, 107, 108), "radicalisation" the community's advice line."""
+        return self._line_per_language(_line_languages(place, lang), lambda c: topic in c.topics)
+
     def _line_per_language(self, langs: Sequence[str], fits: Callable[[Contact], bool]) -> list[Contact]:
         """Per language, the first community line with a phone that `fits` (file order decides)."""
         out: list[Contact] = []

@@ -8,6 +8,7 @@ from content.directory import Directory, format_contact
 from content.library import Library
 from content.postcodes import PostcodeIndex
 from flows.conversation import Content
+from flows.screen import load_screen
 from flows.triage import load_rules
 
 
@@ -19,4 +20,5 @@ def load_content() -> Content:
         postcodes=PostcodeIndex.load(),
         triage=load_rules(),
         format_contact=format_contact,
+        screen=load_screen(),
     )

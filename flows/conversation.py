@@ -8,6 +8,8 @@ from storage.
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +21,11 @@ from content.postcodes import Place, PostcodeIndex, PostcodeLookup
 from flows import questions as q
 from flows.effects import Effect, ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
 from flows.messages import Button, Outbound
+from flows.screen import Hit, Screen
 from flows.triage import TriageTable, answers_from
 from handover.consent import CONSENT_VERSION
+
+log = logging.getLogger("baken.flows")
 
 # --------------------------------------------------------------------------------------------- states
 STATES: list[str] = [
@@ -47,6 +52,11 @@ STATES: list[str] = [
     "confirm_forget",  # /forget asks once more
 ]
 
+#: states left for the danger question when the screen catches danger in a typed text; after the answer
+#: the person comes back (states after the guidance come back to a fresh guidance, with the new level)
+ALARM_FROM = frozenset(STATES) - {"danger", "waiting", "language", "confirm_forget"}
+AFTER_GUIDANCE = frozenset({"guidance", "postcode", "contacts", "goal", "review", "done"})
+
 # ---------------------------------------------------------------------------------------- transitions
 ANY = "*"
 TRANSITIONS: list[dict[str, Any]] = [
@@ -54,25 +64,28 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": ANY, "dest": "welcome", "before": "begin"},
     {"trigger": "restart", "source": ANY, "dest": "welcome", "before": "begin"},
     {"trigger": "help", "source": ANY, "dest": None, "after": "say_help"},
-    {"trigger": "urgent", "source": ANY, "dest": None, "after": "say_emergency"},
+    {"trigger": "urgent", "source": ANY, "dest": None, "after": "say_urgent"},
     {"trigger": "choose_language", "source": ANY, "dest": "language", "before": "remember_return"},
     {"trigger": "forget", "source": ANY, "dest": "confirm_forget", "before": "remember_return"},
     {"trigger": "stop", "source": ANY, "dest": "done", "before": "stop_everything"},
     {"trigger": "back", "source": ANY, "dest": None, "after": "go_back"},
+    # danger caught in a typed text where a button was expected: the danger question at once
+    {"trigger": "alarm", "source": sorted(ALARM_FROM), "dest": "danger", "before": "remember_resume"},
     # start
     {"trigger": "go", "source": "welcome", "dest": "reason", "conditions": "has_role"},
     {"trigger": "go", "source": "welcome", "dest": "role"},
     {"trigger": "privacy", "source": "welcome", "dest": None, "after": "show_privacy"},
     {"trigger": "lang", "source": "language", "dest": None, "after": "set_language"},
-    {"trigger": "role", "source": "role", "dest": "young_self", "conditions": "is_self", "before": "set_role"},
+    # a young person writing about themselves gets the danger question first, then the youth lines
+    {"trigger": "role", "source": "role", "dest": "danger", "conditions": "is_self", "before": "set_role"},
     {"trigger": "role", "source": "role", "dest": "reason", "before": "set_role"},
     {"trigger": "go", "source": "young_self", "dest": "reason"},
     # concern
     {"trigger": "reason", "source": "reason", "dest": "story", "before": "set_reason"},
     {"trigger": "text", "source": "story", "dest": None, "after": "add_story"},
-    {"trigger": "go", "source": "story", "dest": "danger", "conditions": "has_danger_hint"},
     {"trigger": "go", "source": "story", "dest": "age", "conditions": "is_about_someone"},
     {"trigger": "go", "source": "story", "dest": "departure", "conditions": "is_departure"},
+    {"trigger": "go", "source": "story", "dest": "danger", "conditions": "has_no_danger_answer"},
     {"trigger": "go", "source": "story", "dest": "guidance", "before": "assess"},
     {"trigger": "age", "source": "age", "dest": "observations", "before": "set_age"},
     {"trigger": "tick", "source": ["observations", "other_worries", "explanations"], "dest": None,
@@ -83,12 +96,16 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "go", "source": "explanations", "dest": "guidance", "conditions": "has_danger_answer",
      "before": "assess"},
     {"trigger": "go", "source": "explanations", "dest": "danger"},
+    # the danger question asked because of words the screen caught: answer, then back where we were
+    {"trigger": "danger", "source": "danger", "dest": None, "conditions": "is_resuming", "after": "resume"},
+    {"trigger": "danger", "source": "danger", "dest": "young_self", "conditions": ["is_young_self", "has_no_reason"],
+     "before": "set_danger"},
     {"trigger": "danger", "source": "danger", "dest": "departure",
      "conditions": ["is_departure", "has_no_departure_answer"], "before": "set_danger"},
     {"trigger": "danger", "source": "danger", "dest": "age",
      "conditions": ["is_about_someone", "has_no_age"], "before": "set_danger"},
     {"trigger": "danger", "source": "danger", "dest": "guidance", "before": ["set_danger", "assess"]},
-    {"trigger": "departure", "source": "departure", "dest": "danger", "conditions": "is_planning",
+    {"trigger": "departure", "source": "departure", "dest": "danger", "conditions": "has_no_danger_answer",
      "before": "set_departure"},
     {"trigger": "departure", "source": "departure", "dest": "guidance", "before": ["set_departure", "assess"]},
     # guidance and contacts
@@ -143,6 +160,7 @@ class Content:
     postcodes: PostcodeIndex
     triage: TriageTable
     format_contact: Callable[[Contact, str], str]
+    screen: Screen
 
 
 #: the fields kept between messages (JSON, encrypted at rest)
@@ -169,9 +187,12 @@ DEFAULTS: dict[str, Any] = {
     "return_to": None,
     "read": [],
     "contacts_seen": False,
-    "danger_hint": False,
+    "screened": [],
+    "resume": None,
     "suggestions": [],
 }
+#: fields added after sessions were first stored: filled in when an older session comes back
+LATER_FIELDS: tuple[str, ...] = ("screened", "resume")
 
 
 class Conversation:
@@ -180,6 +201,8 @@ class Conversation:
     def __init__(self, state: str, data: dict[str, Any], content: Content) -> None:
         self.state = state
         self.data = data
+        for key in LATER_FIELDS:
+            data.setdefault(key, copy.deepcopy(DEFAULTS[key]))
         self.content = content
         self.t: Translate = translator(data["locale"])
         self.out: list[Outbound] = []
@@ -206,11 +229,20 @@ class Conversation:
     def is_self(self, value: str) -> bool:
         return value == "self"
 
-    def has_danger_hint(self, *_: Any) -> bool:
-        return bool(self.data["danger_hint"]) and self.data["danger"] is None
-
     def has_danger_answer(self, *_: Any) -> bool:
         return self.data["danger"] is not None
+
+    def has_no_danger_answer(self, *_: Any) -> bool:
+        return self.data["danger"] is None
+
+    def is_resuming(self, *_: Any) -> bool:
+        return self.data["resume"] is not None
+
+    def is_young_self(self, *_: Any) -> bool:
+        return self.data["role"] == "self"
+
+    def has_no_reason(self, *_: Any) -> bool:
+        return self.data["reason"] is None
 
     def is_about_someone(self, *_: Any) -> bool:
         return self.data["reason"] in ("young_person", "case")
@@ -223,9 +255,6 @@ class Conversation:
 
     def has_no_departure_answer(self, *_: Any) -> bool:
         return self.data["departure"] is None
-
-    def is_planning(self, value: str) -> bool:
-        return value == "planning" and self.data["danger"] is None
 
     def has_place(self, *_: Any) -> bool:
         return self.place is not None
@@ -258,17 +287,59 @@ class Conversation:
             )
         )
 
-    def say_emergency(self, self_harm: bool | None = None) -> None:
-        if self_harm is None:
-            self_harm = self.data["danger"] == "life" or "selfharm" in self.data["observed"]
-        contacts = self.content.directory.emergency(
-            place=None, lang=self.data["locale"], self_harm=self_harm, young=self_harm or self.audience == "young"
-        )
-        lines = [self.t("If someone is in danger right now, call:")]
-        for c in contacts:
-            lines.append(f"☎ {c.phone} – {c.name_for(self.data['locale'])}")
+    @property
+    def self_harm_known(self) -> bool:
+        """Self-harm was ticked, answered or caught in the person's own words."""
+        d = self.data
+        return d["danger"] == "life" or "selfharm" in d["observed"] or "self_harm" in d["screened"]
+
+    def emergency_contacts(self, category: str | None = None) -> list[Contact]:
+        """112 and 101, then the line that fits the danger: the suicide line of the person's language for
+        self-harm, the community's radicalisation line for a departure, the crisis line when nothing is known."""
+        lang = self.data["locale"]
+        directory = self.content.directory
+        self_harm = category in ("self_harm", "life") or (category is None and self.self_harm_known)
+        contacts = directory.emergency(place=None, lang=lang, self_harm=self_harm,
+                                       young=self_harm or self.audience == "young")
+        if category in ("travel",):
+            contacts += directory.language_lines(place=None, lang=lang, topic="radicalisation")
+        if category is None:
+            contacts += directory.language_lines(place=None, lang=lang, topic="listening")
+        return list(dict.fromkeys(contacts))
+
+    def contact_lines(self, contacts: Iterable[Contact]) -> list[str]:
+        return [f"☎ {c.phone} – {c.name_for(self.data['locale'])}" for c in contacts]
+
+    def say_emergency(self, category: str | None = None) -> None:
+        """The numbers, as one urgent message; `category` is a danger answer or a screen category."""
+        lines = [self.t(EMERGENCY_HEADS.get(category or "", EMERGENCY_HEADS[""]))]
+        lines += self.contact_lines(self.emergency_contacts(category))
         lines.append(self.t("112 and 101 are free and answer day and night. You can keep talking with me afterwards."))
         self.say("\n".join(lines), urgent=True)
+
+    def say_urgent(self, *_: Any) -> None:
+        self.say_emergency(None)
+
+    def screen(self, text: str) -> Hit | None:
+        """Run the danger screen on free text; on a hit, the fitting numbers go out before anything else."""
+        try:
+            hit = self.content.screen.check(text, self.data["locale"])
+        except Exception:  # a fault in the screen must never cost the person their answer
+            log.exception("danger screen failed; the message is handled without it")
+            return None
+        if hit is not None:
+            if hit.category not in self.data["screened"]:
+                self.data["screened"].append(hit.category)
+            self.say_emergency(hit.category)
+        return hit
+
+    def remember_resume(self, *_: Any) -> None:
+        self.data["resume"] = self.state
+
+    def ask_danger_now(self) -> None:
+        """After a hit: the danger question at once, to confirm in one tap; then back to where we were."""
+        self.data["resume"] = self.state
+        self.goto = "danger"
 
     def remember_return(self, *_: Any) -> None:
         if self.state not in ("language", "confirm_forget"):
@@ -280,6 +351,8 @@ class Conversation:
 
     def go_back(self, *_: Any) -> None:
         history = self.data["history"]
+        if self.state == "danger":
+            self.data["resume"] = None
         if history and self.state not in NO_BACK:
             self.goto = history.pop()
         else:
@@ -316,10 +389,10 @@ class Conversation:
         if room <= 0:
             self.say(self.t("I could not keep more text here. A counsellor can hear the rest."))
             return
+        hit = self.screen(text)
         story.append(text[:room])
-        if self.content.triage.mentions_danger(text, self.data["locale"]):
-            self.data["danger_hint"] = True
-            self.say_emergency()
+        if hit is not None:
+            self.ask_danger_now()
         if len(text) > room:
             self.say(self.t("Thank you. Your message was long; I kept the first part."))
         else:
@@ -342,7 +415,16 @@ class Conversation:
     def set_danger(self, value: str) -> None:
         self.data["danger"] = value
         if value != "none":
-            self.say_emergency(self_harm=value == "life")
+            self.say_emergency(value)
+
+    def resume(self, value: str) -> None:
+        self.set_danger(value)
+        back = self.data["resume"]
+        self.data["resume"] = None
+        if back in AFTER_GUIDANCE:
+            self.assess()
+            back = "guidance"
+        self.goto = back
 
     def set_departure(self, value: str) -> None:
         self.data["departure"] = value
@@ -351,7 +433,7 @@ class Conversation:
         danger = self.data["danger"] if self.data["danger"] != "none" else None
         result = self.content.triage.assess(
             answers_from(self.data["reason"], self.data["observed"], self.data["departure"], danger,
-                         age=self.data["age"])
+                         self.data["screened"], age=self.data["age"])
         )
         self.data["level"] = result.level
         self.data["reasons"] = list(result.reasons)
@@ -377,6 +459,8 @@ class Conversation:
             lines.append(self.t(
                 "Some of what you describe may be about something else than extreme ideas. "
                 "That deserves help too, and there are services for it."))
+        always = self.contact_lines(self.emergency_contacts())
+        lines.append(self.t("In danger, day and night:") + "\n" + "\n".join(always))
         self.say("\n\n".join(lines))
 
     # ---- guidance and contacts
@@ -399,7 +483,12 @@ class Conversation:
             return
         if value not in self.data["read"]:
             self.data["read"].append(value)
-        self.say(f"{article.title}\n\n{article.body}")
+        body = article.body
+        if "self-harm" in article.topics:
+            # the article promises the number for the person's language: here it is
+            lines = self.contact_lines(self.emergency_contacts("self_harm"))
+            body = f"{body}\n\n" + "\n".join(lines)
+        self.say(f"{article.title}\n\n{body}")
 
     def look_up_place(self, text: str) -> None:
         self.place_lookup = self.content.postcodes.lookup(text)
@@ -481,6 +570,7 @@ class Conversation:
             lines.append(t("Departure: {status}").format(status=t(q.label_of(q.DEPARTURES, d["departure"]) or "")))
         if d["danger"] and d["danger"] != "none":
             lines.append(t("Danger: {danger}").format(danger=t(q.label_of(q.DANGERS, d["danger"]) or "")))
+        lines.extend(t(q.SCREEN_LABELS[s]) for s in d["screened"] if s in q.SCREEN_LABELS)
         if d["level"]:
             level_label = q.LEVEL_LABELS[d["level"]]
             lines.append(t("Assessment: {level}").format(level=t(level_label)))
@@ -521,10 +611,9 @@ class Conversation:
         self.say(self.t("That is fine: nothing was shared. You can read on, look up services, or come back later."))
 
     def relay(self, text: str) -> None:
-        self.effects.append(RelayToCounsellor(text))
+        hit = self.screen(text)
+        self.effects.append(RelayToCounsellor(text, danger=hit.category if hit else None))
         self.say(self.t("Passed on to the counsellor."))
-        if self.content.triage.mentions_danger(text, self.data["locale"]):
-            self.say_emergency()
 
     def withdraw_request(self, *_: Any) -> None:
         self.stop_everything()
@@ -546,6 +635,17 @@ def shortened(story: list[str], limit: int = STORY_PREVIEW) -> str:
     cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
     return cut.rstrip(" ,.;:/") + " …"
 
+
+#: the first line of the emergency message, per danger answer or screen category
+EMERGENCY_HEADS: dict[str, str] = {
+    "": N_("If someone is in danger right now, call:"),
+    "life": N_("If a life is in danger right now, call 112. A suicide prevention line listens day and night, "
+               "also when you worry about someone else:"),
+    "self_harm": N_("If a life is in danger right now, call 112. A suicide prevention line listens day and night, "
+                    "also when you worry about someone else:"),
+    "travel": N_("If someone is about to leave for a conflict zone, call the police now (101, or 112). "
+                 "The line below advises families, also about a departure:"),
+}
 
 LEVEL_ADVICE: dict[str, str] = {
     "info": N_(

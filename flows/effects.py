@@ -31,7 +31,10 @@ class OpenTicket:
 
 @dataclass(frozen=True, slots=True)
 class RelayToCounsellor:
+    """A message for the counsellor; `danger` is the screen's category when the words describe danger."""
+
     text: str
+    danger: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

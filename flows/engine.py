@@ -13,10 +13,12 @@ from transitions import Machine
 from content.i18n import DEFAULT_LOCALE, LOCALES, N_
 from flows import questions as q
 from flows.conversation import (
+    ALARM_FROM,
     DEFAULTS,
     MULTI_SELECT,
     NO_BACK,
     STATES,
+    STORY_LIMIT,
     TEXT_STATES,
     TRANSITIONS,
     Content,
@@ -49,7 +51,7 @@ VALID_VALUES: dict[str, frozenset[str]] = {
     "reason": frozenset(k for k, _ in q.REASONS),
     "age": frozenset(k for k, _ in q.AGES),
     "duration": frozenset(k for k, _ in q.DURATIONS),
-    "danger": frozenset(k for k, _ in q.DANGERS),
+    "danger": frozenset(k for k, _ in q.DANGERS + q.DANGERS_SELF),
     "departure": frozenset(k for k, _ in q.DEPARTURES),
     "goal": frozenset(k for k, _ in q.GOALS),
     "lang": frozenset(LOCALES),
@@ -185,13 +187,14 @@ class Engine:
         match = self._match_button(buttons, folded)
         if match is not None:
             return self._choice(c, match.data)
-        if self.content.triage.mentions_danger(text, c.data["locale"]):
-            c.say_emergency()
+        hit = c.screen(text)
         if len(text.split()) >= 4 and c.state not in ("welcome", "language", "done", "confirm_forget"):
-            room = 8000 - sum(len(s) for s in c.data["story"])
+            room = STORY_LIMIT - sum(len(s) for s in c.data["story"])
             if room > 0:
                 c.data["story"].append(text[:room])
                 c.say(c.t("Thank you, I have added this to what you told me in your own words."))
+        if hit is not None and c.state in ALARM_FROM:
+            return "alarm", ""
         c.say(c.t("Please choose one of the options: tap a button or type its number."))
         return None, ""
 

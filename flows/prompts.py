@@ -109,9 +109,10 @@ def duration(c: Conversation) -> None:
 
 
 def danger(c: Conversation) -> None:
+    options = q.DANGERS_SELF if c.data["role"] == "self" else q.DANGERS
     c.say(
         c.t("One important question: is any of this happening now?"),
-        c.opt("danger", q.DANGERS) + _back(c),
+        c.opt("danger", options) + _back(c),
     )
 
 

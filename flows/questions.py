@@ -145,10 +145,30 @@ def label_of(options: tuple[Option, ...], key: str | None) -> str | None:
     return None
 
 
+#: what the free-text danger screen found, as a reason a person and a counsellor read
+SCREEN_LABELS: dict[str, str] = {
+    "self_harm": N_("Your own words: talk of ending a life or of self-harm"),
+    "attack": N_("Your own words: talk of an attack"),
+    "travel": N_("Your own words: leaving for a conflict zone soon"),
+    "home": N_("Your own words: danger at home"),
+    "violence": N_("Your own words: a threat or plan to hurt someone"),
+    "weapons": N_("Your own words: weapons"),
+}
+
+#: danger options for a young person writing about themselves
+DANGERS_SELF: tuple[Option, ...] = (
+    ("life", N_("I think of ending my life or of hurting myself")),
+    ("violence", N_("Someone threatens to hurt me or someone else")),
+    ("weapons", N_("Someone has or is looking for weapons")),
+    ("travel", N_("Someone plans to leave for a conflict zone soon")),
+    ("none", N_("None of these")),
+)
+
 #: every answer id that can appear in a triage reason, with its label
 ANSWER_LABELS: dict[str, str] = {
     **{f"observed:{k}": v for k, v in OBSERVATIONS + OTHER_WORRIES},
     **{f"danger:{k}": v for k, v in DANGERS},
     **{f"departure:{k}": v for k, v in DEPARTURES},
     **{f"reason:{k}": v for k, v in REASONS},
+    **{f"screen:{k}": v for k, v in SCREEN_LABELS.items()},
 }

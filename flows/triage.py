@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -24,6 +22,7 @@ class Answers:
     departure: str | None = None
     danger: str | None = None
     age: str | None = None
+    screened: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +36,7 @@ class Rule:
     danger_in: frozenset[str] | None = None
     any_observed: frozenset[str] | None = None
     age_in: frozenset[str] | None = None
+    screened_in: frozenset[str] | None = None
     count_of: frozenset[str] | None = None
     count_at_least: int = 0
 
@@ -51,6 +51,8 @@ class Rule:
             return False
         if self.age_in is not None and a.age not in self.age_in:
             return False
+        if self.screened_in is not None and not (a.screened & self.screened_in):
+            return False
         return not (self.count_of is not None and len(a.observed & self.count_of) < self.count_at_least)
 
     def evidence(self, a: Answers) -> list[str]:
@@ -60,6 +62,8 @@ class Rule:
             out.append(f"danger:{a.danger}")
         if self.departure_in is not None and a.departure:
             out.append(f"departure:{a.departure}")
+        if self.screened_in is not None:
+            out.extend(f"screen:{s}" for s in sorted(a.screened & self.screened_in))
         for group in (self.any_observed, self.count_of):
             if group is not None:
                 out.extend(f"observed:{o}" for o in sorted(a.observed & group))
@@ -84,7 +88,6 @@ class Assessment:
 class TriageTable:
     rules: tuple[Rule, ...]
     priority: Mapping[str, int]
-    danger_words: Mapping[str, tuple[re.Pattern[str], ...]]
 
     def assess(self, a: Answers) -> Assessment:
         level = "info"
@@ -103,14 +106,6 @@ class TriageTable:
             topics.extend(topic for topic in rule.topics if topic not in topics)
         return Assessment(level, tuple(fired), tuple(reasons), tuple(topics))
 
-    def mentions_danger(self, text: str, locale: str) -> bool:
-        """True when free text holds a danger word of any of our languages (people mix them)."""
-        folded = _fold(text)
-        return any(p.search(folded) for pats in self.danger_words.values() for p in pats)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _set(raw: Mapping[str, object], key: str) -> frozenset[str] | None:
@@ -143,6 +138,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
                 danger_in=_set(raw, "danger_in"),
                 any_observed=_set(raw, "any_observed"),
                 age_in=_set(raw, "age_in"),
+                screened_in=_set(raw, "screened_in"),
                 count_of=frozenset(count["of"]) if count else None,
                 count_at_least=int(count.get("at_least", 0)) if count else 0,
             )
@@ -150,13 +146,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
     priority = doc.get("priority")
     if not isinstance(priority, dict) or set(priority) != set(LEVELS):
         raise ValueError("triage rules: 'priority' must give a number for every level")
-    words_raw = doc.get("danger_words") or {}
-    assert isinstance(words_raw, dict)
-    words = {
-        str(lang): tuple(re.compile(r"(?<!\w)" + re.escape(_fold(str(w))) + r"(?!\w)") for w in ws)
-        for lang, ws in words_raw.items()
-    }
-    return TriageTable(tuple(rules), {k: int(v) for k, v in priority.items()}, words)
+    return TriageTable(tuple(rules), {k: int(v) for k, v in priority.items()})
 
 
 @lru_cache(maxsize=4)
@@ -170,10 +160,11 @@ def answers_from(
     observed: Iterable[str],
     departure: str | None,
     danger: str | None,
+    screened: Iterable[str] = (),
     *,
     age: str | None = None,
 ) -> Answers:
-    return Answers(reason, frozenset(observed), departure, danger, age)
+    return Answers(reason, frozenset(observed), departure, danger, age, frozenset(screened))
 
 
 def describe(rules: Sequence[Rule]) -> str:

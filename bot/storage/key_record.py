@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, bindparam, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import Session
 
 from bot.server_key import KeyProblem
-from bot.storage.models import KeyFingerprint
+from bot.storage.models import KeyFingerprint, utcnow
 
 
 def _check_or_record(conn: Connection, fingerprint: str, database: str) -> None:
-    with Session(bind=conn) as session:
-        row = session.get(KeyFingerprint, 1)
-        if row is None:
-            session.add(KeyFingerprint(id=1, fingerprint=fingerprint))
-            session.flush()
-            return
-        if row.fingerprint != fingerprint:
-            raise KeyProblem(
-                f"the server key does not belong to the database {database} (the database expects key "
-                f"fingerprint {row.fingerprint}, the key given has {fingerprint}). Restore the key this "
-                f"database was made with: a different key cannot read what is stored and would orphan every "
-                f"conversation."
-            )
+    # two processes starting on a new database race to record it: the first insert wins, both then compare
+    conn.execute(
+        text(
+            "INSERT INTO key_fingerprint (id, fingerprint, created_at) VALUES (1, :fp, :now) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
+        .bindparams(bindparam("now", type_=KeyFingerprint.__table__.c.created_at.type)),  # type: ignore[attr-defined]
+        {"fp": fingerprint, "now": utcnow()},
+    )
+    recorded = conn.execute(text("SELECT fingerprint FROM key_fingerprint WHERE id = 1")).scalar_one()
+    if recorded != fingerprint:
+        raise KeyProblem(
+            f"the server key does not belong to the database {database} (the database expects key "
+            f"fingerprint {recorded}, the key given has {fingerprint}). Restore the key this "
+            f"database was made with: a different key cannot read what is stored and would orphan every "
+            f"conversation."
+        )
 
 
 async def check_key(db: AsyncEngine, fingerprint: str, database: str) -> None:

@@ -71,3 +71,25 @@ def test_forget_leaves_nothing_in_the_database(tmp_path: Path) -> None:
         assert db_rows(tmp_path, f"select count(*) from {table}") == [(0,)], table
     raw = (tmp_path / "data" / "baken.sqlite3").read_bytes()
     assert b"Hij praat" not in raw and b"anyone there" not in raw
+
+
+SUICIDE_LINE = {"nl": ["1813"], "fr": ["0800 32 123"], "de": ["108"], "en": ["1813", "0800 32 123", "108"]}
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+def test_danger_typed_at_the_story_brings_the_fitting_numbers_at_once(tmp_path: Path, lang: str) -> None:
+    from tests.flows.test_screen import KNIFE, NO_LIFE
+
+    t = translator(lang)
+    # continue, parent, a general question, then the two messages of issue 11 (a tap on "violence" between)
+    result = chat(tmp_path, lang, ["1", "1", "1", KNIFE[lang], "1", NO_LIFE[lang]])
+    assert result.returncode == 0, result.stderr
+    knife = result.stdout.split(f"> {KNIFE[lang]}\n")[1].split("\n> ")[0]
+    assert knife.lstrip().startswith(t("If someone is in danger right now, call:")), "the numbers come first"
+    assert "☎ 112" in knife and "☎ 101" in knife
+    assert t("One important question: is any of this happening now?") in knife
+    life = result.stdout.split(f"> {NO_LIFE[lang]}\n")[1].split("\n> ")[0]
+    assert life.lstrip().startswith(t(
+        "If a life is in danger right now, call 112. A suicide prevention line listens day and night, "
+        "also when you worry about someone else:"))
+    assert "☎ 112" in life and all(f"☎ {line}" in life for line in SUICIDE_LINE[lang])

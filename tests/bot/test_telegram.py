@@ -538,3 +538,22 @@ async def test_serve_runs_telegram_by_polling_and_logs_no_token_or_person(fake: 
     assert "Telegram is on: polling mode, as @BakenTestBot" in log
     for secret in (TOKEN, TOKEN.split(":")[1], person.first_name, str(person.id), str(person.username)):
         assert secret not in log, secret
+
+
+@pytest.mark.parametrize("lang", LOCALES)
+async def test_danger_typed_at_the_story_brings_the_fitting_numbers_at_once(baken: BakenOnTelegram, lang: str
+                                                                           ) -> None:
+    from tests.flows.test_screen import KNIFE, NO_LIFE
+
+    person = PEOPLE[lang]
+    await baken.converse(person, ["/start", "#go", "#role:parent", "#reason:general"])
+    knife = await baken.step(person, KNIFE[lang])
+    assert "112" in knife[0].text and "101" in knife[0].text, "the numbers are the first message"
+    assert any("danger:none" in [data for data, _ in r.buttons] for r in knife[1:]), "then the danger question"
+    await baken.step(person, "#danger:violence")
+    life = await baken.step(person, NO_LIFE[lang])
+    suicide = {"nl": ["1813"], "fr": ["0800 32 123"], "de": ["108"], "en": ["1813", "0800 32 123", "108"]}[lang]
+    assert "112" in life[0].text and all(line in life[0].text for line in suicide)
+    async with baken.services.sessions() as s:
+        session = (await s.execute(select(ConversationSession))).scalar_one()
+    assert session.state == "danger"

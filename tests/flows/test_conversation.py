@@ -107,14 +107,17 @@ def test_urgent_command_works_anywhere(user: ScriptedUser) -> None:
 def test_danger_words_in_free_text_show_the_numbers_and_ask_the_danger_question(user: ScriptedUser) -> None:
     user.begin("teacher", "case")
     user.say("A pupil said he has a weapon in his bag")
-    assert any(r.urgent and "112" in r.text for r in user.replies)
-    user.press("go")
-    assert user.state == "danger"
+    assert user.replies[0].urgent and "112" in user.replies[0].text, "the numbers come first"
+    assert user.state == "danger", "then the danger question, to confirm in one tap"
+    user.press("danger:weapons")
+    assert user.state == "story", "and back to where the person was"
 
 
 def test_a_young_person_is_pointed_to_youth_lines(engine: Engine) -> None:
     u = ScriptedUser(engine, "nl")
     u.begin("self")
+    assert u.state == "danger", "the danger question first, for a young person too"
+    u.press("danger:none")
     assert u.state == "young_self"
     u.press("contacts")
     u.press("skip")
@@ -237,6 +240,8 @@ def test_stop_withdraws_a_pending_request(user: ScriptedUser) -> None:
 def test_a_general_question_still_offers_reading_and_services(user: ScriptedUser, reason: str) -> None:
     user.begin("relative", reason)
     user.press("go")
+    assert user.state == "danger"
+    user.press("danger:none")
     assert user.state == "guidance"
     reads = [b for b in user.buttons if b.data.startswith("read:")]
     assert reads
@@ -349,6 +354,7 @@ def test_a_postcode_typed_while_reading_shows_local_services(engine: Engine) -> 
     u = ScriptedUser(engine, "nl")
     u.begin("parent", "general")
     u.press("go")
+    u.press("danger:none")
     u.say("1800")
     assert u.state == "contacts"
     assert "Vilvoorde" in u.text

@@ -1,0 +1,95 @@
+"""Per-language text analysis for the danger screen: fold, split into words, stem.
+
+People write in lowercase without accents, with chat spelling and typos; the lexicons are written the
+same folded way, so both sides meet in the middle: casefolded, accents stripped, apostrophes and
+punctuation split off, then Snowball stems (pure Python, its rules ship with the package).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+#: our locales → Snowball algorithm names
+STEMMERS: dict[str, str] = {"nl": "dutch", "fr": "french", "de": "german", "en": "english"}
+
+_WORD = re.compile(r"[a-z0-9]+")
+#: contractions undone before words are split (English "doesn't" is "does not")
+CONTRACTIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "en": ((re.compile(r"\bcan'?t\b"), "can not"), (re.compile(r"\bwon'?t\b"), "will not"),
+           (re.compile(r"n't\b"), " not"), (re.compile(r"'ll\b"), " will"), (re.compile(r"'re\b"), " are"),
+           (re.compile(r"'m\b"), " am"), (re.compile(r"'s\b"), " is"), (re.compile(r"'d\b"), " would")),
+}
+#: chat spellings that hide a word the lexicons know (applied to whole folded words)
+CHAT_SPELLING: dict[str, dict[str, str]] = {
+    "nl": {"mn": "mijn", "m'n": "mijn", "zn": "zijn", "z'n": "zijn", "k": "ik", "ff": "even", "wil'": "wil",
+           "gaat'": "gaat", "da": "dat", "nie": "niet", "ni": "niet", "nimeer": "niet meer", "kga": "ik ga"},
+    "fr": {"jveux": "je veux", "jsuis": "je suis", "chui": "je suis", "jpeux": "je peux", "qqn": "quelqu un",
+           "qqch": "quelque chose", "pk": "pourquoi", "bcp": "beaucoup", "tt": "tout", "vx": "veux", "ve": "veut",
+           "jvais": "je vais", "g": "j ai", "mm": "meme", "ptn": "putain", "dmain": "demain",
+           "ajd": "aujourd hui", "auj": "aujourd hui"},
+    "de": {"ne": "eine", "nen": "einen", "n": "ein", "hab": "habe", "nich": "nicht", "nix": "nichts",
+           "gehts": "geht es", "morgn": "morgen", "wi": "wie"},
+    "en": {"im": "i am", "ill": "i will", "hes": "he is", "shes": "she is", "gonna": "going to",
+           "wanna": "want to", "u": "you", "ur": "your", "dont": "do not", "doesnt": "does not", "cant": "can not",
+           "wont": "will not", "isnt": "is not", "tmrw": "tomorrow", "tmr": "tomorrow", "2morrow": "tomorrow",
+           "2nite": "tonight", "tonite": "tonight", "wk": "week", "wknd": "weekend", "pls": "please"},
+}
+
+
+_LIGATURES = str.maketrans({"’": "'", "ß": "ss", "œ": "oe", "æ": "ae"})
+
+
+def fold(text: str) -> str:
+    """Casefold and strip accents (ß becomes ss, œ oe); what has no plain letter (emoji, other scripts) goes."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text.translate(_LIGATURES)).encode("ascii", "ignore").decode("ascii")
+
+
+class Analyser:
+    """Folds, splits and stems for one language; stems are cached (a chat's vocabulary is small)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._stemmer = snowballstemmer.stemmer(STEMMERS[lang])
+        self._spelling = CHAT_SPELLING.get(lang, {})
+        self._contractions = CONTRACTIONS.get(lang, ())
+
+    def words(self, text: str) -> list[str]:
+        out: list[str] = []
+        folded = fold(text)
+        for pattern, replacement in self._contractions:
+            folded = pattern.sub(replacement, folded)
+        for raw in _WORD.findall(folded.replace("'", " ")):
+            replaced = self._spelling.get(raw)
+            if replaced is None:
+                out.append(raw)
+            else:
+                out.extend(replaced.split())
+        return out
+
+    def stem(self, word: str) -> str:
+        return _stem(self.lang, word, self._stemmer)
+
+
+_STEM_CACHE: dict[tuple[str, str], str] = {}
+
+
+def _stem(lang: str, word: str, stemmer: snowballstemmer.BaseStemmer) -> str:
+    key = (lang, word)
+    stem = _STEM_CACHE.get(key)
+    if stem is None:
+        stem = stemmer.stemWord(word)
+        if len(_STEM_CACHE) < 200_000:
+            _STEM_CACHE[key] = stem
+    return stem
+
+
+@lru_cache(maxsize=8)
+def analyser(lang: str) -> Analyser:
+    return Analyser(lang)

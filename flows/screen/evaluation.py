@@ -1,0 +1,98 @@
+"""Recall and false-positive rate of the screen on the corpus, per language and per category."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flows.screen.corpus import Example, examples
+from flows.screen.screen import LANGS, Screen
+
+
+@dataclass
+class Tally:
+    urgent: int = 0
+    caught: int = 0
+    right_category: int = 0
+    harmless: int = 0
+    flagged: int = 0
+    misses: list[Example] = field(default_factory=list)
+    false_alarms: list[tuple[Example, str]] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.urgent if self.urgent else 1.0
+
+    @property
+    def fp_rate(self) -> float:
+        return self.flagged / self.harmless if self.harmless else 0.0
+
+
+def evaluate(screen: Screen, items: Iterable[Example]) -> dict[tuple[str, str], Tally]:
+    """Tallies keyed by (language, category); category "*" holds the language's totals."""
+    tallies: dict[tuple[str, str], Tally] = defaultdict(Tally)
+    for ex in items:
+        hit = screen.check(ex.text, ex.lang)
+        for key in ((ex.lang, ex.category), (ex.lang, "*")):
+            tally = tallies[key]
+            if ex.urgent:
+                tally.urgent += 1
+                if hit is None:
+                    tally.misses.append(ex)
+                else:
+                    tally.caught += 1
+                    tally.right_category += hit.category == ex.category
+            else:
+                tally.harmless += 1
+                if hit is not None:
+                    tally.flagged += 1
+                    tally.false_alarms.append((ex, hit.category))
+    return tallies
+
+
+def in_split(ex: Example, split: str) -> bool:
+    """`heldout` is every held part together; `all` the whole corpus; otherwise one part by name."""
+    if split == "all":
+        return True
+    if split == "heldout":
+        return ex.split.startswith("held")
+    return ex.split == split
+
+
+def report(screen: Screen, split: str = "heldout", langs: Iterable[str] = LANGS, verbose: bool = False) -> str:
+    """A plain table for `make eval-danger`."""
+    langs = list(langs)
+    items = [ex for lang in langs for ex in examples(lang) if in_split(ex, split)]
+    tallies = evaluate(screen, items)
+    lines = [f"Danger screen on the {split} part of the corpus (flows/screen/corpus/)",
+             f"{'lang':5} {'category':10} {'urgent':>6} {'caught':>6} {'recall':>7} {'same cat':>8}"
+             f" {'harmless':>8} {'flagged':>7} {'FP rate':>7}"]
+    for lang in langs:
+        cats = sorted(c for (lg, c) in tallies if lg == lang and c != "*")
+        for cat in [*cats, "*"]:
+            tally = tallies[(lang, cat)]
+            recall = f"{tally.recall:7.1%}" if tally.urgent else f"{'':7}"
+            same = f"{tally.right_category:8d}" if tally.urgent else f"{'':8}"
+            fp = f"{tally.fp_rate:7.1%}" if tally.harmless else f"{'':7}"
+            name = "ALL" if cat == "*" else cat
+            lines.append(f"{lang:5} {name:10} {tally.urgent:6d} {tally.caught:6d} {recall} {same}"
+                         f" {tally.harmless:8d} {tally.flagged:7d} {fp}")
+        lines.append("")
+    total_urgent = sum(tallies[(lg, "*")].urgent for lg in langs)
+    total_caught = sum(tallies[(lg, "*")].caught for lg in langs)
+    total_harmless = sum(tallies[(lg, "*")].harmless for lg in langs)
+    total_flagged = sum(tallies[(lg, "*")].flagged for lg in langs)
+    lines.append(f"all languages: recall {total_caught}/{total_urgent} = {total_caught / max(total_urgent, 1):.1%}, "
+                 f"false positives {total_flagged}/{total_harmless} = {total_flagged / max(total_harmless, 1):.1%}")
+    sizes = screen.size
+    lines.append("phrases in the lexicons: " + ", ".join(f"{lg} {sizes[lg]}" for lg in langs)
+                 + f" (total {sum(sizes[lg] for lg in langs)})")
+    if verbose:
+        for lang in langs:
+            totals = tallies[(lang, "*")]
+            for ex in totals.misses:
+                lines.append(f"MISS {lang} {ex.category}: {ex.text}")
+            for ex, cat in totals.false_alarms:
+                lines.append(f"FALSE {lang} {ex.category} as {cat}: {ex.text}")
+    return "\n".join(lines)

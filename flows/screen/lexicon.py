@@ -1,0 +1,226 @@
+"""Concept lexicons: named lists of word patterns, read from one YAML file per language.
+
+A pattern is a few terms separated by spaces, matched on consecutive words with up to two words between
+terms (``niet meer leven`` finds "niet meer wil leven"); ``...`` between terms allows up to twelve.
+A term is one of:
+
+- ``word``   the word itself, or any word with the same Snowball stem ("wapens" finds "wapen");
+- ``=word``  exactly this word (for short words whose stem is ambiguous: French "tue" against "tu");
+- ``word*``  any word starting with it ("zelfmoord*" finds "zelfmoordgedachten");
+- ``*word``  any word ending with it, for compounds ("*mes" finds "jachtmes");
+- ``a|b|c``  any of these alternatives (each may use the forms above);
+- ``a_b``    as an alternative: these words right after each other ("mijn_vader|papa ... slaat").
+
+In the concepts that signal danger (not in the filters, which must never fire by accident), plain words
+of seven letters or more also match a word of seven letters or more with one typo (a letter missing,
+added or changed), so "zelfmord" still counts; shorter words must be spelt right, as one letter changes
+their meaning.
+
+Every term gets a number; each word of a text is looked up once in dictionaries of words, stems,
+prefixes and suffixes, and patterns are then matched on those numbers: the cost grows with the length
+of the text, not with the size of the lexicon. Stemming is the costly part (Snowball in pure Python), so
+a word is stemmed only when its first letters (after a Dutch "ge") could begin a lexicon stem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from flows.screen.analysis import Analyser, fold
+
+GAP = 2
+GATE = 3
+CACHE_WORDS = 20_000  # words, in memory only; never written anywhere
+WIDE_GAP = 12
+TYPO_MIN = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    concept: str
+    text: str
+    terms: tuple[int, ...]
+    gaps: tuple[int, ...]  # how many words may stand between term i and i+1
+
+    def match_at(self, ids: Sequence[frozenset[int]], start: int) -> int | None:
+        """The end position when this pattern matches from `start` (whose word matches the first term)."""
+        return self._rest(ids, 1, start)
+
+    def _rest(self, ids: Sequence[frozenset[int]], i: int, at: int) -> int | None:
+        if i == len(self.terms):
+            return at
+        term = self.terms[i]
+        for pos in range(at + 1, min(len(ids), at + 2 + self.gaps[i - 1])):
+            if term in ids[pos]:
+                end = self._rest(ids, i + 1, pos)
+                if end is not None:
+                    return end
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    concept: str
+    pattern: str
+    start: int
+    end: int
+
+
+class Lexicon:
+    """One language's concepts, compiled into lookup tables."""
+
+    def __init__(self, lang: str, raw: Mapping[str, Sequence[str]], analyser: Analyser,
+                 typo_concepts: frozenset[str] | None = None) -> None:
+        self.lang = lang
+        self.analyser = analyser
+        self._terms: dict[str, int] = {}
+        self._typos_here = True
+        self._by_word: dict[str, set[int]] = {}
+        self._by_stem: dict[str, set[int]] = {}
+        self._by_prefix: dict[int, dict[str, set[int]]] = {}
+        self._by_suffix: dict[int, dict[str, set[int]]] = {}
+        self._typo: dict[str, set[str]] = {}
+        self._starting: dict[int, list[Pattern]] = {}
+        self.concepts: dict[str, tuple[Pattern, ...]] = {}
+        for name, patterns in raw.items():
+            self._typos_here = typo_concepts is None or str(name) in typo_concepts
+            compiled = tuple(self._pattern(str(name), str(p), text) for p in patterns for text in _expand(str(p)))
+            self.concepts[str(name)] = compiled
+            for pattern in compiled:
+                self._starting.setdefault(pattern.terms[0], []).append(pattern)
+        self._prefix_lengths = sorted(self._by_prefix)
+        self._suffix_lengths = sorted(self._by_suffix)
+        self._stem_gate = frozenset(stem[:GATE] for stem in self._by_stem)
+        self._ids: dict[str, frozenset[int]] = {}
+
+    @property
+    def size(self) -> int:
+        """How many patterns (phrases) the lexicon holds."""
+        return sum(len(p) for p in self.concepts.values())
+
+    # ---- building
+    def _pattern(self, concept: str, written: str, text: str) -> Pattern:
+        terms: list[int] = []
+        gaps: list[int] = []
+        gap = GAP
+        for part in text.split():
+            if part in ("...", "^"):
+                gap = WIDE_GAP if part == "..." else 0
+                continue
+            if terms:
+                gaps.append(gap)
+            terms.append(self._term(part))
+            gap = GAP
+        if not terms:
+            raise ValueError(f"{self.lang} lexicon, {concept}: empty pattern")
+        return Pattern(concept, written, tuple(terms), tuple(gaps))
+
+    def _term(self, raw: str) -> int:
+        key = fold(raw)
+        known = self._terms.get(key)
+        if known is not None:
+            return known
+        tid = len(self._terms)
+        self._terms[key] = tid
+        for alt in key.split("|"):
+            alt = alt.strip()
+            if not alt:
+                raise ValueError(f"{self.lang} lexicon: empty alternative in {raw!r}")
+            if alt.startswith("="):
+                self._by_word.setdefault(alt[1:], set()).add(tid)
+            elif alt.endswith("*"):
+                self._by_prefix.setdefault(len(alt) - 1, {}).setdefault(alt[:-1], set()).add(tid)
+            elif alt.startswith("*"):
+                self._by_suffix.setdefault(len(alt) - 1, {}).setdefault(alt[1:], set()).add(tid)
+            else:
+                stem = self.analyser.stem(alt)
+                self._by_word.setdefault(alt, set()).add(tid)
+                self._by_stem.setdefault(stem, set()).add(tid)
+                if len(alt) >= TYPO_MIN and self._typos_here:
+                    for variant in {alt, *_deletions(alt)}:
+                        self._typo.setdefault(variant, set()).add(alt)
+        return tid
+
+    # ---- matching
+    def could_share_a_stem(self, word: str) -> bool:
+        gate = self._stem_gate
+        return word[:GATE] in gate or (word.startswith("ge") and word[2:2 + GATE] in gate)
+
+    def ids(self, words: Sequence[str]) -> list[frozenset[int]]:
+        """For each word, the numbers of the terms it matches (remembered: a chat's vocabulary is small)."""
+        cache = self._ids
+        out: list[frozenset[int]] = []
+        for w in words:
+            known = cache.get(w)
+            if known is None:
+                known = self._word_ids(w)
+                if len(cache) < CACHE_WORDS:
+                    cache[w] = known
+            out.append(known)
+        return out
+
+    def _word_ids(self, w: str) -> frozenset[int]:
+        found: set[int] = set()
+        found |= self._by_word.get(w, set())
+        if self.could_share_a_stem(w):
+            found |= self._by_stem.get(self.analyser.stem(w), set())
+        for n in self._prefix_lengths:
+            if n > len(w):
+                break
+            found |= self._by_prefix[n].get(w[:n], set())
+        for n in self._suffix_lengths:
+            if n > len(w):
+                break
+            found |= self._by_suffix[n].get(w[-n:], set())
+        if len(w) >= TYPO_MIN and not found:
+            for near in self._near(w):
+                found |= self._by_word.get(near, set())
+        return frozenset(found)
+
+    def _near(self, word: str) -> set[str]:
+        near = set(self._typo.get(word, set()))
+        for variant in _deletions(word):
+            near |= self._typo.get(variant, set())
+        return {n for n in near if _one_edit(word, n)}
+
+    def scan(self, words: Sequence[str]) -> list[Found]:
+        """Every concept found in the words of a text, with the pattern that found it and where."""
+        ids = self.ids(words)
+        found: list[Found] = []
+        for start, at in enumerate(ids):
+            for tid in at:
+                for pattern in self._starting.get(tid, ()):
+                    end = pattern.match_at(ids, start)
+                    if end is not None:
+                        found.append(Found(pattern.concept, pattern.text, start, end))
+        return found
+
+
+def _expand(text: str) -> list[str]:
+    """Spell out multi-word alternatives: ``a_b|c d`` becomes the two patterns ``a b d`` and ``c d``."""
+    variants = [""]
+    for part in text.split():
+        alts = part.split("|")
+        single = "|".join(a for a in alts if "_" not in a)
+        options = ([single] if single else []) + [a.replace("_", " ^ ") for a in alts if "_" in a]
+        variants = [f"{v} {o}".strip() for v in variants for o in options]
+    return variants
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by at most one letter added, dropped or changed."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}

@@ -1,0 +1,84 @@
+"""How concepts combine into a danger category, and what only sounds like danger.
+
+Read from `rules.yaml` beside this module, shared by all languages: the lexicons say which words make a
+concept in each language, these rules say which concepts together make a category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+RULES_PATH = Path(__file__).with_name("rules.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRule:
+    """A category fires when one of its `any` concepts is found, or all of one of its `all` groups."""
+
+    category: str
+    any: frozenset[str]
+    all: tuple[frozenset[str], ...]
+    filters: frozenset[str]
+
+    def fires(self, found: Collection[str]) -> bool:
+        return bool(self.any & set(found)) or any(group <= set(found) for group in self.all)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    categories: tuple[CategoryRule, ...]
+    idiom: str
+    soon: str
+    intent: str
+    unless_soon: frozenset[str]
+    unless_intent: frozenset[str] = frozenset()
+
+    @property
+    def danger_concepts(self) -> frozenset[str]:
+        """The concepts that make a category fire (typos are forgiven there, never in filters)."""
+        names: set[str] = set()
+        for rule in self.categories:
+            names |= rule.any
+            for group in rule.all:
+                names |= group
+        return frozenset(names)
+
+    @property
+    def concepts(self) -> frozenset[str]:
+        names = {self.idiom, self.soon, self.intent}
+        for rule in self.categories:
+            names |= rule.any | rule.filters
+            for group in rule.all:
+                names |= group
+        return frozenset(names)
+
+
+def parse_rules(doc: Mapping[str, object]) -> Rules:
+    raw = doc.get("categories")
+    if not isinstance(raw, list):
+        raise ValueError("screen rules: 'categories' must be a list")
+    rules = []
+    for item in raw:
+        rules.append(
+            CategoryRule(
+                category=str(item["category"]),
+                any=frozenset(str(c) for c in item.get("any", [])),
+                all=tuple(frozenset(str(c) for c in group) for group in item.get("all", [])),
+                filters=frozenset(str(c) for c in item.get("filters", [])),
+            )
+        )
+    unless = doc.get("filters_yield_to_soon", [])
+    unless_intent = doc.get("filters_yield_to_intent", [])
+    assert isinstance(unless, list) and isinstance(unless_intent, list)
+    return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
+                 str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
+                 frozenset(str(c) for c in unless_intent))
+
+
+def load_rules(path: Path = RULES_PATH) -> Rules:
+    with path.open(encoding="utf-8") as fh:
+        return parse_rules(yaml.safe_load(fh))

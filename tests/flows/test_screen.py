@@ -1,0 +1,144 @@
+"""The free-text danger screen: what it catches, what it leaves alone, and the corpus it is measured on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from flows.screen import CATEGORIES, LANGS, Screen, load_screen
+from flows.screen.corpus import SPLITS, examples
+
+#: the two messages of issue 11, and what people write in the other languages
+KNIFE = {
+    "nl": "Ik vond een mes in zijn schooltas en hij zegt dat hij morgen een klasgenoot gaat steken.",
+    "fr": "J'ai trouvé un couteau dans son cartable et il dit qu'il va poignarder un camarade de classe demain.",
+    "de": "Ich habe ein Messer in seiner Schultasche gefunden und er sagt, dass er morgen einen Mitschüler "
+          "abstechen wird.",
+    "en": "I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
+}
+NO_LIFE = {
+    "nl": "Mijn dochter zegt dat ze niet meer wil leven.",
+    "fr": "Ma fille dit qu'elle ne veut plus vivre.",
+    "de": "Meine Tochter sagt, dass sie nicht mehr leben will.",
+    "en": "My daughter says she doesn't want to live anymore.",
+}
+
+
+@pytest.fixture(scope="module")
+def screen() -> Screen:
+    return load_screen()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_issues_two_messages_are_caught_in_every_language(screen: Screen, lang: str) -> None:
+    knife = screen.check(KNIFE[lang], lang)
+    assert knife is not None and knife.category == "violence" and knife.imminent, "tomorrow is soon"
+    life = screen.check(NO_LIFE[lang], lang)
+    assert life is not None and life.category == "self_harm"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "category"),
+    [
+        ("nl", "mn zoon heeft een pistool onder zn bed", "weapons"),
+        ("nl", "hij wil een aanslag plegen op het station", "attack"),
+        ("nl", "mijn broer vertrekt morgen naar syrie om te strijden", "travel"),
+        ("nl", "mijn vader slaat mijn moeder elke avond", "home"),
+        ("nl", "ze denkt aan zelfmord", "self_harm"),  # a typo in a long word still counts
+        ("fr", "il veut partir en syrie la semaine prochaine", "travel"),
+        ("fr", "elle a dit qu'elle allait se pendre", "self_harm"),
+        ("de", "er will einen anschlag auf den weihnachtsmarkt verüben", "attack"),
+        ("de", "mein mann schlägt die kinder", "home"),
+        ("en", "hes gonna stab him after school", "violence"),
+        ("en", "she wants to kill herself", "self_harm"),
+    ],
+)
+def test_each_category_is_named(screen: Screen, lang: str, text: str, category: str) -> None:
+    hit = screen.check(text, lang)
+    assert hit is not None and hit.category == category, hit
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("nl", "mijn arme zoon heeft het moeilijk"),  # French "arme" (weapon) is not Dutch
+        ("nl", "ik gun hem echt een goeie vriendengroep"),  # English "gun" is not Dutch
+        ("nl", "ik lach me dood om die filmpjes"),
+        ("nl", "mijn broer is drie jaar geleden naar syrie vertrokken"),  # a past departure, not imminent
+        ("nl", "mijn dochter moet een spreekbeurt geven over de aanslagen in brussel"),
+        ("nl", "hij bidt vijf keer per dag en gaat naar de moskee"),
+        ("fr", "il veut entrer a l'armee apres ses etudes"),
+        ("fr", "je suis morte de rire"),
+        ("de", "ich lach mich tot"),
+        ("en", "he plays fortnite and shoots everyone in the game"),
+        ("en", "ik gun hem dat, he is a good boy really"),  # Dutch mixed into English
+    ],
+)
+def test_what_only_sounds_like_danger_is_left_alone(screen: Screen, lang: str, text: str) -> None:
+    assert screen.check(text, lang) is None
+
+
+def test_only_the_persons_language_runs_but_brussels_mixing_is_read(screen: Screen) -> None:
+    assert screen.check("une arme", "nl") is None, "a French word alone in Dutch is not read as French"
+    mixed = screen.check("mon fils dit qu'il va tuer son prof, ik weet niet wat te doen", "nl")
+    assert mixed is not None and mixed.category == "violence" and mixed.lang == "fr"
+    mixed = screen.check("mijn zoon zegt dat hij morgen naar syrie vertrekt, je sais pas quoi faire", "fr")
+    assert mixed is not None and mixed.category == "travel" and mixed.lang == "nl"
+
+
+def test_soon_outweighs_a_filter_but_never_a_joke(screen: Screen) -> None:
+    hit = screen.check("hij wil morgen een aanslag plegen zoals in het nieuws", "nl")
+    assert hit is not None and hit.category == "attack" and hit.imminent
+    assert screen.check("haha hij riep morgen ga ik je killen toen hij verloor met fifa", "nl") is None
+
+
+def test_a_hit_says_which_words_fired(screen: Screen) -> None:
+    hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
+    assert hit is not None and hit.category == "weapons"
+    assert any("machete" in e for e in hit.evidence)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_corpus_has_enough_labelled_messages_of_every_kind(lang: str) -> None:
+    items = list(examples(lang))
+    urgent = [e for e in items if e.urgent]
+    harmless = [e for e in items if not e.urgent]
+    assert len(items) >= 300 and len(urgent) >= 120 and len(harmless) >= 180
+    assert set(Counter(e.category for e in urgent)) == set(CATEGORIES)
+    assert {"idiom", "joke", "school", "news", "past", "faith"} <= {e.category for e in harmless}
+    assert {e.split for e in items} == set(SPLITS)
+    assert len({e.text for e in items}) == len(items), "no message twice"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_tune_part_is_caught_without_false_alarms(screen: Screen, lang: str) -> None:
+    """A guard against regressions: the lexicons were written from this part, so it must stay clean."""
+    tune = [e for e in examples(lang) if e.split == "tune"]
+    missed = [e.text for e in tune if e.urgent and screen.check(e.text, lang) is None]
+    alarmed = [e.text for e in tune if not e.urgent and screen.check(e.text, lang) is not None]
+    assert missed == [] and alarmed == []
+
+
+def test_baken_screen_answers_line_by_line_in_order(tmp_path: object) -> None:
+    lines = [NO_LIFE["nl"], "hij is boos op de wereld", "", KNIFE["nl"], "mijn arme zoon"]
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "screen", "--lang", "nl"], input="\n".join(lines) + "\n",
+        capture_output=True, text=True, timeout=60, check=True, env={**os.environ},
+    )
+    assert result.stdout.splitlines() == ["self_harm", "none", "none", "violence", "none"]
+
+
+def test_baken_screen_eval_prints_the_table_per_language_and_category() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "screen", "--eval"], capture_output=True, text=True, timeout=120,
+        check=True,
+    )
+    out = result.stdout
+    for lang in LANGS:
+        for category in CATEGORIES:
+            assert any(line.startswith(f"{lang:5} {category:10}") for line in out.splitlines()), (lang, category)
+    assert "recall" in out and "FP rate" in out and "phrases in the lexicons" in out
