@@ -66,11 +66,11 @@ messages-compile:
 	$(BIN)/pybabel compile -d content/locales --statistics
 
 bench: install ## print performance figures (never asserted)
-	$(BIN)/python -m bot.bench
-	$(BIN)/python -m bot.bench --memory
-	$(BIN)/python -m bot.bench_telegram
-	$(BIN)/python -m bot.bench_ordering --chats 100
-	$(BIN)/python -m bot.bench_screen
+	$(BIN)/python -m bench.steps
+	$(BIN)/python -m bench.steps --memory
+	$(BIN)/python -m bench.telegram_update
+	$(BIN)/python -m bench.ordering --chats 100
+	$(BIN)/python -m bench.screen
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
 	$(BIN)/baken screen --eval

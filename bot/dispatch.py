@@ -87,7 +87,7 @@ class Dispatcher:
         self.clock = clock
         #: per conversation, at most `max_waiting` messages in its lane; past it handle() raises LaneFull
         self.lanes: KeyedLocks[str] = KeyedLocks(max_waiting)
-        self.ordered = ordered  # False only to measure what ordering costs (bot.bench_ordering)
+        self.ordered = ordered  # False only to measure what ordering costs (bench.ordering)
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         return self.keys.pseudonym(channel, user_id)

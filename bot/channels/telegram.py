@@ -76,7 +76,7 @@ class TelegramTuning:
     max_concurrent_updates: int = 64
     #: webhook updates in hand at once, working or waiting; past it the webhook answers 503 + Retry-After
     max_pending_updates: int = 1024
-    #: False only to measure what per-chat ordering costs (bot.bench_ordering): no lanes, the same bounds
+    #: False only to measure what per-chat ordering costs (bench.ordering): no lanes, the same bounds
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
     on_handled: Callable[[int], None] | None = None

@@ -26,7 +26,7 @@ class ChatLanes(BaseUpdateProcessor):
         super().__init__(max_in_flight)
         self._lanes: KeyedLocks[int] = KeyedLocks()
         self._working = asyncio.Semaphore(max_working)
-        self.ordered = ordered  # False only to measure what the lanes cost (bot.bench_ordering)
+        self.ordered = ordered  # False only to measure what the lanes cost (bench.ordering)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _lane_of(update) if self.ordered else None

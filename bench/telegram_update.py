@@ -5,7 +5,7 @@ loopback, with the same update JSON, alternating in the same run. Baken's path: 
 (dedupe, lock, step, encrypt, outbox, commit) → reply → outbox delivered. Design §8's budget: ≤ 2× the echo.
 Printed, never asserted.
 
-Run: `.venv/bin/python -m bot.bench_telegram [--conversations N] [--profile]`.
+Run: `.venv/bin/python -m bench.telegram_update [--conversations N] [--profile]`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bench.steps import BENCH_KEY
 from bot.app import build_services
-from bot.bench import BENCH_KEY
 from bot.channels.telegram import Handled, TelegramChannel, TelegramTuning
 from bot.channels.telegram_flood import FloodGate
 from bot.dispatch import Delivery

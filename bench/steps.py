@@ -1,6 +1,6 @@
 """Performance figures, printed (never asserted): a flow step alone and a stored step on SQLite.
 
-Run: `make bench` or `.venv/bin/python -m bot.bench [--steps N]`.
+Run: `make bench` or `.venv/bin/python -m bench.steps [--steps N]`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ languages, short chat lines and long teacher messages), cold (first sight of eac
 Each figure is given as CPU time of this thread (what the screen costs, even when the machine is shared
 and the process is preempted) and as wall-clock time (what a person would wait, preemption included).
 
-Run: `make bench` or `.venv/bin/python -m bot.bench_screen [--rounds N]`.
+Run: `make bench` or `.venv/bin/python -m bench.screen [--rounds N]`.
 """
 
 from __future__ import annotations

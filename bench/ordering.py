@@ -7,7 +7,7 @@ there are two). Each chat's final state and replies are compared with the same u
 another. The same load runs with per-chat ordering on and off (in-process lanes and the database lock), in
 the same run, on fresh databases; printed, never asserted.
 
-Run: `.venv/bin/python -m bot.bench_ordering [--chats 300] [--updates 10] [--gap-ms 2]
+Run: `.venv/bin/python -m bench.ordering [--chats 300] [--updates 10] [--gap-ms 2]
 [--database postgresql+asyncpg://user@host/db] [--processes 2]`.
 """
 
@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlmodel import col
 
-from bot.bench import BENCH_KEY
+from bench.steps import BENCH_KEY
 from bot.storage.migrate import upgrade
 
 TOKEN = "42:bench-token"
