@@ -97,8 +97,8 @@ def _serve_api(port: int, ready: Any) -> None:
 
 # ---------------------------------------------------------------------- Baken's server (own process)
 def _serve_baken(settings: dict[str, Any], ordered: bool, port: int, ready: Any) -> None:
-    from bot.channels.telegram import TelegramTuning
-    from bot.channels.telegram_flood import FloodGate
+    from bot.channels.telegram.channel import TelegramTuning
+    from bot.channels.telegram.flood import FloodGate
     from bot.server import SERVICES, make_app
     from bot.settings import Settings
 
@@ -267,7 +267,7 @@ class Run:
     async def play(self, ordered: bool, chats: list[Chat], *, one_by_one: bool) -> tuple[Outcome, dict[int, Any]]:
         """Serve, send every chat's updates, then read back what each chat got and its final state."""
         from bot.app import build_services
-        from bot.channels.telegram_webhook import webhook_secret
+        from bot.channels.telegram.webhook import webhook_secret
         from bot.settings import Settings
         from bot.storage.models import InboundSeen
 
@@ -340,7 +340,7 @@ async def _replay(chats: list[Chat], stepped: dict[int, list[dict[str, Any]]], f
     """Each chat's updates handled one after another in the given order, through the Dispatcher on a fresh
     database in this process: its final state and the texts of the messages it would be sent."""
     from bot.app import build_services
-    from bot.channels.telegram_render import compose
+    from bot.channels.telegram.render import compose
     from bot.dispatch import Envelope
     from bot.settings import Settings
     from content.i18n import normalise_locale

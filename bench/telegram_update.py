@@ -31,8 +31,8 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bench.steps import BENCH_KEY
 from bot.app import build_services
-from bot.channels.telegram import Handled, TelegramChannel, TelegramTuning
-from bot.channels.telegram_flood import FloodGate
+from bot.channels.telegram.channel import Handled, TelegramChannel, TelegramTuning
+from bot.channels.telegram.flood import FloodGate
 from bot.dispatch import Delivery
 from bot.settings import Settings
 from flows.conversation import TEXT_STATES

@@ -163,7 +163,7 @@ def _screen(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _qr(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.channels.telegram_links import bot_username, start_link, write_qr
+    from bot.channels.telegram.links import bot_username, start_link, write_qr
 
     name = args.bot
     if not name and settings.telegram_token:

@@ -9,8 +9,8 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Services, build_services
-from bot.channels.telegram import TelegramChannel, TelegramTuning
-from bot.channels.telegram_webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
+from bot.channels.telegram.channel import TelegramChannel, TelegramTuning
+from bot.channels.telegram.webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
 from bot.housekeeping import purging
 from bot.pages import add_pages
 from bot.security_headers import add_security_headers

@@ -273,7 +273,7 @@ class BakenOnTelegram:
     def __init__(self, fake: FakeBotAPI, settings: Any, mode: str, tuning: Any) -> None:
         from aiohttp.test_utils import TestClient
 
-        from bot.channels.telegram_webhook import webhook_secret
+        from bot.channels.telegram.webhook import webhook_secret
         from bot.server import make_app
 
         self.fake = fake
@@ -301,7 +301,7 @@ class BakenOnTelegram:
 
     @property
     def channel(self) -> Any:
-        from bot.channels.telegram_webhook import TELEGRAM
+        from bot.channels.telegram.webhook import TELEGRAM
 
         return self.app[TELEGRAM]
 

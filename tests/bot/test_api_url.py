@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.telegram_links import bot_username
+from bot.channels.telegram.links import bot_username
 from bot.settings import Settings
 from tests.bot.fake_telegram import BOT_USERNAME, TOKEN, FakeBotAPI
 

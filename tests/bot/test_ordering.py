@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from telegram.ext import AIORateLimiter
 
 from bot.app import Services, build_services
-from bot.channels.telegram import TelegramTuning
-from bot.channels.telegram_flood import FloodGate
-from bot.channels.telegram_webhook import webhook_secret
+from bot.channels.telegram.channel import TelegramTuning
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.webhook import webhook_secret
 from bot.dispatch import Envelope
 from bot.lanes import LaneFull
 from bot.settings import Settings

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import AIORateLimiter
 
-from bot.channels.telegram import TelegramTuning
-from bot.channels.telegram_commands import COMMANDS
-from bot.channels.telegram_flood import FloodGate
-from bot.channels.telegram_notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN
-from bot.channels.telegram_render import utf16_len
+from bot.channels.telegram.channel import TelegramTuning
+from bot.channels.telegram.commands import COMMANDS
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN
+from bot.channels.telegram.render import utf16_len
 from bot.settings import Settings
 from bot.storage.models import (
     ConsentRecord,

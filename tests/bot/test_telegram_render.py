@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.channels.telegram_flood import FloodGate
-from bot.channels.telegram_lanes import KeyedLocks
-from bot.channels.telegram_render import DATA_LIMIT, TEXT_LIMIT, compose, keyboard, split_text, to_html, utf16_len
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.lanes import KeyedLocks
+from bot.channels.telegram.render import DATA_LIMIT, TEXT_LIMIT, compose, keyboard, split_text, to_html, utf16_len
 from content.i18n import LOCALES
 from flows.conversation import Content
 from flows.messages import Button, Outbound

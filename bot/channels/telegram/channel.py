@@ -34,14 +34,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_commands import register_commands
-from bot.channels.telegram_erase import Cleared, clear_chat
-from bot.channels.telegram_flood import FloodGate
-from bot.channels.telegram_lanes import ChatLanes
-from bot.channels.telegram_logging import keep_secrets_out_of_logs
-from bot.channels.telegram_notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN, say
-from bot.channels.telegram_render import compose
-from bot.channels.telegram_updates import GROUPS, PRIVATE, edit_of, inbound_of
+from bot.channels.telegram.commands import register_commands
+from bot.channels.telegram.erase import Cleared, clear_chat
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.lanes import ChatLanes
+from bot.channels.telegram.log_filter import keep_secrets_out_of_logs
+from bot.channels.telegram.notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN, say
+from bot.channels.telegram.render import compose
+from bot.channels.telegram.updates import GROUPS, PRIVATE, edit_of, inbound_of
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.lanes import LaneFull
 from content.i18n import normalise_locale

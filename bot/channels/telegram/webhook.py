@@ -7,7 +7,7 @@ import hmac
 
 from aiohttp import web
 
-from bot.channels.telegram import RETRY_AFTER, Handled, TelegramChannel
+from bot.channels.telegram.channel import RETRY_AFTER, Handled, TelegramChannel
 from bot.settings import Settings
 
 TELEGRAM = web.AppKey("telegram", TelegramChannel)

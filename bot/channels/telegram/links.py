@@ -8,7 +8,7 @@ from pathlib import Path
 import segno
 from telegram import Bot
 
-from bot.channels.telegram import DEFAULT_API_URL
+from bot.channels.telegram.channel import DEFAULT_API_URL
 
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a start parameter
 
