@@ -1,4 +1,4 @@
-"""Baken's one aiohttp server: health now; the web chat, dashboard and Telegram webhook mount here."""
+"""Baken's one aiohttp server: the web chat at `/`, public pages, health; the dashboard and Telegram webhook."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from sqlalchemy import text
 from bot.app import Services, build_services
 from bot.channels.telegram import TelegramChannel, TelegramTuning
 from bot.channels.telegram_webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
+from bot.channels.webchat import WebChat, WebchatLimits, add_webchat
 from bot.housekeeping import purging
+from bot.page_security import security_headers
 from bot.pages import add_pages
 from bot.settings import Settings
 
@@ -26,17 +28,10 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "baken"})
 
 
-async def index(request: web.Request) -> web.Response:
-    return web.Response(
-        text="<!doctype html><html lang=en><meta charset=utf-8><title>Baken</title>"
-        "<h1>Baken</h1><p>The service is running. <a href=/privacy>What Baken keeps</a> · "
-        "<a href=/content-status>content status</a> · <a href=/healthz>health</a></p></html>",
-        content_type="text/html",
-    )
-
-
-def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> web.Application:
-    app = web.Application()
+def make_app(
+    settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
+) -> web.Application:
+    app = web.Application(middlewares=[security_headers])
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)
@@ -66,7 +61,12 @@ def make_app(settings: Settings, *, telegram: TelegramTuning | None = None) -> w
         app.cleanup_ctx.append(telegram_ctx)
         if settings.telegram_webhook_url:
             app.add_subapp(PREFIX, webhook_app())
-    app.router.add_get("/", index)
+    add_webchat(
+        app,
+        lambda app: WebChat(app[SERVICES].dispatcher, app[SERVICES].engine, webchat,
+                            address_scale=settings.webchat_address_scale),
+        origins=settings.webchat_origin_list, exit_url=settings.webchat_exit_url,
+    )
     app.router.add_get("/healthz", health)
     add_pages(app, stale_months=settings.contact_stale_months)
     return app

@@ -127,3 +127,18 @@ class MessageTrail(SQLModel, table=True):
     session_id: str = Field(max_length=64, index=True)
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class WebchatCode(SQLModel, table=True):
+    """A web chat's reference code to continue on another device: kept only as a keyed hash, used once.
+
+    The row holds the tab's session token encrypted under a context naming the code's hash, so the database
+    alone neither shows the codes nor hands out the tokens.
+    """
+
+    __tablename__ = "webchat_codes"
+
+    code_hash: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256 hex of the normalised code
+    session_id: str = Field(max_length=64, index=True)
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted session token
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
