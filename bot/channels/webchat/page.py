@@ -34,14 +34,56 @@ def script_texts(t: Translate) -> dict[str, str]:
         "you": t("You:"),
         "baken": t("Baken:"),
         "urgent": t("Emergency numbers:"),
-        "sent_choice": t("You chose: {label}"),
         "erased": t("This conversation is erased. Nothing of it is left on this device or on our server."),
     }
+
+
+def _words(t: Translate) -> dict[str, str]:
+    """The page's own words, escaped for HTML."""
+    words = {
+        "title": t("Baken – an anonymous chat about a worry"),
+        "skip_to_the_message_box": t("Skip to the message box"),
+        "tagline": t("Anonymous chat about a worry about a young person"),
+        "quick_exit": t("Quick exit"),
+        "exit_hint": t("Leaves this page at once. You can also press Escape twice."),
+        "emergency_numbers": t("Emergency numbers"),
+        "in_danger_now": t("In danger now?"),
+        "call_112_emergency": t("Call 112, emergency"),
+        "call_101_police": t("Call 101, police"),
+        "all_emergency_numbers": t("All emergency numbers"),
+        "conversation_controls": t("Conversation controls"),
+        "help": t("Help"),
+        "back": t("Back"),
+        "start_again": t("Start again"),
+        "end_and_erase": t("End and erase"),
+        "continue_on_another_device": t("Continue on another device"),
+        "language": t("Language"),
+        "privacy_in_short": t("Privacy in short"),
+        "privacy_1": t("This chat is anonymous: no name, no account, no phone number. It is not the "
+            "police and passes nothing on without your explicit yes."),
+        "privacy_2": t("What you write is stored encrypted, only as long as needed. “End and erase” "
+            "deletes it at once. Closing this tab leaves nothing on this device."),
+        "privacy_more": t("Everything Baken keeps, and for how long"),
+        "conversation": t("Conversation"),
+        "your_message": t("Your message"),
+        "send": t("Send"),
+        "resume_open": t("I have a code to continue a conversation"),
+        "your_code": t("Your code"),
+        "continue": t("Continue"),
+        "your_code_to_continue": t("Your code to continue"),
+        "code_explained": t("Write this code down: it is shown only once. With it you can continue this "
+            "conversation on another device within 30 days, once. Anyone with the code can "
+            "read on, so keep it to yourself."),
+        "close": t("Close"),
+        "what_baken_keeps": t("What Baken keeps"),
+    }
+    return {key: html.escape(value) for key, value in words.items()}
 
 
 def chat_page(lang: str, *, embedded: bool = False, exit_url: str = "https://www.google.be/") -> str:
     t = translator(lang)
     e = html.escape
+    w = _words(t)
     languages = "".join(
         f'<option value="{code}"{" selected" if code == lang else ""} lang="{code}">{e(name)}</option>'
         for code, name in LANGUAGES
@@ -54,88 +96,86 @@ def chat_page(lang: str, *, embedded: bool = False, exit_url: str = "https://www
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>{e(t("Baken – an anonymous chat about a worry"))}</title>
+<title>{w['title']}</title>
 <link rel="stylesheet" href="/chat/static/chat.css">
 <link rel="icon" href="/chat/static/icon.svg" type="image/svg+xml">
 <script type="application/json" id="baken-data">{data}</script>
 <script src="/chat/static/chat.js" defer></script>
 </head>
 <body>
-<a class="skip" href="#message">{e(t("Skip to the message box"))}</a>
+<a class="skip" href="#message">{w['skip_to_the_message_box']}</a>
 <header class="top">
   <div class="brand"><h1>Baken</h1>
-    <p class="tagline">{e(t("Anonymous chat about a worry about a young person"))}</p></div>
-  <button type="button" id="quick-exit" class="exit" aria-describedby="exit-hint">{e(t("Quick exit"))}</button>
-  <p id="exit-hint" class="hint">{e(t("Leaves this page at once. You can also press Escape twice."))}</p>
+    <p class="tagline">{w['tagline']}</p></div>
+  <button type="button" id="quick-exit" class="exit" aria-describedby="exit-hint">{w['quick_exit']}</button>
+  <p id="exit-hint" class="hint">{w['exit_hint']}</p>
 </header>
-<nav class="sos" aria-label="{e(t("Emergency numbers"))}">
-  <span>{e(t("In danger now?"))}</span>
-  <a class="tel" href="tel:112" aria-label="{e(t("Call 112, emergency"))}">112</a>
-  <a class="tel" href="tel:101" aria-label="{e(t("Call 101, police"))}">101</a>
-  <button type="button" class="link" data-command="urgent">{e(t("All emergency numbers"))}</button>
+<nav class="sos" aria-label="{w['emergency_numbers']}">
+  <span>{w['in_danger_now']}</span>
+  <a class="tel" href="tel:112" aria-label="{w['call_112_emergency']}">112</a>
+  <a class="tel" href="tel:101" aria-label="{w['call_101_police']}">101</a>
+  <button type="button" class="link" data-command="urgent">{w['all_emergency_numbers']}</button>
 </nav>
 <main id="main">
-  <section class="tools" aria-label="{e(t("Conversation controls"))}">
-    <button type="button" data-command="help">{e(t("Help"))}</button>
-    <button type="button" data-command="back">{e(t("Back"))}</button>
-    <button type="button" data-command="restart">{e(t("Start again"))}</button>
-    <button type="button" data-command="forget" class="danger">{e(t("End and erase"))}</button>
-    <button type="button" id="code-button">{e(t("Continue on another device"))}</button>
-    <label class="lang">{e(t("Language"))}
+  <section class="tools" aria-label="{w['conversation_controls']}">
+    <button type="button" data-command="help">{w['help']}</button>
+    <button type="button" data-command="back">{w['back']}</button>
+    <button type="button" data-command="restart">{w['start_again']}</button>
+    <button type="button" data-command="forget" class="danger">{w['end_and_erase']}</button>
+    <button type="button" id="code-button">{w['continue_on_another_device']}</button>
+    <label class="lang">{w['language']}
       <select id="language">{languages}</select>
     </label>
   </section>
   <details class="privacy">
-    <summary>{e(t("Privacy in short"))}</summary>
-    <p>{e(t("This chat is anonymous: no name, no account, no phone number. It is not the police and passes "
-            "nothing on without your explicit yes."))}</p>
-    <p>{e(t("What you write is stored encrypted, only as long as needed. “End and erase” deletes it at once. "
-            "Closing this tab leaves nothing on this device."))}</p>
+    <summary>{w['privacy_in_short']}</summary>
+    <p>{w['privacy_1']}</p>
+    <p>{w['privacy_2']}</p>
     <p><a href="/privacy?lang={lang}" target="_blank" rel="noopener">
-      {e(t("Everything Baken keeps, and for how long"))}</a></p>
+      {w['privacy_more']}</a></p>
   </details>
   <div id="log" class="log" role="log" aria-live="polite" aria-relevant="additions"
-       aria-label="{e(t("Conversation"))}" tabindex="0"></div>
+       aria-label="{w['conversation']}" tabindex="0"></div>
   <p id="status" class="status" role="status"></p>
   <form id="composer" class="composer" autocomplete="off">
-    <label for="message">{e(t("Your message"))}</label>
+    <label for="message">{w['your_message']}</label>
     <div class="row">
       <textarea id="message" name="message" rows="2" maxlength="4000" aria-describedby="composer-error"></textarea>
-      <button type="submit" id="send">{e(t("Send"))}</button>
+      <button type="submit" id="send">{w['send']}</button>
     </div>
     <p id="composer-error" class="error" role="alert"></p>
   </form>
   <details class="resume" id="resume">
-    <summary>{e(t("I have a code to continue a conversation"))}</summary>
+    <summary>{w['resume_open']}</summary>
     <form id="resume-form" autocomplete="off">
-      <label for="resume-code">{e(t("Your code"))}</label>
+      <label for="resume-code">{w['your_code']}</label>
       <input id="resume-code" name="code" autocapitalize="characters" spellcheck="false" maxlength="20"
              aria-describedby="resume-error">
-      <button type="submit">{e(t("Continue"))}</button>
+      <button type="submit">{w['continue']}</button>
       <p id="resume-error" class="error" role="alert"></p>
     </form>
   </details>
 </main>
 <dialog id="code-dialog" aria-labelledby="code-title">
-  <h2 id="code-title">{e(t("Your code to continue"))}</h2>
-  <p>{e(t("Write this code down: it is shown only once. With it you can continue this conversation on another "
-          "device within 30 days, once. Anyone with the code can read on, so keep it to yourself."))}</p>
+  <h2 id="code-title">{w['your_code_to_continue']}</h2>
+  <p>{w['code_explained']}</p>
   <p class="code" id="code-value"></p>
-  <form method="dialog"><button type="submit">{e(t("Close"))}</button></form>
+  <form method="dialog"><button type="submit">{w['close']}</button></form>
 </dialog>
-<footer><a href="/privacy?lang={lang}">{e(t("What Baken keeps"))}</a></footer>
+<footer><a href="/privacy?lang={lang}">{w['what_baken_keeps']}</a></footer>
 </body>
 </html>
 """
 
 
+def _widget_words(t: Translate) -> dict[str, str]:
+    return {"open": t("Chat with Baken"), "close": t("Close the chat"),
+            "title": t("Baken – an anonymous chat about a worry")}
+
+
 def widget_script(origin: str) -> str:
     """The embeddable snippet: a button in a corner opening the chat in a frame; its words in four languages."""
-    texts = {
-        code: {"open": translator(code)("Chat with Baken"), "close": translator(code)("Close the chat"),
-               "title": translator(code)("Baken – an anonymous chat about a worry")}
-        for code in LOCALES
-    }
+    texts = {code: _widget_words(translator(code)) for code in LOCALES}
     config = json.dumps({"origin": origin, "texts": texts}, ensure_ascii=False)
     return f"(function(config){{\n{WIDGET_BODY}\n}})({config});\n"
 
