@@ -79,6 +79,9 @@ class _Relay:
     sent: dict[str, set[int]] = field(default_factory=dict)
     #: sessions with a step under way: their new row goes out with the step's answer, not from the check
     busy: dict[str, int] = field(default_factory=dict)
+    #: outbox id → when its deletion committed (inf while under way): a check that began before then may
+    #: still have read the row, and must not push it again (SQLite may later give the id to a new row)
+    acked: dict[int, float] = field(default_factory=dict)
 
 
 class WebChat:
@@ -339,7 +342,15 @@ class WebChat:
         if not wanted:
             return
         sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
-        await self._delete_outbox(sid, wanted)
+        acked = self._relay.acked
+        for oid in wanted:
+            acked[oid] = float("inf")
+        try:
+            await self._delete_outbox(sid, wanted)
+        finally:
+            done = time.monotonic()
+            for oid in wanted:
+                acked[oid] = done
         sent = self._relay.sent.get(sid)
         if sent is not None:
             sent.difference_update(wanted)
@@ -384,11 +395,16 @@ class WebChat:
         relay = self._relay
         for sid in [sid for sid in relay.sent if sid not in relay.listeners and sid not in relay.busy]:
             del relay.sent[sid]  # answered over plain HTTP, or the tab went: nothing to remember
+        began = time.monotonic()
+        for oid in [oid for oid, at in relay.acked.items() if at < began - 60]:
+            del relay.acked[oid]
         if not relay.listeners:
             return 0
         rows = await self.store.run(lambda s: _pending_rows(s, None))
         count = 0
         for oid, sid, payload in rows:
+            if relay.acked.get(oid, 0.0) > began:
+                continue  # read before its acknowledgement committed: already with the page
             if sid in relay.busy:
                 continue  # its step answers with this row itself; anything else goes on the next check
             listeners = relay.listeners.get(sid)

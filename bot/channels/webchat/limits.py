@@ -39,7 +39,7 @@ class WebchatLimits:
 
     message_chars: int = 4000  # a typed message; longer ones are refused kindly and kept in the box
     frame_bytes: int = 16 * 1024  # a WebSocket frame or an HTTP body
-    per_connection: tuple[float, float] = (8, 1.0)  # burst, then messages per second
+    per_connection: tuple[float, float] = (20, 2.0)  # burst, then messages per second
     per_address: tuple[float, float] = (60, 5.0)  # every message and poll from one address
     new_sessions_per_address: tuple[float, float] = (20, 20 / 60)  # new conversations: 20, then 20 a minute
     connections_per_address: int = 50
