@@ -299,7 +299,7 @@ class WebChat:
                 break
             if delivery.duplicate:
                 # a page re-sending what we already handled (its socket dropped): what it has not acknowledged
-                return await self.pending(peer)
+                return await self.pending(peer) or [{"type": "messages", "items": [], "ack": []}]
             if not last:
                 shown += [r for r in delivery.replies if r.urgent]
                 hidden += delivery.outbox_ids

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,7 @@ class Tab:
     async def act(self, frame: Frame, ack: bool = True) -> Frame:
         """Send one action and return its answer (acknowledged, as the page does)."""
         self.counter += 1
-        frame = {**frame, "id": f"test{self.counter:06d}"}
+        frame = {**frame, "id": f"{secrets.token_hex(6)}{self.counter:04d}"}
         await self.send(frame)
         answer = await self.frame()
         if ack and answer.get("ack"):
