@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.channels.webchat.chat import BadFrame, Frame, Peer, WebChat
 from bot.channels.webchat.page import chat_page, widget_script
@@ -29,6 +30,8 @@ ORIGINS = web.AppKey("webchat_origins", tuple)
 EXIT_URL = web.AppKey("webchat_exit_url", str)
 STATIC = Path(str(files("bot.channels.webchat") / "static"))
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("webchat_sockets")
+CLOSING = web.AppKey("webchat_closing", asyncio.Event)
 IDLE_CLOSE = 4000  # WebSocket close code: closed after a quiet while; the page reconnects on the next action
 
 
@@ -82,8 +85,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if not chat.open_connection(address):
         raise web.HTTPTooManyRequests(text="too many connections")
     ws = web.WebSocketResponse(heartbeat=25.0, max_msg_size=chat.limits.frame_bytes)
+    sockets = request.app[SOCKETS]
     try:
         await ws.prepare(request)
+        sockets.add(ws)
         peer = Peer(address)
         lock = asyncio.Lock()
 
@@ -107,6 +112,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 chat.unlisten(peer)
             await push(frames)
     finally:
+        sockets.discard(ws)
         chat.close_connection(address)
         if "peer" in locals():
             chat.unlisten(peer)
@@ -181,10 +187,14 @@ async def poll(request: web.Request) -> web.Response:
     try:
         frames = await chat.pending(peer)
         if not frames:
-            try:
-                frames = await asyncio.wait_for(arrived.get(), chat.limits.poll_seconds)
-            except TimeoutError:
-                frames = []
+            closing = request.app[CLOSING]
+            got = asyncio.ensure_future(arrived.get())
+            ending = asyncio.ensure_future(closing.wait())
+            done, _ = await asyncio.wait({got, ending}, timeout=chat.limits.poll_seconds,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            got.cancel()
+            ending.cancel()
+            frames = got.result() if got in done and not got.cancelled() else []
     finally:
         chat.unlisten(peer)
     return web.json_response({"frames": frames}, headers=NO_STORE)
@@ -219,7 +229,18 @@ def add_webchat(
         finally:
             await chat.stop()
 
+    app[SOCKETS] = weakref.WeakSet()
+    app[CLOSING] = asyncio.Event()
+
+    async def going_away(app: web.Application) -> None:
+        """The server stops: waiting polls answer now, sockets close (the page reconnects to another)."""
+        app[CLOSING].set()
+        sockets: list[web.WebSocketResponse] = list(app[SOCKETS])
+        for ws in sockets:
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
     app.cleanup_ctx.append(chat_ctx)
+    app.on_shutdown.append(going_away)
     app.router.add_get("/", index)
     app.router.add_get("/widget.js", widget)
     app.router.add_get("/chat/ws", websocket)

@@ -93,6 +93,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.textContent = b.label;
+      button.dataset.choice = b.data;
       if (b.data === "back") { button.className = "secondary"; }
       button.addEventListener("click", function () {
         focusNext = true;
@@ -131,6 +132,7 @@
       var button = document.createElement("button");
       button.type = "button";
       button.textContent = b.label;
+      button.dataset.choice = b.data;
       if (b.data === "back") { button.className = "secondary"; }
       button.addEventListener("click", function () {
         focusNext = true;
