@@ -235,8 +235,8 @@ def add_webchat(
     async def going_away(app: web.Application) -> None:
         """The server stops: waiting polls answer now, sockets close (the page reconnects to another)."""
         app[CLOSING].set()
-        sockets: list[web.WebSocketResponse] = list(app[SOCKETS])
-        for ws in sockets:
+        open_now = app[SOCKETS]
+        for ws in list(open_now):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
     app.cleanup_ctx.append(chat_ctx)
