@@ -107,16 +107,22 @@ class WebChat:
         self._relay = _Relay()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._acks: dict[str, set[int]] = {}  # acknowledged, to delete in the next batch
+        self._ack_wake = asyncio.Event()
+        self._ack_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
         self._task = asyncio.create_task(self._relay_loop(), name="baken-webchat-relay")
+        self._ack_task = asyncio.create_task(self._ack_loop(), name="baken-webchat-acks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._ack_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.flush_acks()
 
     def poke(self, session_id: str | None = None) -> None:
         """Say that outbox rows were written (e.g. a counsellor's reply): connected sessions get them now."""
@@ -336,24 +342,49 @@ class WebChat:
 
     # ------------------------------------------------------------------ acknowledgements and the outbox
     async def _ack(self, peer: Peer, ids: object) -> None:
+        """Acknowledged rows leave the outbox in batches: one transaction for every page that just
+        confirmed, instead of one each (a row still there only means a reconnecting page sees it again)."""
         if peer.token is None or not isinstance(ids, list):
             return
         wanted = [i for i in ids if isinstance(i, int)][:100]
         if not wanted:
             return
         sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
-        acked = self._relay.acked
         for oid in wanted:
-            acked[oid] = float("inf")
+            self._relay.acked[oid] = float("inf")
+        self._acks.setdefault(sid, set()).update(wanted)
+        self._ack_wake.set()
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_wake.wait()
+            self._ack_wake.clear()
+            try:
+                await self.flush_acks()
+            except Exception:  # the rows stay and are sent again on reconnect: nothing is lost
+                log.exception("web chat acknowledgements failed")
+
+    async def flush_acks(self) -> None:
+        """Delete every acknowledged row now (only each session's own rows)."""
+        batch, self._acks = self._acks, {}
+        if not batch:
+            return
+
+        def unit(s: Session) -> None:
+            for sid, ids in batch.items():
+                s.execute(delete(OutboxMessage).where(
+                    col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.session_id) == sid))
+
         try:
-            await self._delete_outbox(sid, wanted)
+            await self.store.run(unit)
         finally:
             done = time.monotonic()
-            for oid in wanted:
-                acked[oid] = done
-        sent = self._relay.sent.get(sid)
-        if sent is not None:
-            sent.difference_update(wanted)
+            for sid, ids in batch.items():
+                for oid in ids:
+                    self._relay.acked[oid] = done
+                sent = self._relay.sent.get(sid)
+                if sent is not None:
+                    sent.difference_update(ids)
 
     async def _delete_outbox(self, session_id: str, ids: list[int]) -> None:
         """Only this session's rows: an id from the page is never trusted to name another's."""
