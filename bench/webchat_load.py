@@ -151,11 +151,16 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between a session's messages")
+    parser.add_argument("--port", type=int, default=0, help="use a server already listening on 127.0.0.1:PORT")
     args = parser.parse_args()
     sessions = max(1, min(args.sessions, MAX_SESSIONS))
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, sessions * 2 + 100)), hard))
+    if args.port:
+        print(f"web chat load: {sessions} sessions against the server on 127.0.0.1:{args.port}")
+        asyncio.run(run(args.port, sessions, seconds, args.interval, 0))
+        return
     with tempfile.TemporaryDirectory(prefix="baken-load-") as tmp:
         port = free_port()
         proc = start_server(Path(tmp) / "data", port)

@@ -412,12 +412,17 @@ class WebChat:
 
     # ------------------------------------------------------------------ the relay: rows written elsewhere
     async def _relay_loop(self) -> None:
+        next_purge = time.monotonic() + 60
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.limits.relay_check_seconds)
             self._wake.clear()
             try:
                 await self.deliver_waiting()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + 3600
+                    if await self.purge_codes():
+                        log.info("expired web chat codes erased")
             except Exception:  # the loop must outlive one failed check; the next one retries
                 log.exception("web chat outbox check failed")
 

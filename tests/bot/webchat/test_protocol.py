@@ -93,6 +93,7 @@ async def test_a_page_without_its_transcript_is_shown_where_the_conversation_is(
     await tab.hello("en")
     await tab.choose("go")
     await tab.ws.close()
+    await webchat_api.chat.flush_acks()
     other = await webchat_api.tab()
     _session, shown = await other.hello("en", token=tab.token, fresh=True)
     assert shown.get("resumed") and "role:parent" in buttons(shown)
