@@ -6,6 +6,7 @@ no page breaks its own Content-Security-Policy.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from bot.app import build_services
 from bot.channels.webchat import CHANNEL
@@ -28,6 +30,7 @@ from tests.bot.test_server import free_port
 
 SECRET = "e2e-secret-key-0123456789-abcdef"
 EXIT = "https://neutral.example/"
+
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
@@ -41,15 +44,49 @@ class WebchatServer:
         return Settings(data_dir=self.data, secret_key=SECRET)
 
 
+@dataclass
+class HostSites:
+    """Two other websites on loopback (other ports, so other origins): a school allowed to embed the chat,
+    and a site that is not. Both pages carry the widget snippet."""
+
+    school: str
+    other: str
+    chat_url: str = ""
+
+
 @pytest.fixture
-def webchat_server(tmp_path: Path) -> Iterator[WebchatServer]:
+async def webchat_host_sites() -> AsyncIterator[HostSites]:
+    sites = HostSites("", "")
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=f'<!doctype html><html lang="fr"><title>École</title><h1>École</h1>'
+                                 f'<script src="{sites.chat_url}/widget.js"></script></html>', content_type="text/html")
+
+    runners = []
+    for _ in range(2):
+        app = web.Application()
+        app.router.add_get("/", page)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+    ports = [r.addresses[0][1] for r in runners]
+    sites.school, sites.other = (f"http://127.0.0.1:{p}" for p in ports)
+    yield sites
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def webchat_server(tmp_path: Path, webchat_host_sites: HostSites) -> Iterator[WebchatServer]:
     """`baken serve` as a separate process on a free loopback port, as `make run` starts it."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
     env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_PORT": str(port), "BAKEN_SECRET_KEY": SECRET,
-            "BAKEN_WEBCHAT_EXIT_URL": EXIT}
+            "BAKEN_WEBCHAT_EXIT_URL": EXIT, "BAKEN_WEBCHAT_ORIGINS": webchat_host_sites.school}
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    url = webchat_host_sites.chat_url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
             try:
@@ -289,3 +326,62 @@ async def test_the_chat_reads_at_320_pixels(person_factory: Any) -> None:
     assert await page.locator("#quick-exit").is_visible()
     await person.check("320 px welcome")
     await person.choose("go", "320 px role")
+
+
+async def test_a_code_continues_the_conversation_on_another_device(person_factory: Any) -> None:
+    first: Person = await person_factory()
+    await first.choose("go")
+    await first.choose("role:grandparent")
+    await first.page.click("#code-button")
+    await first.page.wait_for_selector("#code-dialog[open]")
+    code = (await first.page.inner_text("#code-value")).strip()
+    assert len(code) == 14
+    await first.check("code shown")
+    await first.page.keyboard.press("Escape")  # closes the dialog; it does not count towards quick exit
+
+    second: Person = await person_factory(locale="en-GB")
+    await second.page.click("#resume summary")
+    await second.page.fill("#resume-code", code.lower())
+    await second.check("code entry")
+    await second.page.click("#resume-form button[type=submit]")
+    await second.page.wait_for_selector('#log button[data-choice="reason:young_person"]:not([disabled])')
+    await second.choose("reason:young_person")
+    assert "own words" in await second.last_text()
+
+
+async def _host_page(context: Any, url: str) -> Any:
+    page = await context.new_page()
+    await page.route(f"{EXIT}**", lambda route: route.fulfill(status=200, content_type="text/html", body="<h1>x</h1>"))
+    await page.goto(url)
+    return page
+
+
+async def test_the_widget_opens_the_chat_on_an_allowed_site(
+    browser: Any, webchat_server: WebchatServer, webchat_host_sites: HostSites,
+) -> None:
+    context = await browser.new_context(locale="fr-BE")
+    try:
+        page = await _host_page(context, webchat_host_sites.school)
+        await page.get_by_role("button", name="Chatter avec Baken").click()
+        frame = page.frame_locator("iframe")
+        await frame.locator('#log button[data-choice="go"]:not([disabled])').click()
+        await frame.locator('#log button[data-choice="role:teacher"]:not([disabled])').wait_for()
+        await frame.locator("#quick-exit").click()
+        await page.wait_for_url(EXIT)  # the whole page leaves, not only the frame
+    finally:
+        await context.close()
+
+
+async def test_a_site_not_allowed_cannot_frame_the_chat(
+    browser: Any, webchat_server: WebchatServer, webchat_host_sites: HostSites,
+) -> None:
+    context = await browser.new_context()
+    try:
+        page = await _host_page(context, webchat_host_sites.other)
+        refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        page.on("console", lambda m: refused.done() or ("frame-ancestors" in m.text and refused.set_result(m.text)))
+        await page.get_by_role("button").click()
+        assert "frame-ancestors" in await asyncio.wait_for(refused, 15)
+        assert await page.frame_locator("iframe").locator("#log").count() == 0
+    finally:
+        await context.close()
