@@ -104,6 +104,7 @@ def chat_page(lang: str, *, embedded: bool = False, exit_url: str = "https://www
 </head>
 <body>
 <a class="skip" href="#message">{w['skip_to_the_message_box']}</a>
+<div class="bar">
 <header class="top">
   <div class="brand"><h1>Baken</h1>
     <p class="tagline">{w['tagline']}</p></div>
@@ -116,6 +117,7 @@ def chat_page(lang: str, *, embedded: bool = False, exit_url: str = "https://www
   <a class="tel" href="tel:101" aria-label="{w['call_101_police']}">101</a>
   <button type="button" class="link" data-command="urgent">{w['all_emergency_numbers']}</button>
 </nav>
+</div>
 <main id="main">
   <section class="tools" aria-label="{w['conversation_controls']}">
     <button type="button" data-command="help">{w['help']}</button>

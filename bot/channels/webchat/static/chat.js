@@ -154,11 +154,17 @@
     var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     log.scrollTo({ top: log.scrollHeight, behavior: reduce ? "auto" : "smooth" });
   }
+  function showNew(div) {
+    // the start of what just arrived: a long article is read from its title, not from its end
+    if (!div) { return; }
+    var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    div.scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
+  }
   function moveFocus(div) {
     if (!focusNext) { return; }
     focusNext = false;
     var control = div && div.querySelector("input:not([disabled]), button:not([disabled])");
-    (control || box).focus();
+    (control || box).focus({ preventScroll: true });
   }
 
   function redraw() {
@@ -195,10 +201,12 @@
     if (frame.type === "messages") {
       answered(frame);
       var lastDiv = null;
+      var firstDiv = null;
       (frame.items || []).forEach(function (item) {
         if (item.key && seen[item.key]) { return; }
         if (item.key) { seen[item.key] = true; }
         lastDiv = drawBot(item, true);
+        firstDiv = firstDiv || lastDiv;
         transcript.push({ who: "bot", item: item });
       });
       saveTranscript();
@@ -209,9 +217,9 @@
           if (frame.ack.indexOf(parseInt(key.split(".")[0], 10)) >= 0) { delete seen[key]; }
         });
       }
-      scrollDown();
       if (relabel(frame.locale)) { return; }
       moveFocus(lastDiv);
+      showNew(firstDiv);
       return;
     }
     if (frame.type === "erased") {
@@ -226,6 +234,7 @@
       (frame.items || []).forEach(function (item) { div = drawBot(item, true); });
       say(T.erased);
       moveFocus(div);
+      showNew(div);
       return;
     }
     if (frame.type === "code") {
