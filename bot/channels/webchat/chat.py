@@ -395,12 +395,20 @@ class WebChat:
 
         await self.store.run(unit)
 
-    async def pending(self, peer: Peer) -> list[Frame]:
-        """The session's replies not yet acknowledged, oldest first: what a reconnecting tab missed."""
+    async def pending(self, peer: Peer, *, unsent_only: bool = False) -> list[Frame]:
+        """The session's replies not yet acknowledged, oldest first: what a reconnecting tab missed.
+
+        `unsent_only` (a long poll beside its own sends): leave out what this process already handed over
+        and what the page acknowledged, so a reply never shows twice.
+        """
         if peer.token is None:
             return []
         sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
+        began = time.monotonic()
         rows = await self.store.run(lambda s: _pending_rows(s, [sid]))
+        if unsent_only:
+            sent = self._relay.sent.get(sid, set())
+            rows = [r for r in rows if r[0] not in sent and self._relay.acked.get(r[0], 0.0) <= began]
         frames = [self._row_frame(oid, rsid, payload) for oid, rsid, payload in rows]
         if rows:
             self._relay.sent.setdefault(sid, set()).update(oid for oid, _, _ in rows)

@@ -185,7 +185,7 @@ async def poll(request: web.Request) -> web.Response:
 
     chat.listen(peer, push)
     try:
-        frames = await chat.pending(peer)
+        frames = await chat.pending(peer, unsent_only=True)
         if not frames:
             closing = request.app[CLOSING]
             got = asyncio.ensure_future(arrived.get())
