@@ -240,6 +240,20 @@ async def test_a_reload_mid_flow_resumes_the_same_conversation(person_factory: A
     assert "own words" in await person.last_text()
 
 
+async def test_switching_language_relabels_the_page_and_keeps_the_conversation(person_factory: Any) -> None:
+    person: Person = await person_factory(locale="en-GB")
+    page = person.page
+    await person.choose("go")
+    shown = await person.bot_messages()
+    await page.select_option("#language", "de")
+    await page.wait_for_function("() => document.documentElement.lang === 'de'")
+    await page.wait_for_selector('#log button[data-choice="role:parent"]:not([disabled])')
+    assert await page.inner_text("#quick-exit") == "Schnell weg"
+    assert await person.bot_messages() > shown, "the conversation so far stays, the question comes again"
+    assert "Wer sind Sie" in await person.last_text()
+    await person.check("German")
+
+
 async def test_the_urgent_path_shows_tap_to_call_numbers(person_factory: Any) -> None:
     person: Person = await person_factory(locale="nl-BE")
     page = person.page
