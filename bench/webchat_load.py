@@ -67,10 +67,20 @@ def rss_mb(pid: int) -> float:
 
 
 class Session:
+    """One tab: a reader that always listens (so the server's pings are answered, as a browser does)."""
+
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
         self.step = 0
         self.n = 0
+        self.frames: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for msg in self.ws:
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self.frames.put_nowait(json.loads(msg.data))
+        self.frames.put_nowait({"type": "closed"})
 
     async def ask(self, frame: dict[str, object]) -> tuple[float, dict[str, object]]:
         self.n += 1
@@ -78,10 +88,9 @@ class Session:
         started = time.perf_counter()
         await self.ws.send_str(json.dumps(frame))
         while True:
-            msg = await self.ws.receive()
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                raise ConnectionError(f"socket ended: {msg.type}")
-            answer = json.loads(msg.data)
+            answer = await self.frames.get()
+            if answer.get("type") == "closed":
+                raise ConnectionError("socket ended")
             if answer.get("type") in ("messages", "error", "erased") and answer.get("re") in (frame["id"], None):
                 elapsed = time.perf_counter() - started
                 if answer.get("ack"):
@@ -98,11 +107,12 @@ class Session:
 
 async def hello(http: aiohttp.ClientSession, url: str) -> Session:
     ws = await http.ws_connect(url, max_msg_size=1 << 20, heartbeat=None)
-    await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": random.choice("nl fr de en".split())}))
     session = Session(ws)
+    await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": random.choice("nl fr de en".split())}))
     while True:
-        msg = await ws.receive()
-        answer = json.loads(msg.data)
+        answer = await session.frames.get()
+        if answer.get("type") == "closed":
+            raise ConnectionError("socket ended during hello")
         if answer.get("type") == "messages":
             await ws.send_str(json.dumps({"type": "ack", "ids": answer["ack"]}))
             return session
@@ -144,6 +154,7 @@ async def run(port: int, sessions: int, seconds: float, interval: float, pid: in
         print(f"replies: {len(ms)} in {seconds:.0f} s ({rate:.0f}/s), errors {errors}; sockets still open {still_open}")
         print(f"reply time: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms; server RSS {rss_mb(pid):.0f} MB")
         await asyncio.gather(*(s.ws.close() for s in held))
+        await asyncio.gather(*(s.reader for s in held))
 
 
 def main() -> None:
