@@ -66,10 +66,6 @@ class Peer:
     locale: str = "nl"
     listener: Listener | None = None
 
-    @property
-    def has_session(self) -> bool:
-        return self.token is not None
-
 
 @dataclass
 class _Relay:
@@ -164,6 +160,7 @@ class WebChat:
                 self._relay.sent.pop(listener.session_id, None)
 
     def connected_sessions(self) -> int:
+        """How many sessions have an open page here (for the load script and health checks)."""
         return len(self._relay.listeners)
 
     # ------------------------------------------------------------------ frames
@@ -217,7 +214,7 @@ class WebChat:
         if state is None or data is None or not isinstance(token, str):
             if not self.new_sessions.take(peer.address):
                 return [{"type": "error", "reason": "slow_down", "id": None}]
-            token = token if isinstance(token, str) and TOKEN.match(token) else secrets.token_urlsafe(32)
+            token = secrets.token_urlsafe(32)  # always ours: a token the page made up is never adopted
             peer.token = token
             delivery = await self.dispatcher.handle(Envelope(CHANNEL, token, Inbound.command("start"),
                                                              locale_hint=page_lang))

@@ -264,3 +264,11 @@ async def test_end_and_erase_removes_the_session_its_ticket_and_its_code(webchat
         assert await _count(webchat_api, model) == 0, model.__name__
     fresh = await tab.choose("again")  # "Start again" opens a new, unrelated session
     assert fresh["type"] == "session" and fresh["token"] != old_token
+
+
+async def test_a_made_up_token_is_never_adopted(webchat_api: ChatServer) -> None:
+    tab = await webchat_api.tab()
+    made_up = "A" * 43
+    session, welcome = await tab.hello("en", token=made_up)
+    assert session["new"] is True and session["token"] != made_up
+    assert "go" in buttons(welcome)
