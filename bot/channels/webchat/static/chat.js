@@ -156,7 +156,7 @@
   }
   function showNew(div) {
     // the start of what just arrived: a long article is read from its title, not from its end
-    if (!div) { return; }
+    if (!div || !div.previousElementSibling) { return; }  // the first message: the page opens at its top
     var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     div.scrollIntoView({ block: "start", behavior: reduce ? "auto" : "smooth" });
   }
