@@ -272,3 +272,13 @@ async def test_a_made_up_token_is_never_adopted(webchat_api: ChatServer) -> None
     session, welcome = await tab.hello("en", token=made_up)
     assert session["new"] is True and session["token"] != made_up
     assert "go" in buttons(welcome)
+
+
+async def test_the_longest_message_fits_whatever_its_characters(webchat_api: ChatServer) -> None:
+    tab = await webchat_api.tab()
+    await tab.hello("en")
+    await tab.choose("go")
+    await tab.choose("role:parent")
+    await tab.choose("reason:young_person")
+    told = await tab.act({"type": "text", "text": "😟" * 4000})
+    assert told["type"] == "messages", "4,000 emoji are one allowed message, not a closed socket"
