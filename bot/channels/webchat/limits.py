@@ -38,7 +38,7 @@ class WebchatLimits:
     """What production leaves at its defaults; tests and the load script turn these."""
 
     message_chars: int = 4000  # a typed message; longer ones are refused kindly and kept in the box
-    frame_bytes: int = 32 * 1024  # a WebSocket frame or an HTTP body: 4,000 characters of 4 bytes fit
+    frame_bytes: int = 64 * 1024  # a WebSocket frame or an HTTP body: 4,000 characters fit even \u-escaped
     per_connection: tuple[float, float] = (20, 2.0)  # burst, then messages per second
     per_address: tuple[float, float] = (60, 5.0)  # every message and poll from one address
     new_sessions_per_address: tuple[float, float] = (20, 20 / 60)  # new conversations: 20, then 20 a minute
