@@ -41,14 +41,14 @@ def _page(lang: str, title: str, body: str) -> web.Response:
     return web.Response(
         text=f"<!doctype html><html lang={lang}><meta charset=utf-8>"
         f'<meta name=viewport content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>'
-        "<style>body{font:17px/1.5 system-ui,sans-serif;max-width:40em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}</style>"
+        '<link rel="stylesheet" href="/chat/static/pages.css">'
         f"<nav>{nav}</nav><h1>{html.escape(title)}</h1>{body}</html>",
         content_type="text/html",
     )
 
 
-def _lang(request: web.Request) -> str:
+def page_language(request: web.Request) -> str:
+    """`?lang=` when given, else the browser's Accept-Language, else the default."""
     asked = normalise_locale(request.query.get("lang"))
     if asked:
         return asked
@@ -61,7 +61,7 @@ def _lang(request: web.Request) -> str:
 
 async def privacy(request: web.Request) -> web.Response:
     """The trust questions answered in advance (design §9): the 'trust' article, per language."""
-    lang = _lang(request)
+    lang = page_language(request)
     article = default_library().by_topic("trust", lang)
     if article is None:
         raise web.HTTPNotFound()

@@ -6,8 +6,8 @@ from aiohttp import web
 
 #: pages that need more (the web chat, the dashboard) set their own policy; this is the floor for the rest
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 
 

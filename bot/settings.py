@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     retention_open_request_days: str | None = None
     log_level: str = "INFO"
 
+    #: sites allowed to embed the web chat (widget.js), comma-separated origins: https://school.example
+    webchat_origins: str = ""
+    #: where quick exit goes: a neutral site
+    webchat_exit_url: str = "https://www.google.be/"
+    #: multiplies the per-address limits: behind a proxy that hides client addresses, or for the load script
+    webchat_address_scale: int = 1
+
     telegram_token: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
@@ -68,6 +75,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return key_path(self.data_dir, self.secret_key_file)
+
+    @property
+    def webchat_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.webchat_origins.split(",") if o.strip())
 
     @cached_property
     def secret(self) -> bytes:

@@ -246,6 +246,13 @@ class Engine:
     def _render(self, c: Conversation) -> None:
         PROMPTS[c.state](c)
 
+    def prompt(self, state: str, data: dict[str, Any]) -> list[Outbound]:
+        """The question of `state` as a person arriving there sees it: for a channel that shows a stored
+        conversation afresh (another device, a page without its transcript). Changes nothing."""
+        conv = Conversation(state if state in PROMPTS else "welcome", copy.deepcopy(data), self.content)
+        self._render(conv)
+        return conv.out
+
 
 def default_engine() -> Engine:
     from flows.bundle import load_content

@@ -137,3 +137,17 @@ class KeyFingerprint(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     fingerprint: str = Field(max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+class WebchatCode(SQLModel, table=True):
+    """A web chat's reference code to continue on another device: kept only as a keyed hash, used once.
+
+    The row holds the tab's session token encrypted under a context naming the code's hash, so the database
+    alone neither shows the codes nor hands out the tokens.
+    """
+
+    __tablename__ = "webchat_codes"
+
+    code_hash: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256 hex of the normalised code
+    session_id: str = Field(max_length=64, index=True)
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted session token
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,494 @@
+"""The web chat's conversation logic, shared by the WebSocket and the plain-HTTP fallback.
+
+A frame from the page becomes an Envelope for the same Dispatcher as every channel (channel "web", the
+user id a random token the tab keeps in sessionStorage); the step's replies go back tagged with their outbox
+row, and leave the outbox only when the page acknowledges them. Rows written by anyone else (a counsellor's
+reply written by the dashboard, in this process or another) are found by a periodic check of the outbox,
+or at once when the writer pokes `WebChat.poke`, and pushed to the session's open connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.channels.webchat import codes
+from bot.channels.webchat.limits import AddressBook, WebchatLimits, bucket_of
+from bot.channels.webchat.render import render_all
+from bot.dispatch import Delivery, Dispatcher, Envelope
+from bot.storage.models import OutboxMessage, utcnow
+from content.i18n import LOCALES, normalise_locale
+from flows.engine import Engine
+from flows.messages import Inbound, Outbound
+
+log = logging.getLogger("baken.webchat")
+
+CHANNEL = "web"
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+COMMANDS = frozenset({"help", "urgent", "restart", "forget", "back", "language", "stop"})
+MAX_TICKS = 30
+
+Frame = dict[str, Any]
+Push = Callable[[list[Frame]], Awaitable[None]]
+
+
+class BadFrame(ValueError):
+    """A frame the page would never send: answered with an error frame, nothing dispatched."""
+
+
+@dataclass(eq=False)
+class Listener:
+    """Somewhere a session's messages can be pushed: an open WebSocket, or an HTTP long-poll waiting."""
+
+    push: Push
+    session_id: str
+
+
+@dataclass
+class Peer:
+    """One tab talking to us: its token (None until it has one), its address and its language."""
+
+    address: str
+    token: str | None = None
+    locale: str = "nl"
+    listener: Listener | None = None
+
+
+@dataclass
+class _Relay:
+    """Which outbox rows each connected session has been sent and not yet acknowledged."""
+
+    listeners: dict[str, set[Listener]] = field(default_factory=dict)
+    sent: dict[str, set[int]] = field(default_factory=dict)
+    #: sessions with a step under way: their new row goes out with the step's answer, not from the check
+    busy: dict[str, int] = field(default_factory=dict)
+    #: outbox id → when its deletion committed (inf while under way): a check that began before then may
+    #: still have read the row, and must not push it again (SQLite may later give the id to a new row)
+    acked: dict[int, float] = field(default_factory=dict)
+
+
+class WebChat:
+    def __init__(
+        self, dispatcher: Dispatcher, engine: Engine, limits: WebchatLimits | None = None, *, address_scale: int = 1,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.engine = engine
+        self.store = dispatcher.store
+        self.keys = dispatcher.keys
+        self.limits = limits or WebchatLimits()
+        lim = self.limits
+        scale = max(1, address_scale)
+        self.per_session = AddressBook(bucket_of(lim.per_connection))
+        self.per_address = AddressBook(bucket_of((lim.per_address[0] * scale, lim.per_address[1] * scale)))
+        self.new_sessions = AddressBook(
+            bucket_of((lim.new_sessions_per_address[0] * scale, lim.new_sessions_per_address[1] * scale))
+        )
+        self.code_tries = AddressBook(bucket_of(lim.code_tries_per_address))
+        self.code_tries_overall = bucket_of(lim.code_tries_overall)()
+        self.connections_per_address = lim.connections_per_address * scale
+        self._open: dict[str, int] = {}
+        self._relay = _Relay()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._acks: dict[str, set[int]] = {}  # acknowledged, to delete in the next batch
+        self._ack_wake = asyncio.Event()
+        self._ack_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._relay_loop(), name="baken-webchat-relay")
+        self._ack_task = asyncio.create_task(self._ack_loop(), name="baken-webchat-acks")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._ack_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.flush_acks()
+
+    def poke(self, session_id: str | None = None) -> None:
+        """Say that outbox rows were written (e.g. a counsellor's reply): connected sessions get them now."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------ connections per address
+    def open_connection(self, address: str) -> bool:
+        if self._open.get(address, 0) >= self.connections_per_address:
+            return False
+        self._open[address] = self._open.get(address, 0) + 1
+        return True
+
+    def close_connection(self, address: str) -> None:
+        left = self._open.get(address, 0) - 1
+        if left > 0:
+            self._open[address] = left
+        else:
+            self._open.pop(address, None)
+
+    # ------------------------------------------------------------------ listeners
+    def listen(self, peer: Peer, push: Push) -> None:
+        self.unlisten(peer)
+        if peer.token is None:
+            return
+        listener = Listener(push, self.dispatcher.pseudonym(CHANNEL, peer.token))
+        peer.listener = listener
+        self._relay.listeners.setdefault(listener.session_id, set()).add(listener)
+
+    def unlisten(self, peer: Peer) -> None:
+        listener, peer.listener = peer.listener, None
+        if listener is None:
+            return
+        group = self._relay.listeners.get(listener.session_id)
+        if group is not None:
+            group.discard(listener)
+            if not group:
+                del self._relay.listeners[listener.session_id]
+                # nobody holds what was sent: a new connection of this session gets it again
+                self._relay.sent.pop(listener.session_id, None)
+
+    def connected_sessions(self) -> int:
+        """How many sessions have an open page here (for the load script and health checks)."""
+        return len(self._relay.listeners)
+
+    # ------------------------------------------------------------------ frames
+    async def handle(self, peer: Peer, frame: Frame) -> list[Frame]:
+        """One frame from the page; the frames to answer it with."""
+        kind = frame.get("type")
+        if not isinstance(kind, str):
+            raise BadFrame("no type")
+        if kind == "ack":
+            await self._ack(peer, frame.get("ids"))
+            return []
+        urgent = self._is_urgent(peer, frame)
+        if not self.per_address.take(peer.address) and not urgent:
+            return [self._error("slow_down", frame)]
+        if kind == "hello":
+            return await self._hello(peer, frame)
+        if peer.token is None:
+            # an action before a session exists (after an erase, or an expired tab): open one first
+            opened = await self._hello(peer, {"lang": peer.locale})
+            if peer.token is None or (kind == "choice" and frame.get("data") == "again"):
+                return opened  # "Start again" after an erase: the new session's welcome is the answer
+            return opened + await self.handle(peer, frame)
+        if not self.per_session.take(peer.token) and not urgent:
+            return [self._error("slow_down", frame)]
+        if kind == "code":
+            return [await self._new_code(peer)]
+        return await self._step(peer, frame)
+
+    def _is_urgent(self, peer: Peer, frame: Frame) -> bool:
+        """Never refused: the emergency command, and any message that mentions danger."""
+        if frame.get("type") == "command" and frame.get("name") == "urgent":
+            return True
+        text = frame.get("text")
+        if frame.get("type") == "text" and isinstance(text, str) and len(text) <= self.limits.message_chars:
+            return self.engine.content.screen.check(text, peer.locale) is not None
+        return False
+
+    @staticmethod
+    def _error(reason: str, frame: Frame) -> Frame:
+        return {"type": "error", "reason": reason, "id": frame.get("id")}
+
+    async def _hello(self, peer: Peer, frame: Frame) -> list[Frame]:
+        page_lang = normalise_locale(str(frame.get("lang") or "")) or peer.locale
+        peer.locale = page_lang
+        token = frame.get("token")
+        out: list[Frame] = []
+        state: str | None = None
+        data: dict[str, Any] | None = None
+        if isinstance(token, str) and TOKEN.match(token):
+            state, data = await self.dispatcher.load_state(CHANNEL, token)
+        if state is None or data is None or not isinstance(token, str):
+            if not self.new_sessions.take(peer.address):
+                return [{"type": "error", "reason": "slow_down", "id": None}]
+            token = secrets.token_urlsafe(32)  # always ours: a token the page made up is never adopted
+            peer.token = token
+            delivery = await self.dispatcher.handle(Envelope(CHANNEL, token, Inbound.command("start"),
+                                                             locale_hint=page_lang))
+            peer.locale = delivery.locale or page_lang
+            out.append({"type": "session", "token": token, "locale": peer.locale, "new": True})
+            out.append(self._frame(delivery))
+            self._note_sent(delivery)
+            return out
+        peer.token = token
+        peer.locale = str(data.get("locale") or page_lang)
+        out.append({"type": "session", "token": token, "locale": peer.locale, "new": False})
+        pending = await self.pending(peer)
+        out += pending
+        if frame.get("fresh") and not pending:
+            # a page without the transcript (another device, a code): show where the conversation is
+            items = render_all(self.engine.prompt(state, data))
+            out.append({"type": "messages", "items": items, "ack": [], "locale": peer.locale, "resumed": True})
+        return out
+
+    async def _step(self, peer: Peer, frame: Frame) -> list[Frame]:
+        assert peer.token is not None
+        kind = frame.get("type")
+        msg_id = frame.get("id")
+        key = msg_id if isinstance(msg_id, str) and MESSAGE_ID.match(msg_id) else None
+        if kind == "text":
+            text = frame.get("text")
+            if not isinstance(text, str):
+                raise BadFrame("text without text")
+            if len(text) > self.limits.message_chars:
+                return [self._error("too_long", frame)]
+            inbounds = [Inbound.from_text(text)]
+        elif kind == "choice":
+            data = frame.get("data")
+            if not isinstance(data, str) or len(data) > 64:
+                raise BadFrame("choice without data")
+            inbounds = [Inbound.choice(data)]
+        elif kind == "command":
+            name = frame.get("name")
+            if name not in COMMANDS:
+                raise BadFrame("unknown command")
+            inbounds = [Inbound.command(str(name))]
+        elif kind == "ticks":
+            toggles = frame.get("toggle")
+            done = frame.get("data", "go")
+            if not isinstance(toggles, list) or len(toggles) > MAX_TICKS or not isinstance(done, str):
+                raise BadFrame("ticks")
+            inbounds = [Inbound.choice(f"tick:{v}") for v in toggles if isinstance(v, str) and len(v) <= 32]
+            inbounds.append(Inbound.choice(done))
+        elif kind == "language":
+            lang = frame.get("lang")
+            if lang not in LOCALES:
+                raise BadFrame("language")
+            inbounds = [Inbound.command("language"), Inbound.choice(f"lang:{lang}")]
+        else:
+            raise BadFrame(f"unknown type {kind!r}")
+        return await self._dispatch(peer, inbounds, key)
+
+    async def _dispatch(self, peer: Peer, inbounds: list[Inbound], key: str | None) -> list[Frame]:
+        """Several inbounds for one action (ticks then Done; language then its choice): the page shows the
+        last step's replies, plus any emergency numbers an earlier step gave."""
+        assert peer.token is not None
+        sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
+        self._relay.busy[sid] = self._relay.busy.get(sid, 0) + 1
+        try:
+            return await self._dispatch_steps(peer, inbounds, key)
+        finally:
+            left = self._relay.busy[sid] - 1
+            if left:
+                self._relay.busy[sid] = left
+            else:
+                del self._relay.busy[sid]
+
+    async def _dispatch_steps(self, peer: Peer, inbounds: list[Inbound], key: str | None) -> list[Frame]:
+        assert peer.token is not None
+        shown: list[Outbound] = []
+        hidden: list[int] = []
+        delivery: Delivery | None = None
+        for n, inbound in enumerate(inbounds):
+            last = n == len(inbounds) - 1
+            update_key = f"{key}.{n}" if key is not None else None
+            delivery = await self.dispatcher.handle(Envelope(
+                CHANNEL, peer.token, inbound, update_key=update_key, locale_hint=peer.locale,
+            ))
+            if delivery.forgotten:
+                break
+            if delivery.duplicate:
+                # a page re-sending what we already handled (its socket dropped): what it has not acknowledged
+                return await self.pending(peer) or [{"type": "messages", "items": [], "ack": []}]
+            if not last:
+                shown += [r for r in delivery.replies if r.urgent]
+                hidden += delivery.outbox_ids
+        assert delivery is not None
+        if hidden:
+            await self._delete_outbox(delivery.session_id, hidden)
+        if delivery.forgotten:
+            return [await self._erased(peer, delivery)]
+        peer.locale = delivery.locale or peer.locale
+        frame = self._frame(delivery, extra=shown)
+        self._note_sent(delivery)
+        return [frame]
+
+    def _frame(self, delivery: Delivery, extra: list[Outbound] | None = None) -> Frame:
+        oid = delivery.outbox_ids[0] if delivery.outbox_ids else None
+        items = render_all(extra or []) + render_all(delivery.replies, oid)
+        frame: Frame = {"type": "messages", "items": items, "ack": list(delivery.outbox_ids)}
+        if delivery.locale:
+            frame["locale"] = delivery.locale
+        return frame
+
+    def _note_sent(self, delivery: Delivery) -> None:
+        if delivery.outbox_ids:
+            self._relay.sent.setdefault(delivery.session_id, set()).update(delivery.outbox_ids)
+
+    async def _erased(self, peer: Peer, delivery: Delivery) -> Frame:
+        """The session is gone: its codes go too, and the tab forgets its token."""
+        sid = delivery.session_id
+        await self.store.run(lambda s: codes.forget_codes(s, sid))
+        self.unlisten(peer)
+        peer.token = None
+        peer.locale = delivery.locale or peer.locale
+        return {"type": "erased", "items": render_all(delivery.replies), "locale": peer.locale}
+
+    # ------------------------------------------------------------------ acknowledgements and the outbox
+    async def _ack(self, peer: Peer, ids: object) -> None:
+        """Acknowledged rows leave the outbox in batches: one transaction for every page that just
+        confirmed, instead of one each (a row still there only means a reconnecting page sees it again)."""
+        if peer.token is None or not isinstance(ids, list):
+            return
+        wanted = [i for i in ids if isinstance(i, int)][:100]
+        if not wanted:
+            return
+        sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
+        for oid in wanted:
+            self._relay.acked[oid] = float("inf")
+        self._acks.setdefault(sid, set()).update(wanted)
+        self._ack_wake.set()
+
+    async def _ack_loop(self) -> None:
+        while True:
+            await self._ack_wake.wait()
+            self._ack_wake.clear()
+            try:
+                await self.flush_acks()
+            except Exception:  # the rows stay and are sent again on reconnect: nothing is lost
+                log.exception("web chat acknowledgements failed")
+
+    async def flush_acks(self) -> None:
+        """Delete every acknowledged row now (only each session's own rows)."""
+        batch, self._acks = self._acks, {}
+        if not batch:
+            return
+
+        def unit(s: Session) -> None:
+            for sid, ids in batch.items():
+                s.execute(delete(OutboxMessage).where(
+                    col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.session_id) == sid))
+
+        try:
+            await self.store.run(unit)
+        finally:
+            done = time.monotonic()
+            for sid, ids in batch.items():
+                for oid in ids:
+                    self._relay.acked[oid] = done
+                sent = self._relay.sent.get(sid)
+                if sent is not None:
+                    sent.difference_update(ids)
+
+    async def _delete_outbox(self, session_id: str, ids: list[int]) -> None:
+        """Only this session's rows: an id from the page is never trusted to name another's."""
+
+        def unit(s: Session) -> None:
+            s.execute(delete(OutboxMessage).where(
+                col(OutboxMessage.id).in_(ids), col(OutboxMessage.session_id) == session_id))
+
+        await self.store.run(unit)
+
+    async def pending(self, peer: Peer, *, unsent_only: bool = False) -> list[Frame]:
+        """The session's replies not yet acknowledged, oldest first: what a reconnecting tab missed.
+
+        `unsent_only` (a long poll beside its own sends): leave out what this process already handed over
+        and what the page acknowledged, so a reply never shows twice.
+        """
+        if peer.token is None:
+            return []
+        sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
+        began = time.monotonic()
+        rows = await self.store.run(lambda s: _pending_rows(s, [sid]))
+        if unsent_only:
+            sent = self._relay.sent.get(sid, set())
+            rows = [r for r in rows if r[0] not in sent and self._relay.acked.get(r[0], 0.0) <= began]
+        frames = [self._row_frame(oid, rsid, payload) for oid, rsid, payload in rows]
+        if rows:
+            self._relay.sent.setdefault(sid, set()).update(oid for oid, _, _ in rows)
+        return frames
+
+    def _row_frame(self, oid: int, sid: str, payload: bytes) -> Frame:
+        replies = [Outbound.from_json(o) for o in self.keys.open_json(payload, f"outbox:{sid}")]
+        return {"type": "messages", "items": render_all(replies, oid), "ack": [oid]}
+
+    # ------------------------------------------------------------------ the relay: rows written elsewhere
+    async def _relay_loop(self) -> None:
+        next_purge = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.limits.relay_check_seconds)
+            self._wake.clear()
+            try:
+                await self.deliver_waiting()
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + 3600
+                    if await self.purge_codes():
+                        log.info("expired web chat codes erased")
+            except Exception:  # the loop must outlive one failed check; the next one retries
+                log.exception("web chat outbox check failed")
+
+    async def deliver_waiting(self) -> int:
+        """Push every unacknowledged row of a connected session that it was not sent yet; how many went."""
+        relay = self._relay
+        for sid in [sid for sid in relay.sent if sid not in relay.listeners and sid not in relay.busy]:
+            del relay.sent[sid]  # answered over plain HTTP, or the tab went: nothing to remember
+        began = time.monotonic()
+        for oid in [oid for oid, at in relay.acked.items() if at < began - 60]:
+            del relay.acked[oid]
+        if not relay.listeners:
+            return 0
+        rows = await self.store.run(lambda s: _pending_rows(s, None))
+        count = 0
+        for oid, sid, payload in rows:
+            if relay.acked.get(oid, 0.0) > began:
+                continue  # read before its acknowledgement committed: already with the page
+            if sid in relay.busy:
+                continue  # its step answers with this row itself; anything else goes on the next check
+            listeners = relay.listeners.get(sid)
+            sent = relay.sent.setdefault(sid, set()) if listeners else None
+            if not listeners or sent is None or oid in sent:
+                continue
+            sent.add(oid)
+            frame = self._row_frame(oid, sid, payload)
+            for listener in list(listeners):
+                with contextlib.suppress(Exception):  # a closing socket: the row waits for the next connection
+                    await listener.push([frame])
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ reference codes
+    async def _new_code(self, peer: Peer) -> Frame:
+        assert peer.token is not None
+        token = peer.token
+        sid = self.dispatcher.pseudonym(CHANNEL, token)
+        code = codes.new_code()
+        await self.store.run(lambda s: codes.store_code(s, self.keys, sid, token, code))
+        return {"type": "code", "code": code}
+
+    async def redeem(self, address: str, typed: str) -> tuple[str | None, str | None]:
+        """(token, None) for a live code, else (None, reason): `bad_code` or `code_tries`."""
+        now = time.monotonic()
+        if not self.code_tries.take(address) or not self.code_tries_overall.take(now):
+            return None, "code_tries"
+        bare = codes.normalise(typed)
+        if bare is None:
+            return None, "bad_code"
+        token = await self.store.run(lambda s: codes.redeem_code(s, self.keys, bare))
+        return (token, None) if token else (None, "bad_code")
+
+    async def purge_codes(self, now: dt.datetime | None = None) -> int:
+        return await self.store.run(lambda s: codes.purge_codes(s, now or utcnow()))
+
+
+def _pending_rows(s: Session, sids: list[str] | None) -> list[tuple[int, str, bytes]]:
+    stmt = select(col(OutboxMessage.id), col(OutboxMessage.session_id), col(OutboxMessage.payload)).where(
+        col(OutboxMessage.channel) == CHANNEL, col(OutboxMessage.sent_at).is_(None)
+    )
+    if sids is not None:
+        stmt = stmt.where(col(OutboxMessage.session_id).in_(sids))
+    stmt = stmt.order_by(col(OutboxMessage.id)).limit(1000)
+    return [(int(r[0]), str(r[1]), bytes(r[2])) for r in s.execute(stmt)]
