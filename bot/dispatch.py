@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.crypto import Keyring
+from bot.storage.desk import Desk
+from bot.storage.models import SurveyAnswer
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.store import Store
 from content.i18n import translator
-from flows.effects import ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
+from flows.effects import ForgetSession, GiveConsent, OpenTicket, RecordSurvey, RelayToCounsellor, WithdrawTicket
 from flows.engine import Engine, StepResult
 from flows.messages import Inbound, Outbound
 from handover.hours import OpeningHours
@@ -143,6 +145,11 @@ class Dispatcher:
                 if current is not None and current.id is not None:
                     body = self.keys.seal_text(effect.text, f"ticket:{sid}")
                     repo.add_ticket_message(current.id, "person", body)
+                    if effect.danger is not None:  # the screen's hit: on top of the counsellors' queue now
+                        Desk(repo.s).raise_to_urgent(current.id, self.engine.content.triage.priority["urgent"],
+                                                     f"screen:{effect.danger}")
+            elif isinstance(effect, RecordSurvey):
+                repo.s.add(SurveyAnswer(question=effect.question, answer=effect.answer))
             elif isinstance(effect, WithdrawTicket):
                 repo.withdraw_open(sid)
             elif isinstance(effect, ForgetSession):

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Brussels"
     contact_stale_months: int = 12
     log_level: str = "INFO"
+    #: first-answer targets per level for the queue's colours
+    wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
+    #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so
+    dashboard_dev: bool = False
+    #: a Telegram group that gets a short notice (number, level, language, region) of each new ticket
+    telegram_counsellor_chat_id: int | None = None
 
     telegram_token: str | None = None
     telegram_webhook_url: str | None = None

@@ -25,6 +25,7 @@ from flows.conversation import (
 from flows.effects import Effect, ForgetSession
 from flows.messages import Button, Inbound, InboundKind, Outbound, Unsupported
 from flows.prompts import PROMPTS
+from handover.relay_notices import SURVEY_ANSWERS, SURVEY_QUESTIONS
 
 #: commands a person can type, mapped to the machine's events
 COMMANDS: dict[str, str] = {
@@ -42,7 +43,7 @@ COMMANDS: dict[str, str] = {
 }
 #: events after which "back" should not return to the state we left
 NO_HISTORY = frozenset({"back", "start", "restart", "again", "forget", "forget_yes", "forget_no", "choose_language",
-                        "lang", "stop", "withdraw"})
+                        "lang", "stop", "withdraw", "survey"})
 #: option values a button may carry, per event (anything else is stale or forged)
 VALID_VALUES: dict[str, frozenset[str]] = {
     "role": frozenset(k for k, _ in q.ROLES),
@@ -53,6 +54,7 @@ VALID_VALUES: dict[str, frozenset[str]] = {
     "departure": frozenset(k for k, _ in q.DEPARTURES),
     "goal": frozenset(k for k, _ in q.GOALS),
     "lang": frozenset(LOCALES),
+    "survey": frozenset(f"{k}.{a}" for k, _ in SURVEY_QUESTIONS for a, _ in SURVEY_ANSWERS),
 }
 BACK_WORDS = frozenset({"back", "terug", "retour", "zurück", "zuruck", "vorige", "précédent"})
 _PLACE = re.compile(r"^\d{4}$")
@@ -229,7 +231,7 @@ class Engine:
             conv.say(conv.t("Everything you told me is erased. If you want, you can start again."),
                      [Button("again", conv.t("Start again"))])
             return StepResult(None, None, conv.out, c.effects, event)
-        if not (event == "text" and c.state == "waiting"):
+        if not (event == "text" and c.state == "waiting") and event != "survey":
             self._render(c)
         return StepResult(c.state, c.data, c.out, c.effects, event)
 

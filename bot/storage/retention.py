@@ -17,6 +17,7 @@ from bot.storage.models import (
     Ticket,
     TicketEvent,
     TicketMessage,
+    TicketNote,
 )
 from bot.storage.repository import Repository
 from bot.storage.store import Store
@@ -48,6 +49,7 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
     ids = list((s.execute(expired)).scalars())
     if ids:
         s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(ids)))
+        s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(ids)))
         s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)))
         consent_ids = select(col(Ticket.consent_id)).where(col(Ticket.id).in_(ids))
         consents = list((s.execute(consent_ids)).scalars())

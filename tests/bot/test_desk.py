@@ -1,0 +1,104 @@
+"""The counsellor's desk against the real database (SQLite, and PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select, update
+
+from bot.app import Services
+from bot.desk import Conflict, Denied, DeskService
+from bot.storage import audit
+from bot.storage.desk import pending_relay
+from bot.storage.models import AuditEntry, TicketStat
+from handover.lifecycle import Closing, LifecycleError, Outcome
+from tests.bot.desk_support import consented_ticket, signed_in
+
+
+def desk_of(services: Services) -> DeskService:
+    return DeskService(services.store, services.keyring)
+
+
+async def test_twenty_counsellors_claim_at_once_and_exactly_one_wins(services: Services) -> None:
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p1")
+    people = [await signed_in(services, f"c{i:02d}") for i in range(20)]
+    results = await asyncio.gather(*(desk.claim(me, ticket) for me in people), return_exceptions=True)
+    winners = [r for r in results if r is None]
+    assert len(winners) == 1
+    assert all(isinstance(r, (Conflict, Denied)) for r in results if r is not None)
+    holder = people[results.index(None)]
+    view = await desk.view(holder, ticket)
+    assert view.status == "claimed" and view.holder_id == holder.counsellor_id
+
+
+async def test_the_person_is_told_who_joined_and_gets_each_reply_through_their_channel(services: Services) -> None:
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p2", locale="fr")
+    anna = await signed_in(services, "anna")
+    await desk.claim(anna, ticket)
+    await desk.reply(anna, ticket, "<script>alert(1)</script> Bonjour")
+    sid = services.keyring.pseudonym("console", "p2")
+    rows = await services.store.run(lambda s: pending_relay(s, "console", sid))
+    texts = [m["text"] for r in rows for m in services.keyring.open_json(r.payload, f"outbox:{sid}")]
+    assert "Anna" in texts[0] and texts[0] != texts[1]
+    assert texts[1] == "Anna: <script>alert(1)</script> Bonjour", "text is passed as text; channels escape it"
+    view = await desk.view(anna, ticket)
+    assert [m.sender for m in view.messages] == ["counsellor"]
+    assert "p2" not in repr(view) and sid not in repr(view), "no pseudonym or channel id reaches the counsellor"
+
+
+async def test_after_transfer_the_former_holder_reads_nothing(services: Services) -> None:
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p3")
+    anna = await signed_in(services, "anna")
+    ben = await signed_in(services, "ben", languages="de")
+    await desk.claim(anna, ticket)
+    await desk.transfer(anna, ticket, to=ben.counsellor_id, locale=None, reason="German speaker asked")
+    with pytest.raises(Denied):
+        await desk.view(anna, ticket)
+    with pytest.raises(Denied):
+        await desk.messages_after(anna, ticket, 0)
+    await desk.claim(ben, ticket)
+    assert (await desk.view(ben, ticket)).holder_id == ben.counsellor_id
+
+
+async def test_close_with_outcome_then_reopen_by_a_supervisor(services: Services) -> None:
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p4")
+    anna = await signed_in(services, "anna")
+    sara = await signed_in(services, "sara", role="supervisor")
+    await desk.claim(anna, ticket)
+    await desk.note(anna, ticket, "Sounds like a row at home", ["family_conflict"])
+    with pytest.raises(LifecycleError):
+        await desk.close(anna, ticket, Closing(Outcome.AUTHORITIES, "plan"))
+    await desk.close(anna, ticket, Closing(Outcome.REFERRED_LOCAL, "CAW"))
+    with pytest.raises(Denied):
+        await desk.view(anna, ticket)
+    view = await desk.view(sara, ticket)
+    assert view.status == "closed" and view.outcome == "referred_local"
+    assert view.notes[0].text == "Sounds like a row at home" and view.notes[0].explanations == ("family_conflict",)
+    await desk.reopen(sara, ticket)
+    assert (await desk.view(anna, ticket)).status == "waiting"
+    stat = await services.store.run(lambda s: s.get(TicketStat, ticket))
+    assert stat is not None and stat.outcome is None
+
+
+async def test_the_audit_chain_holds_and_any_edit_is_detected(services: Services) -> None:
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p5")
+    anna = await signed_in(services, "anna")
+    await desk.claim(anna, ticket)
+    await desk.reply(anna, ticket, "a secret the log must not hold")
+    await desk.view(anna, ticket)
+    await desk.release(anna, ticket)
+    check = await services.store.run(audit.verify_all)
+    assert check.ok and check.checked >= 4  # account, claim, view, release
+    entries = await services.store.run(lambda s: list(s.execute(select(AuditEntry)).scalars()))
+    assert all("secret" not in e.detail for e in entries)
+    claim = next(e for e in entries if e.action == "claim")
+    await services.store.run(lambda s: s.execute(
+        update(AuditEntry).where(AuditEntry.id == claim.id).values(actor="somebody-else")))  # type: ignore[arg-type]
+    broken = await services.store.run(audit.verify_all)
+    assert not broken.ok and broken.broken_at == claim.id
