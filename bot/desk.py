@@ -30,9 +30,10 @@ from content.i18n import translator
 from flows.messages import Outbound
 from handover.credentials import recovery_hash, totp_step, verify_password
 from handover.lifecycle import Closing, LifecycleError, Outcome, can_reopen, check_closing
-from handover.permissions import Action, Actor, Role, allowed
+from handover.permissions import Action, Actor, Role, TicketFacts, allowed
 from handover.queue_rules import DEFAULT_TARGETS, WaitColour, wait_colour
 from handover.relay_notices import closed_notice, joined_notice, reopened_notice, transferred_notice
+from handover.statistics import StatRow
 
 log = logging.getLogger("baken.desk")
 
@@ -184,8 +185,11 @@ class DeskService:
         step = totp_step(secret, code, c.totp_last_step, self.clock().timestamp())
         return step is not None and accounts.use_totp_step(c.id, step)
 
-    async def signed_in(self, token: str) -> SignedIn | None:
-        """The session behind a cookie, if still alive: 30 minutes idle, 12 hours at most."""
+    async def signed_in(self, token: str, *, touch: bool = True) -> SignedIn | None:
+        """The session behind a cookie, if still alive: 30 minutes idle, 12 hours at most.
+
+        A live channel checks without `touch`: a page left open is not activity.
+        """
         key = token_hash(token)
         now = self.clock()
 
@@ -201,7 +205,7 @@ class DeskService:
             if c is None or c.disabled_at is not None or c.id is None:
                 accounts.end_session(key)
                 return None
-            if now - aware(row.seen_at) > _TOUCH_EVERY:
+            if touch and now - aware(row.seen_at) > _TOUCH_EVERY:
                 accounts.touch_session(key, now)
             return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), c.ui_locale,
                             row.csrf)
@@ -250,6 +254,14 @@ class DeskService:
         return await self.store.run(lambda s: Desk(s).queue_mark())
 
     # ------------------------------------------------------------------ one ticket
+    async def facts(self, ticket_id: int) -> TicketFacts | None:
+        """What permissions look at of a ticket; None when there is no such ticket."""
+        def unit(s: Session) -> TicketFacts | None:
+            ticket = Desk(s).ticket(ticket_id)
+            return facts_of(ticket) if ticket is not None else None
+
+        return await self.store.run(unit)
+
     def _load(self, s: Session, me: SignedIn, ticket_id: int, action: Action) -> Ticket:
         ticket = Desk(s).ticket(ticket_id)
         if ticket is None or not allowed(action, me.actor, facts_of(ticket)):
@@ -433,6 +445,18 @@ class DeskService:
             return audit.recent(s, limit), audit.verify_all(s)
 
         return await self.store.run(unit)
+
+    async def stat_rows(self, since: dt.datetime) -> list[StatRow]:
+        def unit(s: Session) -> list[StatRow]:
+            return [StatRow(aware(r.created_at), r.level, r.locale,
+                            aware(r.first_answer_at) if r.first_answer_at else None,
+                            aware(r.closed_at) if r.closed_at else None, r.outcome)
+                    for r in Desk(s).stats(since)]
+
+        return await self.store.run(unit)
+
+    async def survey(self, since: dt.datetime) -> list[tuple[str, str, int]]:
+        return await self.store.run(lambda s: Desk(s).survey(since))
 
     async def canned(self, locale: str | None = None) -> list[Any]:
         return await self.store.run(lambda s: Desk(s).canned(locale))

@@ -23,6 +23,8 @@ from handover.hours import OpeningHours
 from handover.notices import next_steps
 
 log = logging.getLogger("baken.dispatch")
+#: the outbox "channel" of short new-ticket notices for the counsellors' Telegram group (no session behind it)
+COUNSELLOR_NOTICES = "counsellors"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,10 @@ class Dispatcher:
         keyring: Keyring,
         hours: OpeningHours,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        *,
+        notify_counsellors: bool = False,
     ) -> None:
+        self.notify_counsellors = notify_counsellors
         self.engine = engine
         self.store = store
         self.keys = keyring
@@ -140,6 +145,11 @@ class Dispatcher:
                 t = translator(effect.locale)
                 extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
                 log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
+                if self.notify_counsellors:
+                    notice = (f"Baken: new ticket {ticket.id} · level {effect.level} · language {effect.locale}"
+                              f" · region {effect.region or '-'}")
+                    payload = self.keys.seal_json([Outbound(notice).to_json()], f"outbox:{COUNSELLOR_NOTICES}")
+                    Desk(repo.s).relay(COUNSELLOR_NOTICES, COUNSELLOR_NOTICES, payload)
             elif isinstance(effect, RelayToCounsellor):
                 current = repo.open_ticket_of(sid)
                 if current is not None and current.id is not None:

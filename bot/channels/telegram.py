@@ -296,6 +296,32 @@ class TelegramChannel:
             await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
 
 
+    async def send_relayed(self, session_id: str, address: str | None, replies: list[Outbound]) -> list[int]:
+        """The relay's way out on Telegram: the counsellor's messages to the chat the person came from.
+
+        A refusal no retry changes (the person blocked the bot) drops them; a transient error raises, so the
+        outbox row stays and is tried again.
+        """
+        if address is None:
+            return []
+        sent: list[int] = []
+        try:
+            for part in compose(replies):
+                message = await self.bot.send_message(
+                    int(address), part.html, parse_mode=ParseMode.HTML, reply_markup=part.markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+                sent.append(message.message_id)
+        except (BadRequest, Forbidden) as exc:
+            log.error("relayed message dropped for %s…: %s", session_id[:8], type(exc).__name__)
+        return sent
+
+    async def send_notice(self, chat_id: int, text: str) -> None:
+        """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
+        with suppress(TelegramError):
+            await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
+
+
 def _with_clear_notice(replies: list[Outbound], cleared: Cleared, locale: str | None) -> list[Outbound]:
     """Say what /forget could take off the screen, inside the last reply so its button stays last."""
     if not replies or (cleared.deleted == 0 and cleared.remaining == 0):

@@ -25,14 +25,19 @@ def now_code(enrolment: Enrolment) -> str:
     return pyotp.TOTP(enrolment.secret).now()
 
 
-async def signed_in(services: Services, name: str, role: str = "counsellor", languages: str = "nl,fr") -> SignedIn:
-    """An account and the SignedIn the dashboard would build for it (no HTTP)."""
-    await make_account(services, name, role, languages)
+async def account(services: Services, name: str, role: str = "counsellor", languages: str = "nl,fr",
+                  ) -> tuple[SignedIn, Enrolment]:
+    """An account, its enrolment, and the SignedIn the dashboard would build for it (no HTTP)."""
+    enrolment = await make_account(services, name, role, languages)
     from bot.storage.accounts import Accounts
 
     c = await services.store.run(lambda s: Accounts(s).by_name(name))
     assert c is not None and c.id is not None
-    return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), "en", "csrf")
+    return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), "en", "csrf"), enrolment
+
+
+async def signed_in(services: Services, name: str, role: str = "counsellor", languages: str = "nl,fr") -> SignedIn:
+    return (await account(services, name, role, languages))[0]
 
 
 async def consented_ticket(services: Services, user: str, *, locale: str = "nl", level: str = "concern",

@@ -1,0 +1,63 @@
+"""Rendering: every page gets the counsellor's translator, the CSRF token and the development banner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bot.dashboard.auth import DEV, ME
+from bot.desk import SignedIn
+from content.i18n import LOCALES, translator
+from handover.lifecycle import OUTCOME_LABELS
+
+LEVEL_LABELS = {"urgent": "Urgent", "serious": "Serious", "concern": "Concern", "info": "Information"}
+ERRORS = {
+    "denied": "You cannot open or change this. It may be held by a colleague, handed on or closed.",
+    "conflict": "Someone else was quicker: the ticket changed meanwhile. Look at the queue again.",
+    "csrf": "This form has expired. Reload the page and try again.",
+}
+
+
+def ui_locale(request: web.Request) -> str:
+    me = request.get(ME)
+    if isinstance(me, SignedIn):
+        return me.ui_locale
+    lang = request.query.get("lang", "")
+    return lang if lang in LOCALES else "en"
+
+
+def minutes(delta: dt.timedelta) -> str:
+    total = int(delta.total_seconds() // 60)
+    if total < 60:
+        return f"{total} min"
+    hours, mins = divmod(total, 60)
+    if hours < 48:
+        return f"{hours} h {mins:02d}"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    me = request.get(ME)
+    base = {
+        "_": translator(ui_locale(request)),
+        "me": me if isinstance(me, SignedIn) else None,
+        "csrf": me.csrf if isinstance(me, SignedIn) else "",
+        "dev": request.app[DEV],
+        "lang": ui_locale(request),
+        "locales": LOCALES,
+        "level_labels": LEVEL_LABELS,
+        "outcome_labels": {k.value: v for k, v in OUTCOME_LABELS.items()},
+        "minutes": minutes,
+    }
+    response = aiohttp_jinja2.render_template(template, request, base | context, status=status)
+    return response
+
+
+def error_page(request: web.Request, status: int, code: str) -> web.Response:
+    if "text/event-stream" in request.headers.get("Accept", "") or request.headers.get("X-Requested-With"):
+        return web.json_response({"error": code}, status=status)
+    message = ERRORS.get(code, code)
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
