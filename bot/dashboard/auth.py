@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.desk import Conflict, Denied, DeskService, SignedIn
 from handover.lifecycle import LifecycleError
 from handover.permissions import TICKET_ACTIONS, Action, allowed
+from handover.queue_rules import TicketStatus
 
 log = logging.getLogger("baken.dashboard")
 
@@ -125,6 +126,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 raw = request.match_info.get("ticket", "")
                 facts = await request.app[DESK].facts(int(raw)) if raw.isdigit() else None
                 if facts is None or not allowed(action, me.actor, facts):
+                    if action is Action.CLAIM and facts is not None and facts.status == TicketStatus.CLAIMED \
+                            and facts.language in me.actor.languages:
+                        raise Conflict("a colleague claimed it first")  # lost a race the page could not show
                     raise Denied(action.value)
             elif not allowed(action, me.actor):
                 raise Denied(action.value)

@@ -145,6 +145,8 @@ async def check_routes(dashboard: Dashboard, routes: list[tuple[str, str, Any]],
                 status = answer.status
             if expected:
                 assert status not in (401, 403), f"{role} {method} {path} on {obj}: {status}, expected allowed"
+            elif action is Action.CLAIM and obj == "another's":
+                assert status == 409, "a claim lost to a colleague is told so kindly"
             else:
                 assert status == 403, f"{role} {method} {path} on {obj}: {status}, expected 403"
             checked += 1

@@ -44,8 +44,11 @@ function appendLine(chat, line) {
 }
 
 function liveChat(chat) {
-  let url = chat.dataset.live;
-  const source = new EventSource(url);
+  const source = new EventSource(chat.dataset.live);
+  // a form on its way (claim, close…) navigates by itself: a live reload must not overtake it
+  document.addEventListener("submit", (event) => {
+    if (event.target.id !== "reply") source.close();
+  });
   source.addEventListener("line", (event) => appendLine(chat, JSON.parse(event.data)));
   source.addEventListener("status", (event) => {
     const status = JSON.parse(event.data).status;
