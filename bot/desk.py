@@ -232,23 +232,24 @@ class DeskService:
         return await self.store.run(unit)
 
     # ------------------------------------------------------------------ the queue
-    async def queue(self, me: SignedIn) -> tuple[list[QueueRowView], int]:
-        """The rows this counsellor may see, in queue order, and how many open tickets exist in all."""
+    async def queue(self, me: SignedIn, limit: int = 200) -> tuple[list[QueueRowView], int, int]:
+        """The top of the queue this counsellor may see (the permission table decides, as for one ticket),
+        how many they may see, and how many tickets are open in all."""
         now = self.clock()
-
-        def unit(s: Session) -> tuple[list[QueueItem], dict[int, str]]:
-            names = {c.id or 0: c.alias for c in Accounts(s).all()}
-            return Desk(s).queue(), names
-
-        items, names = await self.store.run(unit)
         actor = me.actor
+
+        def unit(s: Session) -> tuple[list[QueueItem], int, int, dict[int, str]]:
+            items, visible, total = Desk(s).queue(lambda f: allowed(Action.VIEW_TICKET, actor, f), limit)
+            names = {c.id or 0: c.alias for c in Accounts(s).all()} if items else {}
+            return items, visible, total, names
+
+        items, visible, total, names = await self.store.run(unit)
         rows = []
         for item in items:
-            if allowed(Action.VIEW_TICKET, actor, item.facts):
-                waited = now - item.created_at
-                colour = WaitColour.OK if item.answered else wait_colour(item.level, waited, self.targets)
-                rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1)))
-        return rows, len(items)
+            waited = now - item.created_at
+            colour = WaitColour.OK if item.answered else wait_colour(item.level, waited, self.targets)
+            rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1)))
+        return rows, visible, total
 
     async def queue_mark(self) -> tuple[int, str]:
         return await self.store.run(lambda s: Desk(s).queue_mark())

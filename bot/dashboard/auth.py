@@ -127,7 +127,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 facts = await request.app[DESK].facts(int(raw)) if raw.isdigit() else None
                 if facts is None or not allowed(action, me.actor, facts):
                     if action is Action.CLAIM and facts is not None and facts.status == TicketStatus.CLAIMED \
-                            and facts.language in me.actor.languages:
+                            and facts.holder_id != me.counsellor_id and facts.language in me.actor.languages:
                         raise Conflict("a colleague claimed it first")  # lost a race the page could not show
                     raise Denied(action.value)
             elif not allowed(action, me.actor):

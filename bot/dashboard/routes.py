@@ -110,20 +110,19 @@ async def static(request: web.Request) -> web.StreamResponse:
 @routes.get("/")
 @declare(Action.SIGNED_IN)
 async def queue_page(request: web.Request) -> web.StreamResponse:
-    rows, total = await request.app[DESK].queue(me_of(request))
-    return render(request, "queue.html", {"rows": rows[:QUEUE_ROWS], "shown": min(len(rows), QUEUE_ROWS),
-                                          "visible": len(rows), "total": total})
+    rows, visible, total = await request.app[DESK].queue(me_of(request), QUEUE_ROWS)
+    return render(request, "queue.html", {"rows": rows, "shown": len(rows), "visible": visible, "total": total})
 
 
 @routes.get("/queue/rows")
 @declare(Action.SIGNED_IN)
 async def queue_rows(request: web.Request) -> web.StreamResponse:
-    rows, total = await request.app[DESK].queue(me_of(request))
-    return render(request, "queue_rows.html", {"rows": rows[:QUEUE_ROWS], "shown": min(len(rows), QUEUE_ROWS),
-                                               "visible": len(rows), "total": total})
+    rows, visible, total = await request.app[DESK].queue(me_of(request), QUEUE_ROWS)
+    return render(request, "queue_rows.html", {"rows": rows, "shown": len(rows), "visible": visible,
+                                               "total": total})
 
 
-QUEUE_ROWS = 200  # the top of the queue; nobody takes the 201st ticket before the first
+QUEUE_ROWS = 100  # the top of the queue: nobody takes the 101st ticket before the first
 
 
 # ---------------------------------------------------------------------- one ticket

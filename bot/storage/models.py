@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -74,6 +74,11 @@ class Ticket(SQLModel, table=True):
     """A request for a counsellor; what a counsellor sees is here, never the person's identity."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        # the queue walks this index in order and decides visibility from it alone (a covering index)
+        Index("ix_tickets_queue", text("priority DESC"), "created_at", "id", "status", "locale", "holder_id",
+              "transfer_to", "transfer_locale"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(max_length=64, index=True)

@@ -128,6 +128,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('person_left', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('last_person_at', TZ, nullable=True))
         batch_op.create_index('ix_tickets_holder_id', ['holder_id'])
+    op.create_index('ix_tickets_queue', 'tickets', [sa.text('priority DESC'), 'created_at', 'id', 'status', 'locale',
+                                                    'holder_id', 'transfer_to', 'transfer_locale'])
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('origin', sa.String(length=8), server_default='step', nullable=False))
         batch_op.create_index('ix_outbox_origin', ['origin'])
@@ -137,6 +139,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_origin')
         batch_op.drop_column('origin')
+    op.drop_index('ix_tickets_queue', table_name='tickets')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_holder_id')
         for name in ('last_person_at', 'person_left', 'first_answer_at', 'review_requested', 'outcome_detail',
