@@ -143,7 +143,8 @@ class Dispatcher:
                 ))
                 position = repo.queue_position(ticket)
                 t = translator(effect.locale)
-                extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
+                urgent = effect.level == "urgent"
+                extra.append(Outbound(next_steps(t, position, self.hours, self.clock(), urgent=urgent), urgent=urgent))
                 log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
                 if self.notify_counsellors:
                     notice = (f"Baken: new ticket {ticket.id} · level {effect.level} · language {effect.locale}"

@@ -10,14 +10,19 @@ from aiohttp import web
 
 from bot.dashboard.auth import DEV, ME
 from bot.desk import SignedIn
-from content.i18n import LOCALES, translator
+from content.i18n import LOCALES, N_, translator
 from handover.lifecycle import OUTCOME_LABELS
 
-LEVEL_LABELS = {"urgent": "Urgent", "serious": "Serious", "concern": "Concern", "info": "Information"}
+LEVEL_LABELS = {"urgent": N_("Urgent"), "serious": N_("Serious"), "concern": N_("Concern"), "info": N_("Information")}
+STATUS_LABELS = {"waiting": N_("waiting"), "claimed": N_("claimed"), "transferred": N_("handed on"),
+                 "closed": N_("closed"), "withdrawn": N_("withdrawn by the person")}
+EXPLANATION_LABELS = {"adolescence": N_("adolescence"), "family_conflict": N_("family conflict"),
+                      "mental_health": N_("mental health"), "drugs": N_("drugs"), "other": N_("other")}
+ROLE_LABELS = {"counsellor": N_("Counsellor"), "supervisor": N_("Supervisor")}
 ERRORS = {
-    "denied": "You cannot open or change this. It may be held by a colleague, handed on or closed.",
-    "conflict": "Someone else was quicker: the ticket changed meanwhile. Look at the queue again.",
-    "csrf": "This form has expired. Reload the page and try again.",
+    "denied": N_("You cannot open or change this. It may be held by a colleague, handed on or closed."),
+    "conflict": N_("Someone else was quicker: the ticket changed meanwhile. Look at the queue again."),
+    "csrf": N_("This form has expired. Reload the page and try again."),
 }
 
 
@@ -49,6 +54,9 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
         "lang": ui_locale(request),
         "locales": LOCALES,
         "level_labels": LEVEL_LABELS,
+        "status_labels": STATUS_LABELS,
+        "explanation_labels": EXPLANATION_LABELS,
+        "role_labels": ROLE_LABELS,
         "outcome_labels": {k.value: v for k, v in OUTCOME_LABELS.items()},
         "minutes": minutes,
     }

@@ -102,3 +102,21 @@ async def test_the_audit_chain_holds_and_any_edit_is_detected(services: Services
         update(AuditEntry).where(AuditEntry.id == claim.id).values(actor="somebody-else")))  # type: ignore[arg-type]
     broken = await services.store.run(audit.verify_all)
     assert not broken.ok and broken.broken_at == claim.id
+
+
+async def test_a_danger_word_in_a_relayed_message_raises_the_ticket_to_urgent(services: Services) -> None:
+    import io
+
+    from bot.channels.console import run_console
+    from tests.bot.test_console import TO_TICKET
+
+    out = io.StringIO()
+    lines = [*TO_TICKET, "Hij zei gisteren dat hij een wapen heeft gekocht."]
+    await run_console(services.dispatcher, locale="nl", session="p6", stdin=io.StringIO("\n".join(lines) + "\n"),
+                      stdout=out)
+    assert "112" in out.getvalue().split("wapen")[-1], "the numbers at once, to the person"
+    sara = await signed_in(services, "sara", role="supervisor")
+    rows, _, _ = await desk_of(services).queue(sara)
+    (row,) = rows
+    assert row.item.level == "urgent" and "screen:danger_words" in row.item.reasons
+    assert row.item.priority == services.engine.content.triage.priority["urgent"]
