@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed)
-	$(BIN)/baken serve
+run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed; dashboard over plain HTTP)
+	BAKEN_DASHBOARD_DEV=$${BAKEN_DASHBOARD_DEV:-1} $(BIN)/baken serve
 
 chat: install ## talk to Baken in this terminal (LANG=nl|fr|de|en)
 	$(BIN)/baken chat --lang $(or $(LANG_CODE),nl)
@@ -52,6 +52,7 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bot.bench
 	$(BIN)/python -m bot.bench --memory
 	$(BIN)/python -m bot.bench_telegram
+	$(BIN)/python bench/queue_page.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
