@@ -123,6 +123,7 @@ class QueueRowView:
     waited: dt.timedelta
     colour: WaitColour
     holder: str | None
+    last_heard: dt.timedelta | None = None  # since the person's last message
 
 
 def token_hash(token: str) -> str:
@@ -248,7 +249,8 @@ class DeskService:
         for item in items:
             waited = now - item.created_at
             colour = WaitColour.OK if item.answered else wait_colour(item.level, waited, self.targets)
-            rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1)))
+            heard = now - item.last_person_at if item.last_person_at is not None else None
+            rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1), heard))
         return rows, visible, total
 
     async def queue_mark(self) -> tuple[int, str]:

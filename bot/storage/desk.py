@@ -44,6 +44,7 @@ _ROWS = select(
     _TICKETS.c.id, _TICKETS.c.status, _TICKETS.c.level, _TICKETS.c.priority, _TICKETS.c.reasons, _TICKETS.c.locale,
     _TICKETS.c.role, _TICKETS.c.region, _TICKETS.c.created_at, _TICKETS.c.holder_id, _TICKETS.c.transfer_to,
     _TICKETS.c.transfer_locale, _TICKETS.c.review_requested, _TICKETS.c.person_left, _TICKETS.c.first_answer_at,
+    _TICKETS.c.last_person_at,
 ).where(_TICKETS.c.id.in_(bindparam("ids", expanding=True)))
 Facts = tuple[str, str, int | None, int | None, str | None]
 
@@ -69,6 +70,7 @@ class QueueItem:
     review_requested: bool
     person_left: bool
     answered: bool
+    last_person_at: dt.datetime | None = None  # the person's last message: are they still in the chat?
 
     @property
     def facts(self) -> TicketFacts:
@@ -112,7 +114,8 @@ class Desk:
         by_id = {
             r.id: QueueItem(r.id, r.status, r.level, r.priority, tuple(filter(None, r.reasons.split(","))), r.locale,
                             r.role, r.region, aware(r.created_at), r.holder_id, r.transfer_to, r.transfer_locale,
-                            bool(r.review_requested), bool(r.person_left), r.first_answer_at is not None)
+                            bool(r.review_requested), bool(r.person_left), r.first_answer_at is not None,
+                            aware(r.last_person_at) if r.last_person_at else None)
             for r in conn.execute(_ROWS, {"ids": ids})
         }
         return [by_id[i] for i in ids if i in by_id], shown_count, total
