@@ -30,7 +30,7 @@ from content.i18n import translator
 from flows.messages import Outbound
 from handover.credentials import recovery_hash, totp_step, verify_password
 from handover.lifecycle import Closing, LifecycleError, Outcome, can_reopen, check_closing
-from handover.permissions import Action, Actor, Role, TicketFacts, allowed
+from handover.permissions import Action, Actor, Role, TicketFacts, allowed, lost_claim
 from handover.queue_rules import DEFAULT_TARGETS, WaitColour, wait_colour
 from handover.relay_notices import closed_notice, joined_notice, reopened_notice, transferred_notice
 from handover.statistics import StatRow
@@ -268,6 +268,8 @@ class DeskService:
     def _load(self, s: Session, me: SignedIn, ticket_id: int, action: Action) -> Ticket:
         ticket = Desk(s).ticket(ticket_id)
         if ticket is None or not allowed(action, me.actor, facts_of(ticket)):
+            if ticket is not None and action is Action.CLAIM and lost_claim(me.actor, facts_of(ticket)):
+                raise Conflict("a colleague claimed it first")
             raise Denied(action.value)
         return ticket
 

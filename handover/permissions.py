@@ -139,3 +139,10 @@ T = TypeVar("T")
 def visible(actor: Actor, items: Iterable[tuple[TicketFacts, T]]) -> list[T]:
     """The same rule as a single read, applied to a list."""
     return [item for facts, item in items if allowed(Action.VIEW_TICKET, actor, facts)]
+
+
+def lost_claim(actor: Actor, ticket: TicketFacts) -> bool:
+    """A claim refused because a colleague took the ticket a moment earlier, in a language the actor speaks:
+    the counsellor saw it waiting and deserves "someone was quicker", not "not allowed"."""
+    return (ticket.status == TicketStatus.CLAIMED and ticket.holder_id not in (None, actor.id)
+            and ticket.language in actor.languages)

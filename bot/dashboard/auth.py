@@ -13,8 +13,7 @@ from aiohttp import web
 
 from bot.desk import Conflict, Denied, DeskService, SignedIn
 from handover.lifecycle import LifecycleError
-from handover.permissions import TICKET_ACTIONS, Action, allowed
-from handover.queue_rules import TicketStatus
+from handover.permissions import TICKET_ACTIONS, Action, allowed, lost_claim
 
 log = logging.getLogger("baken.dashboard")
 
@@ -126,9 +125,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 raw = request.match_info.get("ticket", "")
                 facts = await request.app[DESK].facts(int(raw)) if raw.isdigit() else None
                 if facts is None or not allowed(action, me.actor, facts):
-                    if action is Action.CLAIM and facts is not None and facts.status == TicketStatus.CLAIMED \
-                            and facts.holder_id != me.counsellor_id and facts.language in me.actor.languages:
-                        raise Conflict("a colleague claimed it first")  # lost a race the page could not show
+                    if action is Action.CLAIM and facts is not None and lost_claim(me.actor, facts):
+                        raise Conflict("a colleague claimed it first")
                     raise Denied(action.value)
             elif not allowed(action, me.actor):
                 raise Denied(action.value)

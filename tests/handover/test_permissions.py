@@ -66,3 +66,12 @@ def test_lists_follow_the_single_read_rule() -> None:
     assert visible(ANNA, rows) == ["a", "c"]
     assert visible(BEN, rows) == ["b", "d"]
     assert visible(SARA, rows) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_claim_lost_to_a_colleague_is_told_apart_from_a_refusal() -> None:
+    from handover.permissions import lost_claim
+
+    assert lost_claim(ANNA, TicketFacts(TicketStatus.CLAIMED, "nl", holder_id=2))
+    assert not lost_claim(ANNA, ANNAS), "her own ticket"
+    assert not lost_claim(BEN, ANNAS), "a language Ben does not speak: he never saw it waiting"
+    assert not lost_claim(ANNA, CLOSED)
