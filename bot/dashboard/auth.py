@@ -94,6 +94,8 @@ def _refuse(request: web.Request, status: int, text: str) -> web.Response:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path == "/dashboard":  # the sub-app's own root is /dashboard/
+        raise web.HTTPMovedPermanently("/dashboard/")
     if request.match_info.http_exception is not None:  # no such route (404) or method (405)
         response_404: web.StreamResponse = await handler(request)
         _headers(response_404)

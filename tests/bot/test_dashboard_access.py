@@ -185,3 +185,15 @@ async def test_the_development_mode_says_so_on_the_page(dashboard: Dashboard) ->
     page = await dashboard.client.get("/dashboard/login")
     assert "Development mode" in await page.text()
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+
+
+async def test_each_counsellor_chooses_the_dashboard_language(dashboard: Dashboard) -> None:
+    _, enrolment = await account(dashboard.services, "anna", "counsellor", "nl")
+    assert await dashboard.login("anna", enrolment.secret) == 200
+    bare = await dashboard.client.get("/dashboard", allow_redirects=False)
+    assert bare.headers["Location"] == "/dashboard/"
+    csrf = await dashboard.csrf()
+    for lang, word in (("nl", "Wachtrij"), ("fr", "File d'attente"), ("de", "Warteschlange"), ("en", "Queue")):
+        await dashboard.client.post("/dashboard/language", data={"csrf": csrf, "lang": lang})
+        page = await (await dashboard.client.get("/dashboard/")).text()
+        assert f'<html lang="{lang}">' in page and word in page.replace("&#39;", "'")

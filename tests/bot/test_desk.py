@@ -120,3 +120,47 @@ async def test_a_danger_word_in_a_relayed_message_raises_the_ticket_to_urgent(se
     (row,) = rows
     assert row.item.level == "urgent" and "screen:danger_words" in row.item.reasons
     assert row.item.priority == services.engine.content.triage.priority["urgent"]
+
+
+async def test_sessions_end_after_30_idle_minutes_and_12_hours_in_all(services: Services) -> None:
+    import datetime as dt
+
+    import pyotp
+
+    from tests.bot.desk_support import PASSWORD, account
+
+    now = [dt.datetime.now(dt.UTC)]
+    desk = DeskService(services.store, services.keyring, clock=lambda: now[0])
+    _, enrolment = await account(services, "anna")
+
+    code = pyotp.TOTP(enrolment.secret).at(now[0])
+    result = await desk.login("anna", PASSWORD, code, "127.0.0.1")
+    assert result.token is not None
+    signed_at = now[0]
+    while await desk.signed_in(result.token) is not None:  # active every 29 minutes
+        now[0] += dt.timedelta(minutes=29)
+        assert now[0] - signed_at < dt.timedelta(hours=13)
+    assert dt.timedelta(hours=12) <= now[0] - signed_at <= dt.timedelta(hours=12, minutes=29), "12 hours at most"
+    second = await desk.login("anna", PASSWORD, pyotp.TOTP(enrolment.secret).at(now[0]), "127.0.0.1")
+    assert second.token is not None
+    now[0] += dt.timedelta(minutes=31)
+    assert await desk.signed_in(second.token) is None, "30 minutes idle"
+
+
+async def test_forget_erases_notes_and_messages_but_the_audit_keeps_that_it_happened(services: Services) -> None:
+    from bot.storage.models import TicketNote
+    from bot.storage.repository import Repository
+
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p7")
+    anna = await signed_in(services, "anna")
+    await desk.claim(anna, ticket)
+    await desk.note(anna, ticket, "a note", [])
+    await desk.reply(anna, ticket, "hello")
+    sid = services.keyring.pseudonym("console", "p7")
+    await services.store.run(lambda s: Repository(s).forget(sid))
+    notes = await services.store.run(lambda s: list(s.execute(select(TicketNote)).scalars()))
+    assert notes == []
+    entries = await services.store.run(lambda s: audit.recent(s))
+    assert any(e.action == "erased" and e.ticket_id == ticket for e in entries)
+    assert (await services.store.run(audit.verify_all)).ok
