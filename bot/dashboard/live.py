@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.dashboard.auth import DESK, declare, me_of
 from bot.desk import Denied
 from handover.permissions import Action
+from handover.queue_rules import TicketStatus
 
 QUEUE_EVERY = 1.0
 TICKET_EVERY = 0.4
@@ -74,7 +75,9 @@ async def ticket_events(request: web.Request) -> web.StreamResponse:
         try:
             current, lines = await desk.messages_after(me, ticket_id, after)
         except Denied:
-            await _send(response, "gone", {})
+            facts = await desk.facts(ticket_id)
+            ended = facts is not None and facts.status == TicketStatus.WITHDRAWN
+            await _send(response, "gone", {"ended": ended})  # ended: the person left; else no longer ours
             return response
         for line in lines:
             after = line.id

@@ -156,3 +156,19 @@ async def test_a_counsellor_without_the_right_role_or_language_is_refused(
         answer: Any = await page.goto(base(baken) + path)
         assert answer.status == 403, path
         await expect(page.get_by_text("You cannot open or change this.")).to_be_visible()
+
+
+async def test_the_person_ends_the_conversation_with_one_button_and_the_counsellor_sees_it(
+    dashboard_server: BakenOnTelegram, chromium_browser: Browser
+) -> None:
+    baken = dashboard_server
+    page = await sign_in(chromium_browser, baken, await enrol(baken, "anna", "counsellor", "nl"))
+    await baken.converse(ANNELIES, TO_TICKET)
+    await page.locator("table.queue tbody tr a").first.click()
+    # wait until the claimed ticket's own page has its live channel open
+    async with page.expect_response(lambda r: "/events" in r.url and "notice=claimed" in r.frame.url):
+        await page.get_by_role("button", name="Claim this ticket").click()
+    joined = await sent_to(baken, ANNELIES, "Anna", button="withdraw")
+    assert await baken.send(press(ANNELIES, "withdraw", joined.message_id)) == 200
+    await expect(page.locator("#ended")).to_be_visible()
+    await expect(page.get_by_role("button", name="Send")).to_be_disabled()

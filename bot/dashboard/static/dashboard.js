@@ -55,11 +55,17 @@ function liveChat(chat) {
     const line = document.getElementById("status-line");
     if (line && line.dataset.status !== status) window.location.reload();
   });
-  source.addEventListener("gone", () => {
+  const gone = (ended) => {
     source.close();
-    const gone = document.getElementById("gone");
-    if (gone) gone.hidden = false;
-  });
+    const note = document.getElementById(ended ? "ended" : "gone");
+    if (note) note.hidden = false;
+    for (const form of document.querySelectorAll("form[action*='/tickets/']")) {
+      for (const control of form.elements) control.disabled = true;
+    }
+  };
+  source.addEventListener("gone", (event) => gone(JSON.parse(event.data).ended));
+  // refused outright (the ticket changed before the stream opened): the browser gives up; say so
+  source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) gone(false); });
 }
 
 function replyByFetch(form) {
