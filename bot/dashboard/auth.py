@@ -109,8 +109,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         if action is not Action.PUBLIC:
             token = request.cookies.get(cookie_name(request), "")
-            me = await request.app[DESK].signed_in(token, touch=not request.path.endswith("/events")) if token \
-                else None
+            # the live channel and the page's own refreshes are not activity: a screen left open still idles out
+            live = request.path.endswith("/events") or request.headers.get("X-Live") == "1"
+            me = await request.app[DESK].signed_in(token, touch=not live) if token else None
             if me is None:
                 if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
                     raise web.HTTPSeeOther("/dashboard/login")

@@ -1,6 +1,6 @@
 """Browser tests: the real server on loopback driven by Debian's chromium through Playwright.
 
-Shared by every browser test; fixture names say what they serve (`dashboard_server`, `chromium_browser`).
+Shared by every browser test; fixture names say what they serve (`dashboard_server`, `dashboard_chromium`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ needs_chromium = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def chromium_browser() -> AsyncIterator[Any]:
+async def dashboard_chromium() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:

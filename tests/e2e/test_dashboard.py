@@ -56,12 +56,12 @@ async def sent_to(baken: BakenOnTelegram, person: Person, containing: str, withi
 
 
 async def test_claim_talk_both_ways_note_close_and_see_it_in_the_statistics(
-    dashboard_server: BakenOnTelegram, chromium_browser: Browser
+    dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
     baken = dashboard_server
     anna = await enrol(baken, "anna", "counsellor", "nl,fr")
     sara = await enrol(baken, "sara", "supervisor", "nl,fr,de,en")
-    page = await sign_in(chromium_browser, baken, anna)
+    page = await sign_in(dashboard_chromium, baken, anna)
     (session,) = [c for c in await page.context.cookies() if c["name"] == "__Host-baken_session"]
     assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Strict" and session["path"] == "/"
 
@@ -108,7 +108,7 @@ async def test_claim_talk_both_ways_note_close_and_see_it_in_the_statistics(
     second = await sent_to(baken, ANNELIES, "", button="survey:come_back.")
     assert await baken.send(press(ANNELIES, "survey:come_back.unsure", second.message_id)) == 200
 
-    boss = await sign_in(chromium_browser, baken, sara)
+    boss = await sign_in(dashboard_chromium, baken, sara)
     await boss.goto(base(baken) + "/stats")
     await expect(boss.locator("#outcomes")).to_contain_text("Advice given")
     await expect(boss.locator("#first-answers")).to_contain_text("Serious")
@@ -122,11 +122,11 @@ async def test_claim_talk_both_ways_note_close_and_see_it_in_the_statistics(
 
 
 async def test_two_counsellors_claim_at_once_and_one_is_told_someone_was_quicker(
-    dashboard_server: BakenOnTelegram, chromium_browser: Browser
+    dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
     baken = dashboard_server
-    first = await sign_in(chromium_browser, baken, await enrol(baken, "anna", "counsellor", "nl"))
-    second = await sign_in(chromium_browser, baken, await enrol(baken, "bram", "counsellor", "nl"))
+    first = await sign_in(dashboard_chromium, baken, await enrol(baken, "anna", "counsellor", "nl"))
+    second = await sign_in(dashboard_chromium, baken, await enrol(baken, "bram", "counsellor", "nl"))
     await baken.converse(ANNELIES, TO_TICKET)
     for page in (first, second):
         await page.locator("table.queue tbody tr a").first.click()
@@ -146,10 +146,10 @@ async def test_two_counsellors_claim_at_once_and_one_is_told_someone_was_quicker
 
 
 async def test_a_counsellor_without_the_right_role_or_language_is_refused(
-    dashboard_server: BakenOnTelegram, chromium_browser: Browser
+    dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
     baken = dashboard_server
-    page = await sign_in(chromium_browser, baken, await enrol(baken, "jonas", "counsellor", "de"))
+    page = await sign_in(dashboard_chromium, baken, await enrol(baken, "jonas", "counsellor", "de"))
     await baken.converse(ANNELIES, TO_TICKET)  # a Dutch-speaking request
     await expect(page.get_by_text("Nothing waits for you now.")).to_be_visible()
     for path in ("/audit", "/stats", "/canned", "/tickets/1"):
@@ -159,10 +159,10 @@ async def test_a_counsellor_without_the_right_role_or_language_is_refused(
 
 
 async def test_the_person_ends_the_conversation_with_one_button_and_the_counsellor_sees_it(
-    dashboard_server: BakenOnTelegram, chromium_browser: Browser
+    dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
     baken = dashboard_server
-    page = await sign_in(chromium_browser, baken, await enrol(baken, "anna", "counsellor", "nl"))
+    page = await sign_in(dashboard_chromium, baken, await enrol(baken, "anna", "counsellor", "nl"))
     await baken.converse(ANNELIES, TO_TICKET)
     await page.locator("table.queue tbody tr a").first.click()
     # wait until the claimed ticket's own page has its live channel open

@@ -14,7 +14,8 @@ function liveQueue(box) {
     if (busy) return;
     busy = true;
     try {
-      const response = await fetch(box.dataset.rows, { credentials: "same-origin" });
+      // X-Live: the page refreshing itself is not activity; it does not keep an idle session alive
+      const response = await fetch(box.dataset.rows, { credentials: "same-origin", headers: { "X-Live": "1" } });
       if (response.ok) {
         // the rows come rendered (and escaped) by the server's own template
         const html = await response.text();
