@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.crypto import Keyring
 from bot.storage import audit
-from bot.storage.accounts import MAX_FAILURES, Accounts, aware
+from bot.storage.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, MAX_FAILURES, Accounts, aware
 from bot.storage.desk import Desk, QueueItem, facts_of
 from bot.storage.models import Counsellor, Ticket, TicketMessage
 from bot.storage.repository import Repository
@@ -37,8 +37,6 @@ from handover.statistics import StatRow
 
 log = logging.getLogger("baken.desk")
 
-IDLE_TIMEOUT = dt.timedelta(minutes=30)
-ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 #: seen_at is written at most this often: a page full of live requests need not write on each
 _TOUCH_EVERY = dt.timedelta(seconds=60)
 MAX_MESSAGE = 4000
@@ -156,26 +154,25 @@ class DeskService:
         addr = self.address_key(address)
         now = self.clock()
 
-        def unit(s: Session) -> tuple[LoginResult, Counsellor | None, str | None]:
+        def unit(s: Session) -> LoginResult:
             accounts = Accounts(s)
             per_account, per_address = accounts.failures(name, addr, now)
             if per_account >= MAX_FAILURES or per_address >= MAX_FAILURES:
-                return LoginResult(error="locked"), None, None
+                return LoginResult(error="locked")
             c = accounts.by_name(name)
             check = verify_password(c.password_hash if c is not None and c.disabled_at is None else None, password)
             ok = check.ok and c is not None and self._second_factor(accounts, c, code)
             if not ok or c is None or c.id is None:
                 accounts.add_failure(name, addr)
-                return LoginResult(error="wrong"), None, None
+                return LoginResult(error="wrong")
             if check.new_hash is not None:
                 accounts.set_password_hash(c.id, check.new_hash)
             token = secrets.token_urlsafe(32)
             accounts.open_session(token_hash(token), c.id, secrets.token_urlsafe(32))
             audit.append(s, f"{c.name}#{c.id}", "login")
-            return LoginResult(token=token), c, None
+            return LoginResult(token=token)
 
-        result, _c, _ = await self.store.run(unit)
-        return result
+        return await self.store.run(unit)
 
     def _second_factor(self, accounts: Accounts, c: Counsellor, code: str) -> bool:
         code = code.strip()

@@ -14,6 +14,8 @@ from bot.storage.models import Counsellor, DashboardSession, LoginFailure, Recov
 
 FAILURE_WINDOW = dt.timedelta(minutes=30)
 MAX_FAILURES = 5
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 
 
 def aware(moment: dt.datetime) -> dt.datetime:
