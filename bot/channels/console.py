@@ -32,7 +32,7 @@ async def run_console(
     session: str | None = None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
-    relay_every: float = 0.5,
+    relay_every: float = 0.25,
 ) -> int:
     user = session or uuid.uuid4().hex
     interactive = stdin.isatty()

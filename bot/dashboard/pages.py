@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any
 
 import aiohttp_jinja2
@@ -11,6 +12,7 @@ from aiohttp import web
 from bot.dashboard.auth import DEV, ME
 from bot.desk import SignedIn
 from content.i18n import LOCALES, N_, translator
+from flows import questions as q
 from handover.lifecycle import OUTCOME_LABELS
 
 LEVEL_LABELS = {"urgent": N_("Urgent"), "serious": N_("Serious"), "concern": N_("Concern"), "info": N_("Information")}
@@ -24,6 +26,30 @@ ERRORS = {
     "conflict": N_("Someone else was quicker: the ticket changed meanwhile. Look at the queue again."),
     "csrf": N_("This form has expired. Reload the page and try again."),
 }
+
+
+_ANSWERS: dict[str, tuple[q.Option, ...]] = {
+    "observed": q.OBSERVATIONS, "danger": q.DANGERS, "reason": q.REASONS, "departure": q.DEPARTURES,
+}
+SCREEN_LABELS = {"danger_words": N_("danger words in what the person wrote")}
+
+
+@lru_cache(maxsize=1024)
+def answer_label(locale: str, answer: str) -> str:
+    """'observed:withdrawn' as the counsellor reads it, in their language; an unknown id stays as it is."""
+    t = translator(locale)
+    kind, _sep, value = answer.partition(":")
+    if kind == "screen":
+        return t(SCREEN_LABELS.get(value, value))
+    label = q.label_of(_ANSWERS.get(kind, ()), value)
+    return t(label) if label else answer
+
+
+@lru_cache(maxsize=256)
+def option_label(locale: str, group: str, key: str) -> str:
+    options = {"role": q.ROLES, "goal": q.GOALS}.get(group, ())
+    label = q.label_of(options, key)
+    return translator(locale)(label) if label else key
 
 
 def ui_locale(request: web.Request) -> str:
@@ -59,6 +85,8 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
         "role_labels": ROLE_LABELS,
         "outcome_labels": {k.value: v for k, v in OUTCOME_LABELS.items()},
         "minutes": minutes,
+        "answer": lambda a: answer_label(ui_locale(request), a),
+        "option": lambda group, key: option_label(ui_locale(request), group, key),
     }
     response = aiohttp_jinja2.render_template(template, request, base | context, status=status)
     return response
