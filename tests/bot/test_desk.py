@@ -164,3 +164,32 @@ async def test_forget_erases_notes_and_messages_but_the_audit_keeps_that_it_happ
     entries = await services.store.run(lambda s: audit.recent(s))
     assert any(e.action == "erased" and e.ticket_id == ticket for e in entries)
     assert (await services.store.run(audit.verify_all)).ok
+
+
+async def test_an_escalation_is_told_to_the_person_and_a_reopen_brings_them_back_to_the_chat(
+    services: Services,
+) -> None:
+    from bot.storage.repository import Repository
+    from content.i18n import translator
+
+    desk = desk_of(services)
+    ticket = await consented_ticket(services, "p8", locale="fr")
+    anna = await signed_in(services, "anna")
+    sara = await signed_in(services, "sara", role="supervisor")
+    await desk.claim(anna, ticket)
+    await desk.ask_review(anna, ticket, "threat mentioned")
+    assert (await desk.view(sara, ticket)).review_requested
+    await desk.close(sara, ticket, Closing(Outcome.AUTHORITIES, "a dated plan to hurt someone"))
+    sid = services.keyring.pseudonym("console", "p8")
+    rows = await services.store.run(lambda s: pending_relay(s, "console", sid))
+    texts = [m["text"] for r in rows for m in services.keyring.open_json(r.payload, f"outbox:{sid}")]
+    fr = translator("fr")
+    assert any(fr("Because of serious, immediate danger to someone's life, a supervisor decided to inform the "
+                  "emergency services, as the consent text said could happen.") in x for x in texts)
+    row = await services.store.run(lambda s: Repository(s).lock_session(sid))
+    assert row is not None and row.state == "done"
+    entries = await services.store.run(lambda s: audit.recent(s))
+    assert any(e.action == "close" and "a dated plan" in e.detail and e.actor.startswith("sara") for e in entries)
+    await desk.reopen(sara, ticket)
+    row = await services.store.run(lambda s: Repository(s).lock_session(sid))
+    assert row is not None and row.state == "waiting"
