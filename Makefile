@@ -31,9 +31,9 @@ lock-check: install ## fail when pyproject.toml asks for something the lock does
 	$(BIN)/uv $(subst -o $(LOCK),-o $(VENV)/lock-check.txt,$(LOCK_COMPILE))
 	diff -u $(LOCK) $(VENV)/lock-check.txt && echo "the lock matches pyproject.toml"
 
-run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed)
+run: install ## start Baken on 127.0.0.1:8080 (SQLite under ./data, no tokens needed; dashboard over plain HTTP)
 	$(BIN)/baken keys init
-	$(BIN)/baken serve
+	BAKEN_DASHBOARD_DEV=$${BAKEN_DASHBOARD_DEV:-1} $(BIN)/baken serve
 
 chat: install ## talk to Baken in this terminal (LANG=nl|fr|de|en)
 	$(BIN)/baken keys init
@@ -71,6 +71,7 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bench.telegram_update
 	$(BIN)/python -m bench.ordering --chats 100
 	$(BIN)/python -m bench.screen
+	$(BIN)/python -m bench.queue_page
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
 	$(BIN)/baken screen --eval

@@ -63,4 +63,6 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
     engine = default_engine()
     hours = OpeningHours.parse(settings.counsellor_hours, settings.timezone)
     store = Store(settings.db_url, db)
-    return Services(settings, db, sessions, keyring, engine, Dispatcher(engine, store, keyring, hours), store)
+    dispatcher = Dispatcher(engine, store, keyring, hours,
+                            notify_counsellors=settings.telegram_counsellor_chat_id is not None)
+    return Services(settings, db, sessions, keyring, engine, dispatcher, store)

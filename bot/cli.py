@@ -178,6 +178,85 @@ def _qr(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_enrolment(enrolment: object) -> None:
+    import io
+
+    import segno
+
+    from bot.counsellors import Enrolment
+
+    assert isinstance(enrolment, Enrolment)
+    out = io.StringIO()
+    segno.make(enrolment.uri, error="m").terminal(out=out, compact=True)
+    print("Scan this with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator):")
+    print(out.getvalue())
+    print(f"or type the key: {enrolment.secret}")
+    print("\nOne-time recovery codes (each works once, for a lost phone; keep them offline):")
+    for code in enrolment.recovery_codes:
+        print(f"  {code}")
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password (12 characters or more): ")
+    if first != getpass.getpass("The same password again: "):
+        print("baken counsellor: the two passwords differ; nothing was changed", file=sys.stderr)
+        return None
+    return first
+
+
+def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services
+    from bot.counsellors import (
+        AccountError,
+        add_counsellor,
+        disable_counsellor,
+        list_counsellors,
+        reset_second_factor,
+    )
+    from handover.credentials import WeakPassword
+
+    password = _read_password(args) if args.counsellor_command == "add" else ""
+    if password is None:
+        return 2
+
+    async def main() -> int:
+        services = await build_services(settings)
+        try:
+            if args.counsellor_command == "add":
+                enrolment = await add_counsellor(
+                    services.store, services.keyring, args.name, role=args.role, languages=args.languages,
+                    password=password or "", alias=args.alias, ui_locale=args.ui_lang,
+                )
+                print(f"Account {args.name!r} added ({args.role}; languages {args.languages}).")
+                _print_enrolment(enrolment)
+            elif args.counsellor_command == "disable":
+                await disable_counsellor(services.store, args.name)
+                print(f"Account {args.name!r} disabled; its sessions are ended.")
+            elif args.counsellor_command == "reset-2fa":
+                enrolment = await reset_second_factor(services.store, services.keyring, args.name)
+                print(f"New second factor for {args.name!r}; the old app entry and codes no longer work.")
+                _print_enrolment(enrolment)
+            else:
+                rows = await list_counsellors(services.store)
+                for c in rows:
+                    state = "disabled" if c.disabled_at else "active"
+                    print(f"{c.name:<20} {c.alias:<20} {c.role:<11} {c.languages:<12} {state}")
+                if not rows:
+                    print("no accounts yet: baken counsellor add NAME --role counsellor --languages nl,fr")
+            return 0
+        except (AccountError, WeakPassword) as exc:
+            print(f"baken counsellor: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await services.close()
+
+    return asyncio.run(main())
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="baken", description="Baken: anonymous chat and helpline triage")
     sub = p.add_subparsers(dest="command", required=True)
@@ -212,6 +291,24 @@ def parser() -> argparse.ArgumentParser:
         func=_keys_init
     )
     ksub.add_parser("fingerprint", help="print the key's public check value").set_defaults(func=_keys_fingerprint)
+    co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, list, reset-2fa")
+    cosub = co.add_subparsers(dest="counsellor_command", required=True)
+    add = cosub.add_parser("add", help="add an account; prints the TOTP enrolment QR and recovery codes")
+    add.add_argument("name", help="the login name")
+    add.add_argument("--role", required=True, choices=["counsellor", "supervisor"])
+    add.add_argument("--languages", required=True, help="the languages they answer in, e.g. nl,fr")
+    add.add_argument("--alias", default=None, help="what the person is told: a first name or an alias")
+    add.add_argument("--ui-lang", default="en", help="the dashboard's language (nl, fr, de, en)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.set_defaults(func=_counsellor)
+    dis = cosub.add_parser("disable", help="disable an account and end its sessions")
+    dis.add_argument("name")
+    dis.set_defaults(func=_counsellor)
+    ls = cosub.add_parser("list", help="list the accounts")
+    ls.set_defaults(func=_counsellor)
+    rs = cosub.add_parser("reset-2fa", help="a new TOTP secret and recovery codes (the old ones stop working)")
+    rs.add_argument("name")
+    rs.set_defaults(func=_counsellor)
     tr = sub.add_parser("triage", help="triage rules")
     tsub = tr.add_subparsers(dest="triage_command", required=True)
     tt = tsub.add_parser("table", help="print the rules as a table")

@@ -18,16 +18,20 @@ from sqlalchemy.orm import Session
 
 from bot.crypto import Keyring
 from bot.lanes import KeyedLocks
+from bot.storage.desk import Desk
+from bot.storage.models import SurveyAnswer
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.store import Store
 from content.i18n import translator
-from flows.effects import ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
+from flows.effects import ForgetSession, GiveConsent, OpenTicket, RecordSurvey, RelayToCounsellor, WithdrawTicket
 from flows.engine import Engine, StepResult
 from flows.messages import Inbound, Outbound
 from handover.hours import OpeningHours
 from handover.notices import next_steps
 
 log = logging.getLogger("baken.dispatch")
+#: the outbox "channel" of short new-ticket notices for the counsellors' Telegram group (no session behind it)
+COUNSELLOR_NOTICES = "counsellors"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +83,9 @@ class Dispatcher:
         *,
         max_waiting: int = 100,
         ordered: bool = True,
+        notify_counsellors: bool = False,
     ) -> None:
+        self.notify_counsellors = notify_counsellors
         self.engine = engine
         self.store = store
         self.keys = keyring
@@ -163,13 +169,24 @@ class Dispatcher:
                 ))
                 position = repo.queue_position(ticket)
                 t = translator(effect.locale)
-                extra.append(Outbound(next_steps(t, position, self.hours, self.clock())))
+                urgent = effect.level == "urgent"
+                extra.append(Outbound(next_steps(t, position, self.hours, self.clock(), urgent=urgent), urgent=urgent))
                 log.info("ticket opened level=%s priority=%s", effect.level, effect.priority)
+                if self.notify_counsellors:
+                    notice = (f"Baken: new ticket {ticket.id} · level {effect.level} · language {effect.locale}"
+                              f" · region {effect.region or '-'}")
+                    payload = self.keys.seal_json([Outbound(notice).to_json()], f"outbox:{COUNSELLOR_NOTICES}")
+                    Desk(repo.s).relay(COUNSELLOR_NOTICES, COUNSELLOR_NOTICES, payload)
             elif isinstance(effect, RelayToCounsellor):
                 current = repo.open_ticket_of(sid)
                 if current is not None and current.id is not None:
                     body = self.keys.seal_text(effect.text, f"ticket:{sid}")
                     repo.add_ticket_message(current.id, "person", body)
+                    if effect.danger is not None:  # the screen's hit: on top of the counsellors' queue now
+                        Desk(repo.s).raise_to_urgent(current.id, self.engine.content.triage.priority["urgent"],
+                                                     f"screen:{effect.danger}")
+            elif isinstance(effect, RecordSurvey):
+                repo.s.add(SurveyAnswer(question=effect.question, answer=effect.answer))
             elif isinstance(effect, WithdrawTicket):
                 repo.withdraw_open(sid)
             elif isinstance(effect, ForgetSession):

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import Services, build_services
+from bot.channels.telegram.channel import CHANNEL as TELEGRAM_CHANNEL
 from bot.channels.telegram.channel import TelegramChannel, TelegramTuning
 from bot.channels.telegram.webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
-from bot.channels.webchat import WebChat, WebchatLimits, add_webchat
+from bot.channels.webchat import WEBCHAT, WebChat, WebchatLimits, add_webchat
+from bot.dashboard import PREFIX as DASHBOARD
+from bot.dashboard import dashboard_app
+from bot.desk import DeskService
+from bot.dispatch import COUNSELLOR_NOTICES
 from bot.housekeeping import purging
 from bot.pages import add_pages
+from bot.relay import RelayPump, pumping
 from bot.security_headers import add_security_headers
 from bot.settings import Settings
+from flows.messages import Outbound
+from handover.queue_rules import parse_targets
 
 log = logging.getLogger("baken.server")
 SERVICES = web.AppKey("services", Services)
@@ -29,11 +38,31 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "baken"})
 
 
+def dashboard_dev_mode(settings: Settings) -> bool:
+    """Plain HTTP only where nobody else can listen: 127.0.0.1 or localhost."""
+    if settings.dashboard_dev and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        log.error("BAKEN_DASHBOARD_DEV is ignored: the server listens on %s, not on this computer only", settings.host)
+        return False
+    return settings.dashboard_dev
+
+
 def make_app(
     settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
 ) -> web.Application:
     app = web.Application()
     add_security_headers(app)
+    wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes
+
+    def wake_pumps() -> None:
+        for wake in wakers:
+            wake()
+        if WEBCHAT in app:  # the web chat delivers its sessions' outbox rows itself: tell it to look now
+            app[WEBCHAT].poke()
+
+    def make_desk() -> DeskService:
+        services = app[SERVICES]
+        return DeskService(services.store, services.keyring, targets=parse_targets(settings.wait_targets),
+                           on_relay=wake_pumps)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)
@@ -60,12 +89,28 @@ def make_app(
         )
         await channel.start()
         app[TELEGRAM] = channel
-        try:
-            yield
-        finally:
-            await channel.stop()
+        services = app[SERVICES]
+        # counsellors' messages written by any process reach Telegram through this pump
+        pump = RelayPump(services.store, services.keyring, TELEGRAM_CHANNEL, channel.send_relayed)
+        wakers.append(pump.wake)
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(pumping(pump))
+            group = settings.telegram_counsellor_chat_id
+            if group is not None:
+                async def notify(_sid: str, _address: str | None, replies: list[Outbound]) -> list[int]:
+                    for reply in replies:
+                        await channel.send_notice(group, reply.text)
+                    return []
+
+                notices = RelayPump(services.store, services.keyring, COUNSELLOR_NOTICES, notify, every=2.0)
+                await stack.enter_async_context(pumping(notices))
+            try:
+                yield
+            finally:
+                await channel.stop()
 
     app.cleanup_ctx.append(services_ctx)
+    app.add_subapp(DASHBOARD, dashboard_app(make_desk, dev=dashboard_dev_mode(settings)))
     if settings.telegram_token:
         app.cleanup_ctx.append(telegram_ctx)
         if settings.telegram_webhook_url:

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     retention_closed_ticket_days: str | None = None
     retention_open_request_days: str | None = None
     log_level: str = "INFO"
+    #: first-answer targets per level for the queue's colours
+    wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
+    #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so
+    dashboard_dev: bool = False
+    #: a Telegram group that gets a short notice (number, level, language, region) of each new ticket
+    telegram_counsellor_chat_id: int | None = None
 
     #: sites allowed to embed the web chat (widget.js), comma-separated origins: https://school.example
     webchat_origins: str = ""

@@ -19,11 +19,20 @@ from content.i18n import N_, Translate, translator
 from content.library import Article, Library
 from content.postcodes import Place, PostcodeIndex, PostcodeLookup
 from flows import questions as q
-from flows.effects import Effect, ForgetSession, GiveConsent, OpenTicket, RelayToCounsellor, WithdrawTicket
+from flows.effects import (
+    Effect,
+    ForgetSession,
+    GiveConsent,
+    OpenTicket,
+    RecordSurvey,
+    RelayToCounsellor,
+    WithdrawTicket,
+)
 from flows.messages import Button, Outbound
 from flows.screen import Hit, Screen
 from flows.triage import TriageTable, answers_from
 from handover.consent import CONSENT_VERSION
+from handover.relay_notices import SURVEY_QUESTIONS, survey_question
 
 log = logging.getLogger("baken.flows")
 
@@ -135,6 +144,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "withdraw", "source": "waiting", "dest": "done", "before": "withdraw_request"},
     {"trigger": "finish", "source": ["guidance", "contacts", "young_self"], "dest": "done"},
     {"trigger": "again", "source": "done", "dest": "welcome", "before": "begin"},
+    # the anonymous two questions after a counsellor closed the conversation
+    {"trigger": "survey", "source": "done", "dest": None, "after": "answer_survey"},
     # /forget
     {"trigger": "forget_yes", "source": "confirm_forget", "dest": "welcome", "before": "erase"},
     {"trigger": "forget_no", "source": "confirm_forget", "dest": None, "after": "go_return"},
@@ -614,6 +625,16 @@ class Conversation:
         hit = self.screen(text)
         self.effects.append(RelayToCounsellor(text, danger=hit.category if hit else None))
         self.say(self.t("Passed on to the counsellor."))
+
+    def answer_survey(self, value: str) -> None:
+        question, _, answer = value.partition(".")
+        self.effects.append(RecordSurvey(question, answer))
+        keys = [k for k, _label in SURVEY_QUESTIONS]
+        following = keys.index(question) + 1
+        if following < len(keys):
+            self.out.append(survey_question(self.t, following))
+        else:
+            self.say(self.t("Thank you for your answers."), [Button("again", self.t("Start again"))])
 
     def withdraw_request(self, *_: Any) -> None:
         self.stop_everything()

@@ -31,10 +31,18 @@ class OpenTicket:
 
 @dataclass(frozen=True, slots=True)
 class RelayToCounsellor:
-    """A message for the counsellor; `danger` is the screen's category when the words describe danger."""
+    """What the person writes after consent, for the counsellor; `danger` names the screen's hit, if any."""
 
     text: str
     danger: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSurvey:
+    """One anonymous survey answer after a closed conversation; stored linked to nothing."""
+
+    question: str
+    answer: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,4 +55,4 @@ class ForgetSession:
     pass
 
 
-Effect = GiveConsent | OpenTicket | RelayToCounsellor | WithdrawTicket | ForgetSession
+Effect = GiveConsent | OpenTicket | RelayToCounsellor | RecordSurvey | WithdrawTicket | ForgetSession

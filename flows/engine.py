@@ -27,6 +27,7 @@ from flows.conversation import (
 from flows.effects import Effect, ForgetSession
 from flows.messages import Button, Inbound, InboundKind, Outbound, Unsupported
 from flows.prompts import PROMPTS
+from handover.relay_notices import SURVEY_ANSWERS, SURVEY_QUESTIONS
 
 #: commands a person can type, mapped to the machine's events
 COMMANDS: dict[str, str] = {
@@ -44,7 +45,7 @@ COMMANDS: dict[str, str] = {
 }
 #: events after which "back" should not return to the state we left
 NO_HISTORY = frozenset({"back", "start", "restart", "again", "forget", "forget_yes", "forget_no", "choose_language",
-                        "lang", "stop", "withdraw"})
+                        "lang", "stop", "withdraw", "survey"})
 #: option values a button may carry, per event (anything else is stale or forged)
 VALID_VALUES: dict[str, frozenset[str]] = {
     "role": frozenset(k for k, _ in q.ROLES),
@@ -55,6 +56,7 @@ VALID_VALUES: dict[str, frozenset[str]] = {
     "departure": frozenset(k for k, _ in q.DEPARTURES),
     "goal": frozenset(k for k, _ in q.GOALS),
     "lang": frozenset(LOCALES),
+    "survey": frozenset(f"{k}.{a}" for k, _ in SURVEY_QUESTIONS for a, _ in SURVEY_ANSWERS),
 }
 BACK_WORDS = frozenset({"back", "terug", "retour", "zurück", "zuruck", "vorige", "précédent"})
 _PLACE = re.compile(r"^\d{4}$")
@@ -232,7 +234,7 @@ class Engine:
             del history[:-30]
         if any(isinstance(e, ForgetSession) for e in c.effects):
             return StepResult(None, None, [*self.erased(c.data["locale"])], c.effects, event)
-        if not (event == "text" and c.state == "waiting"):
+        if not (event == "text" and c.state == "waiting") and event != "survey":
             self._render(c)
         return StepResult(c.state, c.data, c.out, c.effects, event)
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from handover.holidays import is_public_holiday
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)"
 _SPEC = re.compile(rf"^\s*{_DAY}(?:-{_DAY})?\s+(\d\d):(\d\d)-(\d\d):(\d\d)\s*$")
@@ -14,7 +16,7 @@ _SPEC = re.compile(rf"^\s*{_DAY}(?:-{_DAY})?\s+(\d\d):(\d\d)-(\d\d):(\d\d)\s*$")
 
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
-    """Opening hours as 'mon-fri 09:00-17:00', optionally several separated by ';'."""
+    """Opening hours as 'mon-fri 09:00-17:00', optionally several separated by ';'; closed on Belgian holidays."""
 
     windows: tuple[tuple[int, dt.time, dt.time], ...]
     tz: ZoneInfo
@@ -35,12 +37,16 @@ class OpeningHours:
 
     def is_open(self, now: dt.datetime) -> bool:
         local = now.astimezone(self.tz)
+        if is_public_holiday(local.date()):
+            return False
         return any(d == local.weekday() and s <= local.time() < e for d, s, e in self.windows)
 
     def next_opening(self, now: dt.datetime) -> dt.datetime:
         local = now.astimezone(self.tz)
-        for offset in range(8):
+        for offset in range(22):  # a week, plus room for holidays that follow each other
             day = local.date() + dt.timedelta(days=offset)
+            if is_public_holiday(day):
+                continue
             for d, s, _e in self.windows:
                 if d == day.weekday():
                     start = dt.datetime.combine(day, s, tzinfo=self.tz)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from bot.dispatch import Delivery, Dispatcher, Envelope
-from flows.messages import Button, Inbound
+from bot.relay import RelayPump, pumping
+from flows.messages import Button, Inbound, Outbound
 
 CHANNEL = "console"
 
@@ -30,6 +32,7 @@ async def run_console(
     session: str | None = None,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    relay_every: float = 0.25,
 ) -> int:
     user = session or uuid.uuid4().hex
     interactive = stdin.isatty()
@@ -44,9 +47,29 @@ async def run_console(
         with_buttons = [r for r in delivery.replies if r.buttons]
         last_buttons = with_buttons[-1].buttons if with_buttons else ()
 
+    async def show_relayed(_sid: str, _address: str | None, replies: list[Outbound]) -> list[int]:
+        """A counsellor's message, written by the dashboard in any process, shown between the person's lines."""
+        nonlocal last_buttons
+        with_buttons = [r for r in replies if r.buttons]
+        if with_buttons:
+            last_buttons = with_buttons[-1].buttons
+        stdout.write(render(Delivery(_sid, replies)) + "\n\n")
+        if interactive:
+            stdout.write("> ")
+        stdout.flush()
+        return []
+
     if hasattr(stdin, "reconfigure"):
         stdin.reconfigure(errors="replace")  # bytes that are not UTF-8 become U+FFFD, never an exit
     await send(Inbound.resume() if session else Inbound.command("start"))
+    pump = RelayPump(dispatcher.store, dispatcher.keys, CHANNEL, show_relayed,
+                     session_id=dispatcher.pseudonym(CHANNEL, user), every=relay_every)
+    async with pumping(pump):
+        return await _converse(stdin, stdout, interactive, send, lambda: last_buttons)
+
+
+async def _converse(stdin: TextIO, stdout: TextIO, interactive: bool, send: Callable[[Inbound], Awaitable[None]],
+                    buttons: Callable[[], tuple[Button, ...]]) -> int:
     while True:
         if interactive:
             stdout.write("> ")
@@ -61,7 +84,7 @@ async def run_console(
             continue
         if text.strip().lower() in ("/quit", "/exit"):
             break
-        await send(_to_inbound(text, last_buttons))
+        await send(_to_inbound(text, buttons()))
     return 0
 
 

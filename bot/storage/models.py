@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -49,6 +49,9 @@ class OutboxMessage(SQLModel, table=True):
     session_id: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=16)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted list of Outbound JSON
+    #: "step": the replies of the person's own message, sent by the channel that received it;
+    #: "relay": written by the counsellor side, picked up by the channel's relay deliverer (any process)
+    origin: str = Field(default="step", max_length=8, index=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = Field(default=None, index=True)
 
@@ -71,6 +74,11 @@ class Ticket(SQLModel, table=True):
     """A request for a counsellor; what a counsellor sees is here, never the person's identity."""
 
     __tablename__ = "tickets"
+    __table_args__ = (
+        # the queue walks this index in order and decides visibility from it alone (a covering index)
+        Index("ix_tickets_queue", text("priority DESC"), "created_at", "id", "status", "locale", "holder_id",
+              "transfer_to", "transfer_locale"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(max_length=64, index=True)
@@ -88,6 +96,15 @@ class Ticket(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     closed_at: dt.datetime | None = None
+    holder_id: int | None = Field(default=None, index=True)  # the counsellor who claimed it
+    transfer_to: int | None = None  # a colleague it was handed to
+    transfer_locale: str | None = Field(default=None, max_length=5)  # or a language it was handed to
+    outcome: str | None = Field(default=None, max_length=24)
+    outcome_detail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
+    review_requested: bool = False
+    first_answer_at: dt.datetime | None = None
+    person_left: bool = False  # the person ended the conversation
+    last_person_at: dt.datetime | None = None
 
 
 class TicketMessage(SQLModel, table=True):
@@ -151,3 +168,120 @@ class WebchatCode(SQLModel, table=True):
     session_id: str = Field(max_length=64, index=True)
     token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted session token
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class Counsellor(SQLModel, table=True):
+    """A dashboard account: a login name, a shown alias, a role and languages; no other personal data."""
+
+    __tablename__ = "counsellors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    alias: str = Field(max_length=64)  # what the person is told: a first name or a chosen alias
+    role: str = Field(max_length=16)
+    languages: str = Field(max_length=32)  # comma-separated locales
+    ui_locale: str = Field(default="en", max_length=5)
+    password_hash: str = Field(max_length=256)
+    totp_secret: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
+    totp_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    disabled_at: dt.datetime | None = None
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One-time codes for a lost phone, stored as hashes only."""
+
+    __tablename__ = "recovery_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    counsellor_id: int = Field(foreign_key="counsellors.id", index=True)
+    code_hash: str = Field(max_length=64, index=True)
+    used_at: dt.datetime | None = None
+
+
+class DashboardSession(SQLModel, table=True):
+    """A signed-in browser; the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie token
+    counsellor_id: int = Field(foreign_key="counsellors.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    seen_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, to slow guessing per account and per address (the address keyed-hashed)."""
+
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=64, index=True)
+    address: str = Field(max_length=64, index=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to which ticket, when and why; each row hashes the one before it. Never message text."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    ticket_id: int | None = Field(default=None, index=True)
+    detail: str = Field(default="", max_length=2000)
+    prev: str = Field(max_length=64)
+    digest: str = Field(max_length=64)
+
+
+class TicketNote(SQLModel, table=True):
+    """A counsellor's internal note; the person never sees it."""
+
+    __tablename__ = "ticket_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    counsellor_id: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
+    explanations: str = Field(default="", max_length=128)  # other explanations considered, comma-separated
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class CannedReply(SQLModel, table=True):
+    """A prepared answer per language, kept by supervisors."""
+
+    __tablename__ = "canned_replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    locale: str = Field(max_length=5, index=True)
+    title: str = Field(max_length=80)
+    body: str = Field(max_length=2000)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TicketStat(SQLModel, table=True):
+    """What statistics keep of a ticket: no text, no pseudonym; outlives the ticket's retention."""
+
+    __tablename__ = "ticket_stats"
+
+    ticket_id: int = Field(primary_key=True)
+    created_at: dt.datetime = Field(index=True)
+    level: str = Field(max_length=16)
+    locale: str = Field(max_length=5)
+    first_answer_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    outcome: str | None = Field(default=None, max_length=24)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """The anonymous two questions after a close; linked to nothing."""
+
+    __tablename__ = "survey_answers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(max_length=16)  # helpful | come_back
+    answer: str = Field(max_length=8)  # yes | no | unsure
+    at: dt.datetime = Field(default_factory=utcnow, index=True)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
+from bot.storage import audit
 from bot.storage.models import (
     ConsentRecord,
     ConversationSession,
@@ -24,6 +25,8 @@ from bot.storage.models import (
     Ticket,
     TicketEvent,
     TicketMessage,
+    TicketNote,
+    TicketStat,
     utcnow,
 )
 from handover.consent import CONSENT_VERSION
@@ -162,7 +165,10 @@ class Repository:
         the "erased" answer instead of showing the welcome.
         """
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
+        for ticket_id in self.s.execute(tickets).scalars():
+            audit.append(self.s, "person", "erased", ticket_id)  # the erasure is on record; nothing of the person
         self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
+        self.s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
         self.s.execute(delete(Ticket).where(col(Ticket.session_id) == session_id))
         self.s.execute(delete(ConsentRecord).where(col(ConsentRecord.session_id) == session_id))
@@ -200,7 +206,8 @@ class Repository:
     def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
-            .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.sent_at).is_(None))
+            .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.sent_at).is_(None),
+                   col(OutboxMessage.origin) == "step")
             .order_by(col(OutboxMessage.id))
         )
         return list((self.s.execute(stmt)).scalars())
@@ -241,6 +248,8 @@ class Repository:
         self.s.flush()
         assert ticket.id is not None
         self.s.add(TicketEvent(ticket_id=ticket.id, actor="person", action="created"))
+        # what statistics keep: no text, no pseudonym, and it outlives the ticket's retention
+        self.s.add(TicketStat(ticket_id=ticket.id, created_at=ticket.created_at, level=new.level, locale=new.locale))
         return ticket
 
     def open_ticket_of(self, session_id: str) -> Ticket | None:
@@ -258,8 +267,12 @@ class Repository:
         now = utcnow()
         ticket.status = TicketStatus.WITHDRAWN
         ticket.updated_at = ticket.closed_at = now
+        ticket.person_left = actor == "person"
+        self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket.id)
+                       .values(closed_at=now, outcome="withdrawn"))
         self.s.add(ticket)
         self.s.add(TicketEvent(ticket_id=ticket.id or 0, actor=actor, action="withdrawn"))
+        audit.append(self.s, actor, "withdrawn", ticket.id)
         self.s.execute(
             update(ConsentRecord)
             .where(col(ConsentRecord.id) == ticket.consent_id, col(ConsentRecord.withdrawn_at).is_(None))
@@ -268,7 +281,11 @@ class Repository:
         return 1
 
     def add_ticket_message(self, ticket_id: int, sender: str, body: bytes) -> None:
-        self.s.add(TicketMessage(ticket_id=ticket_id, sender=sender, body=body))
+        now = utcnow()
+        self.s.add(TicketMessage(ticket_id=ticket_id, sender=sender, body=body, created_at=now))
+        if sender == "person":
+            self.s.execute(update(Ticket).where(col(Ticket.id) == ticket_id).values(last_person_at=now,
+                                                                                  updated_at=now))
 
     def queue_position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets a counsellor will take before this one."""

@@ -9,14 +9,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot.storage.accounts import ABSOLUTE_TIMEOUT, Accounts
 from bot.storage.models import (
     ConsentRecord,
     ConversationSession,
+    DashboardSession,
     InboundSeen,
     OutboxMessage,
     Ticket,
     TicketEvent,
     TicketMessage,
+    TicketNote,
 )
 from bot.storage.repository import Repository
 from bot.storage.store import Store
@@ -76,6 +79,7 @@ async def purge(store: Store, now: dt.datetime, policy: Retention | None = None)
 
 def _erase_tickets(s: Session, ids: list[int | None]) -> None:
     s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(ids)))
+    s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(ids)))
     s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)))
     consents = list(s.execute(select(col(Ticket.consent_id)).where(col(Ticket.id).in_(ids))).scalars())
     s.execute(delete(Ticket).where(col(Ticket.id).in_(ids)))
@@ -118,4 +122,7 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
             col(OutboxMessage.created_at) < now - dt.timedelta(days=policy.unsent_outbox_days)
         )
     )
+    # sign-in bookkeeping: failures count for 30 minutes, a dashboard session lives 12 hours at most
+    Accounts(s).purge_failures(now)
+    s.execute(delete(DashboardSession).where(col(DashboardSession.created_at) < now - ABSOLUTE_TIMEOUT))
     return counts

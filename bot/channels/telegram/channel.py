@@ -341,6 +341,31 @@ class TelegramChannel:
         if not delivery.forgotten:
             await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
 
+    async def send_relayed(self, session_id: str, address: str | None, replies: list[Outbound]) -> list[int]:
+        """The relay's way out on Telegram: the counsellor's messages to the chat the person came from.
+
+        A refusal no retry changes (the person blocked the bot) drops them; a transient error raises, so the
+        outbox row stays and is tried again.
+        """
+        if address is None:
+            return []
+        sent: list[int] = []
+        try:
+            for part in compose(replies):
+                message = await self.bot.send_message(
+                    int(address), part.html, parse_mode=ParseMode.HTML, reply_markup=part.markup,
+                    link_preview_options=NO_PREVIEW,
+                )
+                sent.append(message.message_id)
+        except (BadRequest, Forbidden) as exc:
+            log.error("relayed message dropped: %s", type(exc).__name__)
+        return sent
+
+    async def send_notice(self, chat_id: int, text: str) -> None:
+        """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
+        with suppress(TelegramError):
+            await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
+
 
 async def _acknowledge(answer: Any) -> None:
     """answerCallbackQuery; a re-delivered or old query can no longer be answered, and that is fine."""

@@ -1,0 +1,490 @@
+"""The counsellor's desk: every dashboard request becomes one unit of work here, with the permission checked
+against the row it reads, the audit entry written and the person's messages queued in the same transaction.
+
+The dashboard's routes stay thin; this is the one place that decrypts a ticket for a counsellor, so it is
+the one place that decides what a counsellor may see (the consented summary and what the person wrote
+after consenting; never the session, the channel or an address).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.crypto import Keyring
+from bot.storage import audit
+from bot.storage.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, MAX_FAILURES, Accounts, aware
+from bot.storage.desk import Desk, QueueItem, facts_of
+from bot.storage.models import Counsellor, Ticket, TicketMessage
+from bot.storage.repository import Repository
+from bot.storage.store import Store
+from content.i18n import translator
+from flows.messages import Outbound
+from handover.credentials import recovery_hash, totp_step, verify_password
+from handover.lifecycle import Closing, LifecycleError, Outcome, can_reopen, check_closing
+from handover.permissions import Action, Actor, Role, TicketFacts, allowed, lost_claim
+from handover.queue_rules import DEFAULT_TARGETS, WaitColour, wait_colour
+from handover.relay_notices import closed_notice, joined_notice, reopened_notice, transferred_notice
+from handover.statistics import StatRow
+
+log = logging.getLogger("baken.desk")
+
+#: seen_at is written at most this often: a page full of live requests need not write on each
+_TOUCH_EVERY = dt.timedelta(seconds=60)
+MAX_MESSAGE = 4000
+EXPLANATIONS = ("adolescence", "family_conflict", "mental_health", "drugs", "other")
+
+
+class Denied(Exception):
+    """The actor may not do this to this ticket (or it does not exist: the two look the same)."""
+
+
+class Conflict(Exception):
+    """The ticket changed meanwhile (someone else claimed it first); the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    counsellor_id: int
+    name: str
+    alias: str
+    role: Role
+    languages: frozenset[str]
+    ui_locale: str
+    csrf: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.counsellor_id, self.role, self.languages)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}#{self.counsellor_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    token: str | None = None
+    error: str | None = None  # "locked" | "wrong"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    id: int
+    sender: str
+    text: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    author: str
+    text: str
+    explanations: tuple[str, ...]
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    id: int
+    status: str
+    level: str
+    reasons: tuple[str, ...]
+    locale: str
+    role: str
+    region: str | None
+    goal: str
+    summary: str
+    story: str | None
+    created_at: dt.datetime
+    holder: str | None
+    holder_id: int | None
+    outcome: str | None
+    review_requested: bool
+    person_left: bool
+    closed_at: dt.datetime | None
+    messages: list[ChatLine]
+    notes: list[NoteView]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRowView:
+    item: QueueItem
+    waited: dt.timedelta
+    colour: WaitColour
+    holder: str | None
+    last_heard: dt.timedelta | None = None  # since the person's last message
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class DeskService:
+    def __init__(
+        self,
+        store: Store,
+        keyring: Keyring,
+        *,
+        targets: Mapping[str, dt.timedelta] = DEFAULT_TARGETS,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_relay: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.keys = keyring
+        self.targets = targets
+        self.clock = clock
+        self.on_relay = on_relay  # wakes an in-process deliverer at once; other processes poll
+
+    # ------------------------------------------------------------------ signing in
+    def address_key(self, address: str) -> str:
+        """Failed sign-ins are counted per address without keeping the address."""
+        return self.keys.pseudonym("dashboard-address", address)
+
+    async def login(self, name: str, password: str, code: str, address: str) -> LoginResult:
+        name = name.strip()[:64]
+        addr = self.address_key(address)
+        now = self.clock()
+
+        def unit(s: Session) -> LoginResult:
+            accounts = Accounts(s)
+            per_account, per_address = accounts.failures(name, addr, now)
+            if per_account >= MAX_FAILURES or per_address >= MAX_FAILURES:
+                return LoginResult(error="locked")
+            c = accounts.by_name(name)
+            check = verify_password(c.password_hash if c is not None and c.disabled_at is None else None, password)
+            ok = check.ok and c is not None and self._second_factor(accounts, c, code)
+            if not ok or c is None or c.id is None:
+                accounts.add_failure(name, addr)
+                return LoginResult(error="wrong")
+            if check.new_hash is not None:
+                accounts.set_password_hash(c.id, check.new_hash)
+            token = secrets.token_urlsafe(32)
+            accounts.open_session(token_hash(token), c.id, secrets.token_urlsafe(32))
+            audit.append(s, f"{c.name}#{c.id}", "login")
+            return LoginResult(token=token)
+
+        return await self.store.run(unit)
+
+    def _second_factor(self, accounts: Accounts, c: Counsellor, code: str) -> bool:
+        code = code.strip()
+        assert c.id is not None
+        if "-" in code:  # a recovery code
+            return accounts.use_recovery_code(c.id, recovery_hash(code))
+        secret = self.keys.open_text(c.totp_secret, f"totp:{c.name}")
+        step = totp_step(secret, code, c.totp_last_step, self.clock().timestamp())
+        return step is not None and accounts.use_totp_step(c.id, step)
+
+    async def signed_in(self, token: str, *, touch: bool = True) -> SignedIn | None:
+        """The session behind a cookie, if still alive: 30 minutes idle, 12 hours at most.
+
+        A live channel checks without `touch`: a page left open is not activity.
+        """
+        key = token_hash(token)
+        now = self.clock()
+
+        def unit(s: Session) -> SignedIn | None:
+            accounts = Accounts(s)
+            row = accounts.session(key)
+            if row is None:
+                return None
+            if now - aware(row.seen_at) > IDLE_TIMEOUT or now - aware(row.created_at) > ABSOLUTE_TIMEOUT:
+                accounts.end_session(key)
+                return None
+            c = accounts.by_id(row.counsellor_id)
+            if c is None or c.disabled_at is not None or c.id is None:
+                accounts.end_session(key)
+                return None
+            if touch and now - aware(row.seen_at) > _TOUCH_EVERY:
+                accounts.touch_session(key, now)
+            return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), c.ui_locale,
+                            row.csrf)
+
+        return await self.store.run(unit)
+
+    async def logout(self, token: str) -> None:
+        await self.store.run(lambda s: Accounts(s).end_session(token_hash(token)))
+
+    async def set_ui_locale(self, me: SignedIn, locale: str) -> None:
+        def unit(s: Session) -> None:
+            c = Accounts(s).by_id(me.counsellor_id)
+            if c is not None:
+                c.ui_locale = locale
+                s.add(c)
+
+        await self.store.run(unit)
+
+    async def colleagues(self) -> list[tuple[int, str, str]]:
+        """(id, alias, languages) of active accounts, for the transfer form."""
+        def unit(s: Session) -> list[tuple[int, str, str]]:
+            return [(c.id or 0, c.alias, c.languages) for c in Accounts(s).active()]
+
+        return await self.store.run(unit)
+
+    # ------------------------------------------------------------------ the queue
+    async def queue(self, me: SignedIn, limit: int = 200) -> tuple[list[QueueRowView], int, int]:
+        """The top of the queue this counsellor may see (the permission table decides, as for one ticket),
+        how many they may see, and how many tickets are open in all."""
+        now = self.clock()
+        actor = me.actor
+
+        def unit(s: Session) -> tuple[list[QueueItem], int, int, dict[int, str]]:
+            items, visible, total = Desk(s).queue(lambda f: allowed(Action.VIEW_TICKET, actor, f), limit)
+            names = {c.id or 0: c.alias for c in Accounts(s).all()} if items else {}
+            return items, visible, total, names
+
+        items, visible, total, names = await self.store.run(unit)
+        rows = []
+        for item in items:
+            waited = now - item.created_at
+            colour = WaitColour.OK if item.answered else wait_colour(item.level, waited, self.targets)
+            heard = now - item.last_person_at if item.last_person_at is not None else None
+            rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1), heard))
+        return rows, visible, total
+
+    async def queue_mark(self) -> tuple[int, str]:
+        return await self.store.run(lambda s: Desk(s).queue_mark())
+
+    # ------------------------------------------------------------------ one ticket
+    async def facts(self, ticket_id: int) -> TicketFacts | None:
+        """What permissions look at of a ticket; None when there is no such ticket."""
+        def unit(s: Session) -> TicketFacts | None:
+            ticket = Desk(s).ticket(ticket_id)
+            return facts_of(ticket) if ticket is not None else None
+
+        return await self.store.run(unit)
+
+    def _load(self, s: Session, me: SignedIn, ticket_id: int, action: Action) -> Ticket:
+        ticket = Desk(s).ticket(ticket_id)
+        if ticket is None or not allowed(action, me.actor, facts_of(ticket)):
+            if ticket is not None and action is Action.CLAIM and lost_claim(me.actor, facts_of(ticket)):
+                raise Conflict("a colleague claimed it first")
+            raise Denied(action.value)
+        return ticket
+
+    def _open_message(self, ticket: Ticket, m: TicketMessage) -> ChatLine:
+        text = self.keys.open_text(m.body, f"ticket:{ticket.session_id}")
+        return ChatLine(m.id or 0, m.sender, text, aware(m.created_at))
+
+    async def view(self, me: SignedIn, ticket_id: int) -> TicketView:
+        def unit(s: Session) -> TicketView:
+            ticket = self._load(s, me, ticket_id, Action.VIEW_TICKET)
+            desk = Desk(s)
+            sid = ticket.session_id
+            names = {c.id or 0: c.alias for c in Accounts(s).all()}
+            audit.append(s, me.label, "view", ticket_id)
+            return TicketView(
+                id=ticket_id, status=ticket.status, level=ticket.level,
+                reasons=tuple(filter(None, ticket.reasons.split(","))), locale=ticket.locale, role=ticket.role,
+                region=ticket.region, goal=ticket.goal, summary=self.keys.open_text(ticket.summary, f"ticket:{sid}"),
+                story=self.keys.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
+                created_at=aware(ticket.created_at), holder=names.get(ticket.holder_id or -1),
+                holder_id=ticket.holder_id, outcome=ticket.outcome, review_requested=ticket.review_requested,
+                person_left=ticket.person_left, closed_at=aware(ticket.closed_at) if ticket.closed_at else None,
+                messages=[self._open_message(ticket, m) for m in desk.messages(ticket_id)],
+                notes=[NoteView(names.get(n.counsellor_id, "?"), self.keys.open_text(n.body, f"note:{ticket_id}"),
+                                tuple(filter(None, n.explanations.split(","))), aware(n.created_at))
+                       for n in desk.notes(ticket_id)],
+            )
+
+        return await self.store.run(unit)
+
+    async def messages_after(self, me: SignedIn, ticket_id: int, after: int) -> tuple[str, list[ChatLine]]:
+        """For the live channel: the ticket's status and the lines after `after`, checked like a page read."""
+        def unit(s: Session) -> tuple[str, list[ChatLine]]:
+            ticket = self._load(s, me, ticket_id, Action.VIEW_TICKET)
+            return ticket.status, [self._open_message(ticket, m) for m in Desk(s).messages(ticket_id, after)]
+
+        return await self.store.run(unit)
+
+    async def _change(self, me: SignedIn, ticket_id: int, action: Action,
+                      fn: Callable[[Session, Desk, Ticket], str | None]) -> None:
+        """Check, change, audit and tell the person, all in one transaction."""
+        def unit(s: Session) -> bool:
+            ticket = self._load(s, me, ticket_id, action)
+            detail = fn(s, Desk(s), ticket)
+            audit.append(s, me.label, action.value, ticket_id, detail or "")
+            return True
+
+        await self.store.run(unit)
+        if self.on_relay is not None:
+            self.on_relay()
+
+    def _tell(self, s: Session, ticket: Ticket, *messages: Outbound) -> None:
+        """Queue messages for the person on the channel they came from (any process delivers them)."""
+        sid = ticket.session_id
+        channel = Desk(s).channel_of(sid)
+        if channel is None:
+            return  # the person erased their session: nobody to tell
+        payload = self.keys.seal_json([m.to_json() for m in messages], f"outbox:{sid}")
+        Desk(s).relay(sid, channel, payload)
+
+    def _set_flow(self, s: Session, ticket: Ticket, *, waiting: bool) -> None:
+        """Keep the person's conversation in step: out of the relay when closed, back into it on reopen."""
+        sid = ticket.session_id
+        repo = Repository(s)
+        row = repo.lock_session(sid)
+        if row is None:
+            return
+        data: dict[str, Any] = self.keys.open_json(row.data, f"session:{sid}")
+        data["ticket_open"] = waiting
+        state = "waiting" if waiting else ("done" if row.state == "waiting" else row.state)
+        repo.save_session(sid, channel="", state=state, locale=data["locale"],
+                          data=self.keys.seal_json(data, f"session:{sid}"), address=None, new=False)
+
+    async def claim(self, me: SignedIn, ticket_id: int) -> None:
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            if not desk.claim(ticket_id, me.counsellor_id, supervisor=me.role is Role.SUPERVISOR):
+                raise Conflict("someone else claimed this ticket first")
+            self._tell(s, ticket, joined_notice(translator(ticket.locale), me.alias))
+            return None
+
+        await self._change(me, ticket_id, Action.CLAIM, fn)
+
+    async def release(self, me: SignedIn, ticket_id: int) -> None:
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            if not desk.release(ticket_id, me.counsellor_id):
+                raise Conflict("the ticket changed meanwhile")
+            return None
+
+        await self._change(me, ticket_id, Action.RELEASE, fn)
+
+    async def transfer(self, me: SignedIn, ticket_id: int, *, to: int | None, locale: str | None, reason: str) -> None:
+        if (to is None) == (locale is None):
+            raise LifecycleError("transfer to one colleague or to one language")
+
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            if to is not None and (Accounts(s).by_id(to) is None or to == me.counsellor_id):
+                raise LifecycleError("no such colleague")
+            if not desk.transfer(ticket_id, me.counsellor_id, to=to, locale=locale):
+                raise Conflict("the ticket changed meanwhile")
+            self._tell(s, ticket, transferred_notice(translator(ticket.locale)))
+            target = f"counsellor#{to}" if to is not None else f"language:{locale}"
+            return f"to {target}; {reason.strip()[:500]}".strip("; ")
+
+        await self._change(me, ticket_id, Action.TRANSFER, fn)
+
+    async def reply(self, me: SignedIn, ticket_id: int, text: str) -> None:
+        text = text.strip()
+        if not text:
+            raise LifecycleError("an empty message is not sent")
+        if len(text) > MAX_MESSAGE:
+            raise LifecycleError(f"a message has at most {MAX_MESSAGE} characters")
+
+        def unit(s: Session) -> None:
+            ticket = self._load(s, me, ticket_id, Action.REPLY)
+            sid = ticket.session_id
+            Desk(s).add_counsellor_message(ticket_id, self.keys.seal_text(text, f"ticket:{sid}"))
+            self._tell(s, ticket, Outbound(f"{me.alias}: {text}"))
+
+        await self.store.run(unit)
+        if self.on_relay is not None:
+            self.on_relay()
+
+    async def note(self, me: SignedIn, ticket_id: int, text: str, explanations: list[str]) -> None:
+        text = text.strip()
+        chosen = [e for e in explanations if e in EXPLANATIONS]
+        if not text and not chosen:
+            raise LifecycleError("an empty note is not kept")
+
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            desk.add_note(ticket_id, me.counsellor_id, self.keys.seal_text(text[:4000], f"note:{ticket_id}"), chosen)
+            return None
+
+        await self._change(me, ticket_id, Action.NOTE, fn)
+
+    async def ask_review(self, me: SignedIn, ticket_id: int, reason: str) -> None:
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            if not desk.ask_review(ticket_id, me.counsellor_id):
+                raise Conflict("the ticket changed meanwhile")
+            return reason.strip()[:500]
+
+        await self._change(me, ticket_id, Action.ASK_REVIEW, fn)
+
+    async def close(self, me: SignedIn, ticket_id: int, closing: Closing) -> None:
+        check_closing(closing, by_supervisor=me.role is Role.SUPERVISOR)
+
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            detail = self.keys.seal_text(closing.detail, f"outcome:{ticket_id}") if closing.detail else None
+            holder = None if me.role is Role.SUPERVISOR else me.counsellor_id
+            if not desk.close(ticket_id, holder, closing.outcome.value, detail):
+                raise Conflict("the ticket changed meanwhile")
+            self._tell(s, ticket, closed_notice(translator(ticket.locale), closing.outcome))
+            self._set_flow(s, ticket, waiting=False)
+            # the reason for an escalation is a supervisor's record; other details stay with the ticket
+            return f"outcome={closing.outcome.value}" + (
+                f"; reason: {closing.detail.strip()}" if closing.outcome is Outcome.AUTHORITIES else "")
+
+        await self._change(me, ticket_id, Action.CLOSE, fn)
+
+    async def reopen(self, me: SignedIn, ticket_id: int) -> None:
+        now = self.clock()
+
+        def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
+            closed_at = aware(ticket.closed_at) if ticket.closed_at else None
+            if not can_reopen(ticket.status, closed_at, now) or not desk.reopen(ticket_id, now):
+                raise LifecycleError("only a ticket closed in the last seven days can be reopened")
+            self._tell(s, ticket, reopened_notice(translator(ticket.locale)))
+            self._set_flow(s, ticket, waiting=True)
+            return None
+
+        await self._change(me, ticket_id, Action.REOPEN, fn)
+
+    # ------------------------------------------------------------------ supervisors
+    async def audit_log(self, me: SignedIn, limit: int = 300) -> tuple[list[Any], audit.ChainCheck]:
+        if not allowed(Action.VIEW_AUDIT, me.actor):
+            raise Denied(Action.VIEW_AUDIT.value)
+
+        def unit(s: Session) -> tuple[list[Any], audit.ChainCheck]:
+            return audit.recent(s, limit), audit.verify_all(s)
+
+        return await self.store.run(unit)
+
+    async def stat_rows(self, since: dt.datetime) -> list[StatRow]:
+        def unit(s: Session) -> list[StatRow]:
+            return [StatRow(aware(r.created_at), r.level, r.locale,
+                            aware(r.first_answer_at) if r.first_answer_at else None,
+                            aware(r.closed_at) if r.closed_at else None, r.outcome)
+                    for r in Desk(s).stats(since)]
+
+        return await self.store.run(unit)
+
+    async def survey(self, since: dt.datetime) -> list[tuple[str, str, int]]:
+        return await self.store.run(lambda s: Desk(s).survey(since))
+
+    async def canned(self, locale: str | None = None) -> list[Any]:
+        return await self.store.run(lambda s: Desk(s).canned(locale))
+
+    async def save_canned(self, me: SignedIn, reply_id: int | None, locale: str, title: str, body: str) -> None:
+        if not allowed(Action.EDIT_CANNED, me.actor):
+            raise Denied(Action.EDIT_CANNED.value)
+        if not title.strip() or not body.strip():
+            raise LifecycleError("a canned reply needs a title and a text")
+
+        def unit(s: Session) -> None:
+            Desk(s).save_canned(reply_id, locale, title.strip()[:80], body.strip()[:2000])
+            audit.append(s, me.label, "edit_canned", None, f"{locale}: {title.strip()[:80]}")
+
+        await self.store.run(unit)
+
+    async def delete_canned(self, me: SignedIn, reply_id: int) -> None:
+        if not allowed(Action.EDIT_CANNED, me.actor):
+            raise Denied(Action.EDIT_CANNED.value)
+
+        def unit(s: Session) -> None:
+            Desk(s).delete_canned(reply_id)
+            audit.append(s, me.label, "delete_canned", None, str(reply_id))
+
+        await self.store.run(unit)
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,95 @@
+"""The way back to the person: counsellor-side messages wait in the outbox (origin "relay") until the
+deliverer of the person's channel picks them up — in this process or in another one.
+
+The seam for every channel: `RelayPump(store, keyring, channel, send)` polls the outbox rows of one
+channel (optionally of one session), opens each with the keyring, calls `send(session_id, address,
+replies)` and deletes the row once `send` returned; `send` returns the channel's message ids (for /forget)
+or raises to have the row retried. `wake()` skips the wait when the dashboard runs in the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.crypto import Keyring
+from bot.storage.desk import pending_relay
+from bot.storage.models import ConversationSession
+from bot.storage.repository import Repository
+from bot.storage.store import Store
+from flows.messages import Outbound
+
+log = logging.getLogger("baken.relay")
+
+#: (session id, the channel address or None, the messages) -> the channel's ids of what it showed
+Send = Callable[[str, str | None, list[Outbound]], Awaitable[Sequence[int]]]
+POLL_EVERY = 0.25  # seconds; well inside the two seconds a counsellor's message may take
+
+
+class RelayPump:
+    def __init__(self, store: Store, keys: Keyring, channel: str, send: Send, *, session_id: str | None = None,
+                 every: float = POLL_EVERY) -> None:
+        self.store, self.keys, self.channel, self.send = store, keys, channel, send
+        self.session_id = session_id
+        self.every = every
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def once(self) -> int:
+        """Deliver what is pending now; returns how many outbox rows went out."""
+        def unit(s: Session) -> list[tuple[int, str, bytes, bytes | None]]:
+            rows = pending_relay(s, self.channel, self.session_id)
+            sids = {r.session_id for r in rows}
+            addresses = dict(s.execute(select(col(ConversationSession.id), col(ConversationSession.address))
+                                       .where(col(ConversationSession.id).in_(sids))).tuples().all()) if sids else {}
+            return [(r.id or 0, r.session_id, r.payload, addresses.get(r.session_id)) for r in rows]
+
+        rows = await self.store.run(unit)
+        sent = 0
+        for oid, sid, payload, sealed_address in rows:
+            replies = [Outbound.from_json(o) for o in self.keys.open_json(payload, f"outbox:{sid}")]
+            address = self.keys.open_text(sealed_address, f"address:{sid}") if sealed_address else None
+            try:
+                shown = await self.send(sid, address, replies)
+            except Exception:  # a failed send stays in the outbox and is tried again on the next round
+                log.exception("relay to %s failed for %s…; will retry", self.channel, sid[:8])
+                continue
+
+            def done(s: Session, oid: int = oid, sid: str = sid, shown: Sequence[int] = shown) -> None:
+                repo = Repository(s)
+                repo.delete_outbox([oid])
+                if shown:
+                    repo.add_trail(sid, shown)
+
+            await self.store.run(done)
+            sent += 1
+        return sent
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception:  # the database may be briefly away; the pump must outlive that
+                log.exception("relay round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.every)
+            self._wake.clear()
+
+
+@contextlib.asynccontextmanager
+async def pumping(pump: RelayPump) -> AsyncIterator[RelayPump]:
+    task = asyncio.create_task(pump.run(), name=f"baken-relay-{pump.channel}")
+    try:
+        yield pump
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

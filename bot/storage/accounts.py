@@ -1,0 +1,114 @@
+"""Counsellor accounts, their recovery codes, dashboard sessions and failed sign-ins: plain SQL in the
+caller's transaction (a unit of work run by `bot.storage.store.Store`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from bot.storage.models import Counsellor, DashboardSession, LoginFailure, RecoveryCode, utcnow
+
+FAILURE_WINDOW = dt.timedelta(minutes=30)
+MAX_FAILURES = 5
+IDLE_TIMEOUT = dt.timedelta(minutes=30)
+ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+class Accounts:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # ------------------------------------------------------------------ accounts
+    def add(self, counsellor: Counsellor, recovery_hashes: list[str]) -> Counsellor:
+        self.s.add(counsellor)
+        self.s.flush()
+        assert counsellor.id is not None
+        self.s.add_all([RecoveryCode(counsellor_id=counsellor.id, code_hash=h) for h in recovery_hashes])
+        return counsellor
+
+    def by_name(self, name: str) -> Counsellor | None:
+        return self.s.execute(select(Counsellor).where(col(Counsellor.name) == name)).scalars().first()
+
+    def by_id(self, counsellor_id: int) -> Counsellor | None:
+        return self.s.get(Counsellor, counsellor_id)
+
+    def all(self) -> list[Counsellor]:
+        return list(self.s.execute(select(Counsellor).order_by(col(Counsellor.name))).scalars())
+
+    def active(self) -> list[Counsellor]:
+        stmt = select(Counsellor).where(col(Counsellor.disabled_at).is_(None)).order_by(col(Counsellor.alias))
+        return list(self.s.execute(stmt).scalars())
+
+    def disable(self, counsellor: Counsellor) -> None:
+        counsellor.disabled_at = utcnow()
+        self.s.add(counsellor)
+        self.end_sessions(counsellor.id or 0)
+
+    def set_password_hash(self, counsellor_id: int, new_hash: str) -> None:
+        self.s.execute(update(Counsellor).where(col(Counsellor.id) == counsellor_id).values(password_hash=new_hash))
+
+    def use_totp_step(self, counsellor_id: int, step: int) -> bool:
+        """Record the step as used; False if it (or a later one) was used already: no code works twice."""
+        result = self.s.execute(
+            update(Counsellor)
+            .where(col(Counsellor.id) == counsellor_id, col(Counsellor.totp_last_step) < step)
+            .values(totp_last_step=step)
+        )
+        return bool(cast(CursorResult[Any], result).rowcount)
+
+    def reset_second_factor(self, counsellor: Counsellor, sealed_secret: bytes, recovery_hashes: list[str]) -> None:
+        counsellor.totp_secret = sealed_secret
+        counsellor.totp_last_step = 0
+        self.s.add(counsellor)
+        self.s.execute(delete(RecoveryCode).where(col(RecoveryCode.counsellor_id) == counsellor.id))
+        self.s.add_all([RecoveryCode(counsellor_id=counsellor.id or 0, code_hash=h) for h in recovery_hashes])
+        self.end_sessions(counsellor.id or 0)
+
+    def use_recovery_code(self, counsellor_id: int, code_hash: str) -> bool:
+        result = self.s.execute(
+            update(RecoveryCode)
+            .where(col(RecoveryCode.counsellor_id) == counsellor_id, col(RecoveryCode.code_hash) == code_hash,
+                   col(RecoveryCode.used_at).is_(None))
+            .values(used_at=utcnow())
+        )
+        return bool(cast(CursorResult[Any], result).rowcount)
+
+    # ------------------------------------------------------------------ failed sign-ins
+    def failures(self, account: str, address: str, now: dt.datetime) -> tuple[int, int]:
+        since = now - FAILURE_WINDOW
+        per_account = select(func.count()).select_from(LoginFailure).where(
+            col(LoginFailure.account) == account, col(LoginFailure.at) > since)
+        per_address = select(func.count()).select_from(LoginFailure).where(
+            col(LoginFailure.address) == address, col(LoginFailure.at) > since)
+        return int(self.s.execute(per_account).scalar_one()), int(self.s.execute(per_address).scalar_one())
+
+    def add_failure(self, account: str, address: str) -> None:
+        self.s.add(LoginFailure(account=account[:64], address=address))
+
+    def purge_failures(self, now: dt.datetime) -> None:
+        self.s.execute(delete(LoginFailure).where(col(LoginFailure.at) <= now - FAILURE_WINDOW))
+
+    # ------------------------------------------------------------------ dashboard sessions
+    def open_session(self, token_hash: str, counsellor_id: int, csrf: str) -> None:
+        self.s.add(DashboardSession(id=token_hash, counsellor_id=counsellor_id, csrf=csrf))
+
+    def session(self, token_hash: str) -> DashboardSession | None:
+        return self.s.get(DashboardSession, token_hash)
+
+    def touch_session(self, token_hash: str, now: dt.datetime) -> None:
+        self.s.execute(update(DashboardSession).where(col(DashboardSession.id) == token_hash).values(seen_at=now))
+
+    def end_session(self, token_hash: str) -> None:
+        self.s.execute(delete(DashboardSession).where(col(DashboardSession.id) == token_hash))
+
+    def end_sessions(self, counsellor_id: int) -> None:
+        self.s.execute(delete(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id))

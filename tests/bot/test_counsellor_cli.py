@@ -1,0 +1,47 @@
+"""`baken counsellor …` as an administrator types it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.server_keys import first_run
+
+
+def baken(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
+    env["BAKEN_DATA_DIR"] = str(tmp_path / "data")
+    first_run(tmp_path / "data")
+    return subprocess.run([sys.executable, "-m", "bot.cli", "counsellor", *args], input=stdin, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_add_prints_the_enrolment_qr_and_recovery_codes_then_list_disable_reset(tmp_path: Path) -> None:
+    added = baken(tmp_path, "add", "anna", "--role", "counsellor", "--languages", "nl,fr", "--alias", "Anna",
+                  "--password-stdin", stdin="a long enough password\n")
+    assert added.returncode == 0, added.stderr
+    assert "█" in added.stdout, "the QR code is drawn in the terminal"
+    secret = re.search(r"type the key: ([A-Z2-7]{32})", added.stdout)
+    codes = re.findall(r"^  ([a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4})$", added.stdout, re.MULTILINE)
+    assert secret is not None and len(codes) == 10
+    assert "a long enough password" not in added.stdout
+
+    again = baken(tmp_path, "add", "anna", "--role", "counsellor", "--languages", "nl", "--password-stdin",
+                  stdin="a long enough password\n")
+    assert again.returncode == 2 and "exists already" in again.stderr
+    weak = baken(tmp_path, "add", "bob", "--role", "counsellor", "--languages", "nl", "--password-stdin",
+                 stdin="short\n")
+    assert weak.returncode == 2 and "12 characters" in weak.stderr
+    bad = baken(tmp_path, "add", "bob", "--role", "counsellor", "--languages", "nl,es", "--password-stdin",
+                stdin="a long enough password\n")
+    assert bad.returncode == 2 and "languages" in bad.stderr
+
+    reset = baken(tmp_path, "reset-2fa", "anna")
+    assert reset.returncode == 0 and secret[1] not in reset.stdout
+    assert baken(tmp_path, "disable", "anna").returncode == 0
+    listed = baken(tmp_path, "list").stdout
+    assert re.search(r"anna\s+Anna\s+counsellor\s+nl,fr\s+disabled", listed)
+    assert "bob" not in listed
