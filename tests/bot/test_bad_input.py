@@ -11,13 +11,12 @@ from pathlib import Path
 
 from bot.app import Services
 from bot.dispatch import Envelope
-from bot.settings import Settings
 from content.i18n import translator
 from flows.messages import Inbound
 from tests.bot.fake_telegram import BakenOnTelegram, FakeBotAPI
 from tests.bot.test_dispatch import PATH, converse
-from tests.bot.test_telegram import PEOPLE, TOKEN, fast_tuning, text
-from tests.server_keys import TEST_KEY, first_run
+from tests.bot.test_telegram import PEOPLE, text
+from tests.server_keys import first_run
 
 
 async def test_a_lone_surrogate_is_stored_and_answered(services: Services) -> None:
@@ -73,26 +72,17 @@ async def _raw_post(baken: BakenOnTelegram, body: bytes, secret: bytes) -> int:
     return int(status_line.split()[1])
 
 
-async def test_the_webhook_answers_hostile_bytes_without_a_server_error(tmp_path: Path) -> None:
-    fake = FakeBotAPI()
-    await fake.start()
-    settings = Settings(
-        data_dir=tmp_path / "data", secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook",
-    )
-    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
-    await baken.start()
-    try:
-        right = baken.secret.encode()
-        assert await _raw_post(baken, b'{"update_id": 1}', b"\xff\xfe\xc3") == 401, "not UTF-8: a wrong secret"
-        assert await _raw_post(baken, b"[" * 100_000 + b"]" * 100_000, right) == 400, "absurd nesting"
-        assert await _raw_post(baken, b"\xff\xfe not json", right) == 400
-        person = PEOPLE["nl"]
-        update = text(person, "ik maak me zorgen \ud83d om mijn zoon")
-        body = json.dumps(update).encode()  # the lone surrogate travels as the JSON escape \\ud83d
-        assert b"\\ud83d" in body
-        assert await _raw_post(baken, body, right) == 200, "answered, so Telegram never re-delivers it"
-        assert await _raw_post(baken, body, right) == 200, "and a re-delivery is a no-op"
-    finally:
-        await baken.close()
-        await fake.close()
+async def test_the_webhook_answers_hostile_bytes_without_a_server_error(
+    webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    baken, _fake = webhook_baken
+    right = baken.secret.encode()
+    assert await _raw_post(baken, b'{"update_id": 1}', b"\xff\xfe\xc3") == 401, "not UTF-8: a wrong secret"
+    assert await _raw_post(baken, b"[" * 100_000 + b"]" * 100_000, right) == 400, "absurd nesting"
+    assert await _raw_post(baken, b"\xff\xfe not json", right) == 400
+    person = PEOPLE["nl"]
+    update = text(person, "ik maak me zorgen \ud83d om mijn zoon")
+    body = json.dumps(update).encode()  # the lone surrogate travels as the JSON escape \\ud83d
+    assert b"\\ud83d" in body
+    assert await _raw_post(baken, body, right) == 200, "answered, so Telegram never re-delivers it"
+    assert await _raw_post(baken, body, right) == 200, "and a re-delivery is a no-op"

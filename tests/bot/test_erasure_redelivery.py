@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
 from bot.storage.models import ConversationSession, InboundSeen
 from content.i18n import translator
-from tests.bot.fake_telegram import TOKEN, BakenOnTelegram, FakeBotAPI, press, text
-from tests.bot.test_telegram import PEOPLE, fast_tuning
-from tests.server_keys import TEST_KEY
+from tests.bot.fake_telegram import BakenOnTelegram, FakeBotAPI, press, text
+from tests.bot.test_telegram import PEOPLE
 
 ERASED = "Everything you told me is erased. If you want, you can start again."
-
-
-@pytest.fixture
-async def hooked(tmp_path: Path) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
-    fake = FakeBotAPI()
-    await fake.start()
-    settings = Settings(
-        data_dir=tmp_path / "data", secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook",
-    )
-    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
-    await baken.start()
-    yield baken, fake
-    await baken.close()
-    await fake.close()
 
 
 async def sessions(baken: BakenOnTelegram) -> int:
@@ -39,9 +18,9 @@ async def sessions(baken: BakenOnTelegram) -> int:
 
 
 async def test_a_redelivered_erasure_repeats_its_answer_and_starts_nothing(
-    hooked: tuple[BakenOnTelegram, FakeBotAPI],
+    webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:
-    baken, fake = hooked
+    baken, fake = webhook_baken
     person = PEOPLE["nl"]
     await baken.converse(person, ["/start", "#go", "Mijn zoon zegt rare dingen.", "/forget"])
     confirm = press(person, "forget_yes", message_id=fake.of("sendMessage", person.id)[-1].message_id)
@@ -61,9 +40,9 @@ async def test_a_redelivered_erasure_repeats_its_answer_and_starts_nothing(
 
 
 async def test_handled_update_ids_outlive_the_erasure_without_naming_the_person(
-    hooked: tuple[BakenOnTelegram, FakeBotAPI],
+    webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:
-    baken, _fake = hooked
+    baken, _fake = webhook_baken
     person = PEOPLE["fr"]
     await baken.converse(person, ["/start", "#go", "/forget", "#forget_yes"])
     async with baken.services.sessions() as s:
