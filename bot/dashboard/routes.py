@@ -22,6 +22,8 @@ from bot.dashboard.auth import (
 )
 from bot.dashboard.pages import render
 from bot.desk import EXPLANATIONS
+from bot.pages import STALE_MONTHS
+from content.directory import Directory
 from content.i18n import LOCALES
 from handover.lifecycle import OUTCOME_LABELS, Closing, LifecycleError, Outcome
 from handover.permissions import Action, allowed
@@ -239,6 +241,16 @@ async def _report(request: web.Request, days: int = 30):  # type: ignore[no-unty
     desk = request.app[DESK]
     rows = await desk.stat_rows(dt.datetime.now(dt.UTC) - dt.timedelta(days=days + 1))
     return build_report(rows, today=dt.datetime.now(dt.UTC).date(), days=days, targets=desk.targets)
+
+
+@routes.get("/contacts")
+@declare(Action.SIGNED_IN)
+async def contacts_page(request: web.Request) -> web.StreamResponse:
+    """The services Baken shows, with what is known of each: counsellors refer on with the caveats in view."""
+    directory = Directory.load()
+    unconfirmed = directory.unconfirmed()
+    stale = {c.id for c in directory.stale(months=request.config_dict.get(STALE_MONTHS, 12), today=dt.date.today())}
+    return render(request, "contacts.html", {"unconfirmed": unconfirmed, "total": len(directory), "stale": stale})
 
 
 @routes.get("/stats")

@@ -198,3 +198,18 @@ async def test_each_counsellor_chooses_the_dashboard_language(dashboard: Dashboa
         await dashboard.client.post("/dashboard/language", data={"csrf": csrf, "lang": lang})
         page = await (await dashboard.client.get("/dashboard/")).text()
         assert f'<html lang="{lang}">' in page and word in page.replace("&#39;", "'")
+
+
+async def test_counsellors_see_which_services_nobody_has_confirmed(dashboard: Dashboard) -> None:
+    from content.directory import Directory
+
+    _, enrolment = await account(dashboard.services, "anna", "counsellor", "nl")
+    assert await dashboard.login("anna", enrolment.secret) == 200
+    page = await (await dashboard.client.get("/dashboard/contacts")).text()
+    directory = Directory.load()
+    unconfirmed = directory.unconfirmed()
+    assert unconfirmed, "the directory says which entries no one confirmed with the service"
+    assert f"{len(unconfirmed)} of {len(directory)} services not yet confirmed" in page
+    assert all(f'id="contact-{c.id}"' in page for c in unconfirmed)
+    confirmed = [c for c in directory if c.confirmed is not None]
+    assert all(f'id="contact-{c.id}"' not in page for c in confirmed)
