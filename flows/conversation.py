@@ -602,6 +602,7 @@ class Conversation:
             self.assess()
         story = "\n".join(d["story"]) if (d["story"] and d["share_story"]) else None
         self.effects.append(GiveConsent(CONSENT_VERSION, d["locale"], bool(story)))
+        d["relayed"] = 0  # each request gets its own allowance of relayed messages
         self.effects.append(
             OpenTicket(
                 level=d["level"],
@@ -622,7 +623,17 @@ class Conversation:
         self.say(self.t("That is fine: nothing was shared. You can read on, look up services, or come back later."))
 
     def relay(self, text: str) -> None:
-        hit = self.screen(text)
+        hit = self.screen(text)  # first, whatever else happens to the message: danger gets its numbers
+        if len(text) > RELAY_MAX_CHARS:
+            self.say(self.t("That message is too long to pass on in one piece (at most {n} characters). Could "
+                            "you send it in shorter parts?").format(n=f"{RELAY_MAX_CHARS:,}".replace(",", " ")))
+            return
+        sent = int(self.data.get("relayed", 0))
+        if sent >= RELAY_MAX_MESSAGES:
+            self.say(self.t("The counsellor has many messages from you to read already. Please wait for their "
+                            "answer before you write more; if someone is in danger, call 112."))
+            return
+        self.data["relayed"] = sent + 1
         self.effects.append(RelayToCounsellor(text, danger=hit.category if hit else None))
         self.say(self.t("Passed on to the counsellor."))
 
@@ -645,6 +656,10 @@ class Conversation:
 
 
 STORY_PREVIEW = 300
+#: a relayed message longer than this is refused kindly (Telegram's own limit is 4,096): no 5 MB messages
+RELAY_MAX_CHARS = 4000
+#: relayed messages per request before the person is asked to wait for an answer (a flood, not a conversation)
+RELAY_MAX_MESSAGES = 200
 
 
 def shortened(story: list[str], limit: int = STORY_PREVIEW) -> str:
