@@ -14,19 +14,30 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from bot.crypto import Keyring
 from bot.lanes import KeyedLocks
 from bot.storage.desk import Desk
-from bot.storage.models import SurveyAnswer
+from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.store import Store
 from content.i18n import translator
-from flows.effects import ForgetSession, GiveConsent, OpenTicket, RecordSurvey, RelayToCounsellor, WithdrawTicket
+from flows.effects import (
+    ForgetSession,
+    GiveConsent,
+    OpenTicket,
+    RecordSurvey,
+    RelayToCounsellor,
+    ShowStoredData,
+    WithdrawTicket,
+)
 from flows.engine import Engine, StepResult
 from flows.messages import Inbound, Outbound
 from handover.hours import OpeningHours
+from handover.my_data import StoredRequest, describe_requests
 from handover.notices import next_steps
 
 log = logging.getLogger("baken.dispatch")
@@ -189,9 +200,29 @@ class Dispatcher:
                 repo.s.add(SurveyAnswer(question=effect.question, answer=effect.answer))
             elif isinstance(effect, WithdrawTicket):
                 repo.withdraw_open(sid)
+            elif isinstance(effect, ShowStoredData):
+                extra.append(Outbound(describe_requests(translator(effect.locale), self._stored(repo, sid))))
             elif isinstance(effect, ForgetSession):
                 pass  # handled after the step: the whole session goes
         return extra
+
+    def _stored(self, repo: Repository, sid: str) -> list[StoredRequest]:
+        """Every request of this session with its consent and messages, opened with the session's keys."""
+        out = []
+        tickets = repo.s.execute(select(Ticket).where(col(Ticket.session_id) == sid).order_by(col(Ticket.id)))
+        for ticket in tickets.scalars():
+            consent = repo.s.get(ConsentRecord, ticket.consent_id)
+            messages = repo.s.execute(
+                select(TicketMessage).where(col(TicketMessage.ticket_id) == ticket.id).order_by(col(TicketMessage.id))
+            ).scalars()
+            out.append(StoredRequest(
+                number=ticket.id or 0, status=ticket.status, level=ticket.level, created=_aware(ticket.created_at),
+                consent_at=_aware(consent.given_at) if consent is not None else None,
+                summary=self.keys.open_text(ticket.summary, f"ticket:{sid}"),
+                story=self.keys.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
+                messages=[(m.sender, self.keys.open_text(m.body, f"ticket:{sid}")) for m in messages],
+            ))
+        return out
 
     async def delivered(self, ids: list[int], session_id: str | None = None, shown: Sequence[int] = ()) -> None:
         """Sent replies leave the outbox: nothing of what was said stays longer than needed.

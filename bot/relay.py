@@ -60,7 +60,7 @@ class RelayPump:
             try:
                 shown = await self.send(sid, address, replies)
             except Exception:  # a failed send stays in the outbox and is tried again on the next round
-                log.exception("relay to %s failed for %s…; will retry", self.channel, sid[:8])
+                log.exception("relay to %s failed; will retry", self.channel)
                 continue
 
             def done(s: Session, oid: int = oid, sid: str = sid, shown: Sequence[int] = shown) -> None:

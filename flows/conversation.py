@@ -26,6 +26,7 @@ from flows.effects import (
     OpenTicket,
     RecordSurvey,
     RelayToCounsellor,
+    ShowStoredData,
     WithdrawTicket,
 )
 from flows.messages import Button, Outbound
@@ -74,6 +75,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "restart", "source": ANY, "dest": "welcome", "before": "begin"},
     {"trigger": "help", "source": ANY, "dest": None, "after": "say_help"},
     {"trigger": "urgent", "source": ANY, "dest": None, "after": "say_urgent"},
+    {"trigger": "mydata", "source": ANY, "dest": None, "after": "show_my_data"},
     {"trigger": "choose_language", "source": ANY, "dest": "language", "before": "remember_return"},
     {"trigger": "forget", "source": ANY, "dest": "confirm_forget", "before": "remember_return"},
     {"trigger": "stop", "source": ANY, "dest": "done", "before": "stop_everything"},
@@ -330,6 +332,16 @@ class Conversation:
 
     def say_urgent(self, *_: Any) -> None:
         self.say_emergency(None)
+
+    def show_my_data(self, *_: Any) -> None:
+        """Everything Baken keeps linked to this person, readable, in their language (GDPR art. 15)."""
+        t, d = self.t, self.data
+        lines = [t("This is everything Baken keeps about this conversation:"), *self.summary_lines(t)]
+        if d["story"]:
+            lines.append(t("Your own words, in full:"))
+            lines.extend(f"“{part}”" for part in d["story"])
+        self.say("\n".join(lines))
+        self.effects.append(ShowStoredData(d["locale"]))
 
     def screen(self, text: str) -> Hit | None:
         """Run the danger screen on free text; on a hit, the fitting numbers go out before anything else."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flows.conversation import ANY, STATES, TRANSITIONS
 
 #: always-available commands are drawn once, as a note, not as an arrow from every state
-GLOBAL = frozenset({"start", "restart", "help", "urgent", "choose_language", "forget", "stop", "back", "alarm"})
+GLOBAL = frozenset(
+    {"start", "restart", "help", "urgent", "choose_language", "forget", "stop", "back", "alarm", "mydata"}
+)
 
 
 def _label(transition: dict[str, object]) -> str:
@@ -34,7 +36,7 @@ def mermaid() -> str:
     lines.append("    done --> [*]")
     lines.append(
         "    note right of welcome\n        from every state: /start, /restart, /help, /urgent, /language,"
-        " /forget, /stop, back\n"
+        " /forget, /mydata, /stop, back\n"
         "        danger caught in typed words (alarm): the numbers, then danger, then back\n    end note"
     )
     unused = [s for s in STATES if not any(s in (e[0], e[1]) for e in seen) and s not in ("welcome", "language")]

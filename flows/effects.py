@@ -55,4 +55,11 @@ class ForgetSession:
     pass
 
 
-Effect = GiveConsent | OpenTicket | RelayToCounsellor | RecordSurvey | WithdrawTicket | ForgetSession
+@dataclass(frozen=True, slots=True)
+class ShowStoredData:
+    """/mydata: the dispatcher adds what storage holds for this session (requests, consents, messages)."""
+
+    locale: str
+
+
+Effect = GiveConsent | OpenTicket | RelayToCounsellor | RecordSurvey | WithdrawTicket | ForgetSession | ShowStoredData

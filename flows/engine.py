@@ -40,11 +40,13 @@ COMMANDS: dict[str, str] = {
     "langue": "choose_language",
     "sprache": "choose_language",
     "forget": "forget",
+    "mydata": "mydata",
     "stop": "stop",
     "back": "back",
 }
 #: events after which "back" should not return to the state we left
 NO_HISTORY = frozenset({"back", "start", "restart", "again", "forget", "forget_yes", "forget_no", "choose_language",
+                        "mydata",
                         "lang", "stop", "withdraw", "survey"})
 #: option values a button may carry, per event (anything else is stale or forged)
 VALID_VALUES: dict[str, frozenset[str]] = {

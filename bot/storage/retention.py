@@ -98,8 +98,11 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
         counts["tickets"] = len(ids)
     # a request nobody answered, or nobody touched, for the whole period is not kept forever either
     stale_before = now - dt.timedelta(days=policy.open_request_days)
+    recent_talk = select(col(TicketMessage.id)).where(
+        col(TicketMessage.ticket_id) == col(Ticket.id), col(TicketMessage.created_at) >= stale_before
+    )
     stale = select(col(Ticket.id)).where(
-        col(Ticket.status).in_(list(OPEN_STATUSES)), col(Ticket.updated_at) < stale_before
+        col(Ticket.status).in_(list(OPEN_STATUSES)), col(Ticket.updated_at) < stale_before, ~recent_talk.exists()
     )
     ids = list(s.execute(stale).scalars())
     if ids:

@@ -115,3 +115,14 @@ def test_baken_db_purge_erases_with_a_broken_setting_and_says_so(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert "purging after 7 days instead" in result.stderr
     assert "purged 1 idle session(s)" in result.stdout
+
+
+async def test_a_request_where_the_talk_goes_on_is_not_purged_as_untouched(services: Services) -> None:
+    await converse(services, "talking", [*PATH, "Are you there?"])
+    now = dt.datetime.now(dt.UTC)
+    async with services.sessions() as s, s.begin():  # the ticket row itself last changed long ago
+        await s.execute(update(Ticket).values(updated_at=now - dt.timedelta(days=40)))
+        await s.execute(update(ConversationSession).values(updated_at=now - dt.timedelta(days=3)))
+    counts = await purge(services.store, now + dt.timedelta(days=1))
+    assert counts["requests"] == 0, "a message in the last 30 days keeps the request"
+    assert await rows(services, Ticket) == 1

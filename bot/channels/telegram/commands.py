@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "restart": N_("Start again from the beginning"),
     "stop": N_("End the conversation and withdraw a request"),
     "forget": N_("Erase everything you told me"),
+    "mydata": N_("See everything Baken keeps about you"),
 }
 
 
