@@ -10,7 +10,7 @@ LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-vers
 	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
 .PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint \
-	typecheck bench eval-danger clean
+	typecheck bench eval-danger fuzz clean
 
 # A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
 $(STAMP): $(LOCK) pyproject.toml
@@ -72,6 +72,9 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bench.ordering --chats 100
 	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.queue_page
+
+fuzz: install ## 10,000 malformed Telegram updates against the real webhook: no server error, people still served
+	BAKEN_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/bot/test_fuzz_webhook.py
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
 	$(BIN)/baken screen --eval

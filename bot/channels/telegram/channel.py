@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -92,6 +93,10 @@ class _Outcome:
 _OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
 #: seconds a webhook answer of "busy" asks Telegram to wait before it delivers the update again
 RETRY_AFTER = 1
+
+
+#: failures a re-delivery can cure: the network, Telegram itself, the database, a timeout
+RETRYABLE: tuple[type[BaseException], ...] = (TelegramError, DBAPIError, OSError, TimeoutError)
 
 
 class Handled(enum.IntEnum):
@@ -208,7 +213,8 @@ class TelegramChannel:
         """
         try:
             update = Update.de_json(payload, self.bot)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # OSError and OverflowError: a date the platform cannot represent
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError("not a Telegram update") from exc
         if self._pending >= self.tuning.max_pending_updates:
             log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
@@ -224,7 +230,13 @@ class TelegramChannel:
             self._pending -= 1
         if outcome.error is None:
             return Handled.OK
-        return Handled.CHAT_BUSY if isinstance(outcome.error, LaneFull) else Handled.FAILED
+        if isinstance(outcome.error, LaneFull):
+            return Handled.CHAT_BUSY
+        if isinstance(outcome.error, RETRYABLE):
+            return Handled.FAILED
+        # a fault this update causes every time (a forged or malformed update): logged once, and answered, so
+        # that Telegram does not re-deliver it forever and hold up the chat's later messages behind it
+        return Handled.OK
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:

@@ -33,8 +33,10 @@ GROUPS = frozenset({ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL})
 
 def inbound_of(message: Message) -> Inbound | None:
     """A new private message as an Inbound; None for service messages nobody typed (pins, timers)."""
-    if message.text is not None:
+    if isinstance(message.text, str):
         return Inbound.from_text(message.text)  # a forwarded text is just text; its origin is not read
+    if message.text is not None:  # a forged update whose text is not text
+        return Inbound.unsupported(Unsupported.OTHER)
     for attribute, kind in ATTACHMENTS.items():
         if getattr(message, attribute, None):
             return Inbound.unsupported(kind)
