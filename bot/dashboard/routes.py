@@ -23,7 +23,6 @@ from bot.dashboard.auth import (
 from bot.dashboard.pages import render
 from bot.desk import EXPLANATIONS
 from bot.pages import STALE_MONTHS
-from content.directory import Directory
 from content.i18n import LOCALES
 from handover.lifecycle import OUTCOME_LABELS, Closing, LifecycleError, Outcome
 from handover.permissions import Action, allowed
@@ -247,7 +246,9 @@ async def _report(request: web.Request, days: int = 30):  # type: ignore[no-unty
 @declare(Action.SIGNED_IN)
 async def contacts_page(request: web.Request) -> web.StreamResponse:
     """The services Baken shows, with what is known of each: counsellors refer on with the caveats in view."""
-    directory = Directory.load()
+    from bot.server import SERVICES  # the app's loaded content, not the YAML again on every page view
+
+    directory = request.config_dict[SERVICES].engine.content.directory
     unconfirmed = directory.unconfirmed()
     stale = {c.id for c in directory.stale(months=request.config_dict.get(STALE_MONTHS, 12), today=dt.date.today())}
     return render(request, "contacts.html", {"unconfirmed": unconfirmed, "total": len(directory), "stale": stale})

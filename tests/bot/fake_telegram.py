@@ -12,6 +12,7 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -350,3 +351,34 @@ class BakenOnTelegram:
         for s in steps:
             replies += await self.step(person, s)
         return replies
+
+
+async def on_webhook(data_dir: Path, tuning: Any) -> tuple[FakeBotAPI, BakenOnTelegram]:
+    """A fresh fake Bot API and Baken on its webhook in front of it, both started."""
+    from bot.settings import Settings
+    from tests.server_keys import TEST_KEY
+
+    fake = FakeBotAPI()
+    await fake.start()
+    settings = Settings(
+        data_dir=data_dir, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
+        telegram_webhook_url="https://baken.example/telegram/webhook",
+    )
+    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
+    await baken.start()
+    return fake, baken
+
+
+async def raw_post(port: int, secret: bytes, body: bytes) -> int:
+    """POST bytes to the webhook as they are, as a broken or hostile client could (no client library cleans
+    them); the status code."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\nContent-Length: " + str(len(body)).encode()
+        + b"\r\nConnection: close\r\n\r\n" + body
+    )
+    await writer.drain()
+    line = await reader.readline()
+    writer.close()
+    return int(line.split()[1])

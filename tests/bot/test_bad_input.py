@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ from bot.app import Services
 from bot.dispatch import Envelope
 from content.i18n import translator
 from flows.messages import Inbound
-from tests.bot.fake_telegram import BakenOnTelegram, FakeBotAPI
+from tests.bot.fake_telegram import BakenOnTelegram, FakeBotAPI, raw_post
 from tests.bot.test_dispatch import PATH, converse
 from tests.bot.test_telegram import PEOPLE, text
 from tests.server_keys import first_run
@@ -58,31 +57,18 @@ def test_chat_session_resumes_where_it_was(tmp_path: Path) -> None:
     assert t("Continue") not in out.split(t("Welcome back. This is where we were:"))[-1], "not the welcome again"
 
 
-async def _raw_post(baken: BakenOnTelegram, body: bytes, secret: bytes) -> int:
-    """Bytes on the wire, as a broken or hostile client could send them (no client library cleans them)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", baken.client.port)
-    writer.write(
-        b"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body
-    )
-    await writer.drain()
-    status_line = await reader.readline()
-    writer.close()
-    return int(status_line.split()[1])
-
 
 async def test_the_webhook_answers_hostile_bytes_without_a_server_error(
     webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:
     baken, _fake = webhook_baken
     right = baken.secret.encode()
-    assert await _raw_post(baken, b'{"update_id": 1}', b"\xff\xfe\xc3") == 401, "not UTF-8: a wrong secret"
-    assert await _raw_post(baken, b"[" * 100_000 + b"]" * 100_000, right) == 400, "absurd nesting"
-    assert await _raw_post(baken, b"\xff\xfe not json", right) == 400
+    assert await raw_post(baken.client.port, b"\xff\xfe\xc3", b'{"update_id": 1}') == 401, "not UTF-8: a wrong secret"
+    assert await raw_post(baken.client.port, right, b"[" * 100_000 + b"]" * 100_000) == 400, "absurd nesting"
+    assert await raw_post(baken.client.port, right, b"\xff\xfe not json") == 400
     person = PEOPLE["nl"]
     update = text(person, "ik maak me zorgen \ud83d om mijn zoon")
     body = json.dumps(update).encode()  # the lone surrogate travels as the JSON escape \\ud83d
     assert b"\\ud83d" in body
-    assert await _raw_post(baken, body, right) == 200, "answered, so Telegram never re-delivers it"
-    assert await _raw_post(baken, body, right) == 200, "and a re-delivery is a no-op"
+    assert await raw_post(baken.client.port, right, body) == 200, "answered, so Telegram never re-delivers it"
+    assert await raw_post(baken.client.port, right, body) == 200, "and a re-delivery is a no-op"

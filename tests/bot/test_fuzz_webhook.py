@@ -20,10 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.settings import Settings
-from tests.bot.fake_telegram import TOKEN, BakenOnTelegram, FakeBotAPI, Person, press, text
+from tests.bot.fake_telegram import Person, on_webhook, press, raw_post, text
 from tests.bot.test_telegram import fast_tuning
-from tests.server_keys import TEST_KEY
 
 EXAMPLES = int(os.environ.get("BAKEN_FUZZ_EXAMPLES", "300"))
 T = TypeVar("T")
@@ -36,26 +34,15 @@ class Served:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.fake, self.baken = self.run(self._start(tmp))
+        self.fake, self.baken = self.run(on_webhook(tmp / "data", fast_tuning()))
         self.statuses: Counter[int] = Counter()
 
-    @staticmethod
-    async def _start(tmp: Path) -> tuple[FakeBotAPI, BakenOnTelegram]:
-        fake = FakeBotAPI()
-        await fake.start()
-        settings = Settings(
-            data_dir=tmp / "data", secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-            telegram_webhook_url="https://baken.example/telegram/webhook",
-        )
-        baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
-        await baken.start()
-        return fake, baken
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
     def post(self, body: bytes) -> int:
-        status = self.run(_raw_post(self.baken.client.port, self.baken.secret.encode(), body))
+        status = self.run(raw_post(self.baken.client.port, self.baken.secret.encode(), body))
         self.statuses[status] += 1
         return status
 
@@ -65,18 +52,6 @@ class Served:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
-
-async def _raw_post(port: int, secret: bytes, body: bytes) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        b"POST /telegram/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"X-Telegram-Bot-Api-Secret-Token: " + secret + b"\r\nContent-Length: " + str(len(body)).encode()
-        + b"\r\nConnection: close\r\n\r\n" + body
-    )
-    await writer.drain()
-    line = await reader.readline()
-    writer.close()
-    return int(line.split()[1])
 
 
 @pytest.fixture(scope="module")

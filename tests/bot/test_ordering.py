@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from telegram.ext import AIORateLimiter
 
+from bench.ordering import LOCALES, SCRIPTS  # conversations that never reach the queue
 from bot.app import Services, build_services
 from bot.channels.telegram.channel import TelegramTuning
 from bot.channels.telegram.flood import FloodGate
@@ -39,17 +40,6 @@ from tests.bot.fake_telegram import TOKEN, BakenOnTelegram, FakeBotAPI, Person, 
 from tests.bot.test_server import free_port
 from tests.conftest import POSTGRES_URL
 from tests.server_keys import TEST_KEY
-
-#: conversations that never reach the queue, so every reply depends on this person's messages alone
-SCRIPTS = [
-    ["/start", "#go", "#role:parent", "#reason:young_person", "He changed since the summer.", "#go",
-     "#age:16-17", "#tick:withdrawn", "#go", "#go"],
-    ["/start", "#go", "/language", "#lang:fr", "#role:teacher", "Bonjour", "#role:teacher",
-     "#reason:young_person", "/restart", "#go"],
-    ["/start", "hello", "#go", "#role:grandparent", "#go", "/urgent", "#reason:young_person", "Some words",
-     "#go", "#nonsense"],
-]
-LOCALES = ["nl", "fr", "de", "en"]
 
 
 def inbound(step: str) -> Inbound:

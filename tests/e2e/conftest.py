@@ -62,15 +62,9 @@ needs_chromium = pytest.mark.skipif(
 
 
 @pytest.fixture
-async def dashboard_chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+async def dashboard_chromium(browser: Any) -> Any:
+    """The dashboard tests' name for the one shared browser."""
+    return browser
 
 
 @pytest.fixture
