@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.log_privacy import install as install_log_privacy
+from bot.logs import configure as configure_logging
+from bot.logs import wants_json
 from bot.server_key import KeyProblem
 from bot.settings import Settings
 from flows.questions import DEEP_LINK_ROLES
@@ -327,13 +328,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
+    # JSON lines in production, text in development; every line through the privacy filter (bot/logs.py)
+    configure_logging(
         level=settings.log_level if args.command == "serve" else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        json_lines=wants_json(settings.environment, settings.log_format),
     )
-    for handler in logging.getLogger().handlers:
-        install_log_privacy(handler)
     # transitions logs every callback at INFO; the state names say nothing useful in production
     logging.getLogger("transitions").setLevel(logging.WARNING)
     os.umask(0o077)  # the database, its WAL and every file Baken writes: readable by this user only

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.crypto import Keyring
 from bot.storage import audit
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, MAX_FAILURES, Accounts, aware
@@ -379,13 +380,18 @@ class DeskService:
         if len(text) > MAX_MESSAGE:
             raise LifecycleError(f"a message has at most {MAX_MESSAGE} characters")
 
-        def unit(s: Session) -> None:
+        def unit(s: Session) -> tuple[str | None, str, float | None]:
             ticket = self._load(s, me, ticket_id, Action.REPLY)
             sid = ticket.session_id
-            Desk(s).add_counsellor_message(ticket_id, self.keys.seal_text(text, f"ticket:{sid}"))
+            first = Desk(s).add_counsellor_message(ticket_id, self.keys.seal_text(text, f"ticket:{sid}"))
             self._tell(s, ticket, Outbound(f"{me.alias}: {text}"))
+            waited = (aware(first) - aware(ticket.created_at)).total_seconds() if first is not None else None
+            return Desk(s).channel_of(sid), ticket.level, waited
 
-        await self.store.run(unit)
+        channel, level, waited = await self.store.run(unit)
+        metrics.count_relay("to_person", channel)
+        if waited is not None:
+            metrics.observe_first_answer(level, waited)
         if self.on_relay is not None:
             self.on_relay()
 

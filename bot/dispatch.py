@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot import metrics
 from bot.crypto import Keyring
-from bot.lanes import KeyedLocks
+from bot.lanes import KeyedLocks, LaneFull
 from bot.storage.desk import Desk
 from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
@@ -76,6 +78,10 @@ class Delivery:
     forgotten: bool = False
     locale: str | None = None  # the session's language, for what a channel adds itself
     trail: list[ShownMessage] = field(default_factory=list)  # only when forgotten: the chat's messages
+    # for the metrics, counted once the transaction is committed: the step's own time, what it opened/relayed
+    flow_seconds: float = 0.0
+    opened_levels: list[str] = field(default_factory=list)
+    relayed: int = 0
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -115,11 +121,37 @@ class Dispatcher:
         Waits for the conversation's earlier messages first, in arrival order: call it as soon as a message
         arrives. Raises LaneFull when too many of this conversation's messages already wait.
         """
+        started = time.perf_counter()
+        try:
+            delivery = await self._handle_in_lane(env)
+        except LaneFull:
+            metrics.count_update(env.channel, "lane_full")
+            raise
+        except BaseException:
+            metrics.count_update(env.channel, "failed")
+            raise
+        self._tally(env.channel, delivery, time.perf_counter() - started)
+        return delivery
+
+    async def _handle_in_lane(self, env: Envelope) -> Delivery:
         sid = self.keys.pseudonym(env.channel, env.user_id)
         if not self.ordered:
             return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
         async with self.lanes.hold(sid):
             return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+
+    @staticmethod
+    def _tally(channel: str, delivery: Delivery, seconds: float) -> None:
+        """Counted after the commit, so a retried transaction is counted once."""
+        outcome = "duplicate" if delivery.duplicate else "erased" if delivery.forgotten else "stepped"
+        metrics.count_update(channel, outcome)
+        metrics.observe_step(channel, "stored", seconds)
+        if not delivery.duplicate:
+            metrics.observe_step(channel, "flow", delivery.flow_seconds)
+        for level in delivery.opened_levels:
+            metrics.count_ticket(level)
+        for _ in range(delivery.relayed):
+            metrics.count_relay("to_counsellor", channel)
 
     def _handle(self, repo: Repository, sid: str, env: Envelope) -> Delivery:
         if self.ordered:
@@ -137,9 +169,13 @@ class Dispatcher:
             data = self.keys.open_json(row.data, f"session:{sid}")
             if row.address is not None and address is None:
                 address = self.keys.open_text(row.address, f"address:{sid}")
+        stepping = time.perf_counter()
         result = self.engine.step(state, data, env.inbound, env.locale_hint)
+        flow_seconds = time.perf_counter() - stepping
         replies = list(result.replies)
         replies += self._apply(repo, sid, result)
+        opened = [e.level for e in result.effects if isinstance(e, OpenTicket)]
+        relayed = sum(1 for e in result.effects if isinstance(e, RelayToCounsellor))
         if result.state is None or result.data is None:
             trail = [ShownMessage(m.message_id, _aware(m.created_at)) for m in repo.trail_of(sid)]
             if env.message_ref is not None:
@@ -147,7 +183,8 @@ class Dispatcher:
             gone_locale: str | None = (data or {}).get("locale") or env.locale_hint
             erasing = (env.channel, env.update_key) if env.update_key is not None else None
             repo.forget(sid, erasing, gone_locale or "")
-            return Delivery(sid, replies, address=address, forgotten=True, locale=gone_locale, trail=trail)
+            return Delivery(sid, replies, address=address, forgotten=True, locale=gone_locale, trail=trail,
+                            flow_seconds=flow_seconds)
         if env.message_ref is not None:
             repo.add_trail(sid, [env.message_ref])
         repo.save_session(
@@ -159,7 +196,8 @@ class Dispatcher:
         # one outbox row per step: the step's replies are sent, and forgotten, together
         payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
         ids = [repo.add_outbox(sid, env.channel, payload)] if replies else []
-        return Delivery(sid, replies, ids, address=address, locale=result.data["locale"])
+        return Delivery(sid, replies, ids, address=address, locale=result.data["locale"],
+                        flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed)
 
     def _redeliver(self, repo: Repository, sid: str) -> Delivery:
         pending = repo.pending_outbox(sid)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot import metrics
 from bot.crypto import Keyring
 from bot.storage.desk import pending_relay
 from bot.storage.models import ConversationSession
@@ -61,7 +62,9 @@ class RelayPump:
                 shown = await self.send(sid, address, replies)
             except Exception:  # a failed send stays in the outbox and is tried again on the next round
                 log.exception("relay to %s failed; will retry", self.channel)
+                metrics.count_relay("failed", self.channel)
                 continue
+            metrics.count_relay("delivered", self.channel)
 
             def done(s: Session, oid: int = oid, sid: str = sid, shown: Sequence[int] = shown) -> None:
                 repo = Repository(s)

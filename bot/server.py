@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy import text
 
+from bot import metrics
 from bot.app import Services, build_services
 from bot.channels.telegram.channel import CHANNEL as TELEGRAM_CHANNEL
 from bot.channels.telegram.channel import TelegramChannel, TelegramTuning
@@ -19,7 +19,9 @@ from bot.dashboard import PREFIX as DASHBOARD
 from bot.dashboard import dashboard_app
 from bot.desk import DeskService
 from bot.dispatch import COUNSELLOR_NOTICES
+from bot.health import readiness
 from bot.housekeeping import purging
+from bot.logs import request_ids
 from bot.pages import add_pages
 from bot.relay import RelayPump, pumping
 from bot.security_headers import add_security_headers
@@ -32,10 +34,26 @@ SERVICES = web.AppKey("services", Services)
 
 
 async def health(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.db.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok", "service": "baken"})
+    """Alive: the process answers. No database here (see bot/health.py)."""
+    return web.json_response({"status": "ok", "service": "baken"}, headers={"Cache-Control": "no-store"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    reason = await readiness(request.app[SERVICES].db)
+    if reason is None:
+        return web.json_response({"status": "ready"}, headers={"Cache-Control": "no-store"})
+    return web.json_response({"status": "not ready", "reason": reason}, status=503,
+                             headers={"Cache-Control": "no-store", "Retry-After": "5"})
+
+
+def metrics_route(token: str | None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if not metrics.may_read(request, token):
+            # the same answer as an unknown page: a scanner learns nothing
+            raise web.HTTPNotFound()
+        return await metrics.render(request.app[SERVICES].store)
+
+    return handler
 
 
 def dashboard_dev_mode(settings: Settings) -> bool:
@@ -49,7 +67,7 @@ def dashboard_dev_mode(settings: Settings) -> bool:
 def make_app(
     settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
 ) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[request_ids])
     add_security_headers(app)
     wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes
 
@@ -122,6 +140,8 @@ def make_app(
         origins=settings.webchat_origin_list, exit_url=settings.webchat_exit_url,
     )
     app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)
+    app.router.add_get("/metrics", metrics_route(settings.metrics_token))
     add_pages(app, stale_months=settings.contact_stale_months)
     return app
 

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     retention_closed_ticket_days: str | None = None
     retention_open_request_days: str | None = None
     log_level: str = "INFO"
+    #: "json" (one object a line) or "text"; unset: JSON when environment is production, else text
+    log_format: str | None = None
+    #: when set, /metrics answers only `Authorization: Bearer <token>`; unset, only direct loopback requests
+    metrics_token: str | None = None
     #: first-answer targets per level for the queue's colours
     wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
     #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so

@@ -225,7 +225,8 @@ class Desk:
         self.s.add(ticket)
 
     # ------------------------------------------------------------------ the chat and notes
-    def add_counsellor_message(self, ticket_id: int, body: bytes) -> None:
+    def add_counsellor_message(self, ticket_id: int, body: bytes) -> dt.datetime | None:
+        """Returns the moment when this was the request's first answer (for the metrics), else None."""
         now = utcnow()
         self.s.add(TicketMessage(ticket_id=ticket_id, sender="counsellor", body=body, created_at=now))
         first = (update(Ticket).where(col(Ticket.id) == ticket_id, col(Ticket.first_answer_at).is_(None))
@@ -233,6 +234,8 @@ class Desk:
         if _rowcount(self.s.execute(first)):
             self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                            .values(first_answer_at=now))
+            return now
+        return None
 
     def add_note(self, ticket_id: int, counsellor_id: int, body: bytes, explanations: list[str]) -> None:
         self.s.add(TicketNote(ticket_id=ticket_id, counsellor_id=counsellor_id, body=body,
