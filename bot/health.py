@@ -37,17 +37,39 @@ async def current_revisions(db: AsyncEngine) -> frozenset[str]:
         return frozenset(str(r) for r in rows.scalars())
 
 
-async def readiness(db: AsyncEngine, within: float = READY_TIMEOUT) -> str | None:
-    """None when ready, else a short reason fit for a public answer."""
-    try:
-        async with asyncio.timeout(within):
-            current = await current_revisions(db)
-    except TimeoutError:
-        log.warning("not ready: the database did not answer within %.1f s", within)
-        return "database not answering"
-    except Exception as exc:  # unreachable, refused, dropped, no alembic_version table
-        log.warning("not ready: the database failed (%s)", type(exc).__name__)
-        return "database unreachable"
+class Readiness:
+    """One check in flight at a time. A query stuck behind a lock keeps running in the background (its
+    connection cannot be cancelled mid-wait) and later probes wait on that same query, so a load balancer
+    polling every second never piles up blocked connections."""
+
+    def __init__(self, db: AsyncEngine, within: float = READY_TIMEOUT) -> None:
+        self.db, self.within = db, within
+        self._pending: asyncio.Task[frozenset[str]] | None = None
+
+    async def reason(self) -> str | None:
+        """None when ready, else a short reason fit for a public answer."""
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.create_task(current_revisions(self.db), name="baken-readiness")
+        task = self._pending
+        done, _ = await asyncio.wait({task}, timeout=self.within)
+        if not done:
+            log.warning("not ready: the database did not answer within %.1f s", self.within)
+            return "database not answering"
+        self._pending = None
+        error = task.exception()
+        if error is not None:  # unreachable, refused, dropped, no alembic_version table
+            log.warning("not ready: the database failed (%s)", type(error).__name__)
+            return "database unreachable"
+        return verdict(task.result())
+
+    async def close(self) -> None:
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
+
+
+def verdict(current: frozenset[str]) -> str | None:
+    """Whether a database at `current` suits this code."""
     heads = head_revisions()
     if current == heads:
         return None

@@ -19,7 +19,7 @@ from bot.dashboard import PREFIX as DASHBOARD
 from bot.dashboard import dashboard_app
 from bot.desk import DeskService
 from bot.dispatch import COUNSELLOR_NOTICES
-from bot.health import readiness
+from bot.health import Readiness
 from bot.housekeeping import purging
 from bot.logs import request_ids
 from bot.pages import add_pages
@@ -31,6 +31,7 @@ from handover.queue_rules import parse_targets
 
 log = logging.getLogger("baken.server")
 SERVICES = web.AppKey("services", Services)
+READINESS = web.AppKey("readiness", Readiness)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -39,7 +40,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    reason = await readiness(request.app[SERVICES].db)
+    reason = await request.app[READINESS].reason()
     if reason is None:
         return web.json_response({"status": "ready"}, headers={"Cache-Control": "no-store"})
     return web.json_response({"status": "not ready", "reason": reason}, status=503,
@@ -85,6 +86,7 @@ def make_app(
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)
         app[SERVICES] = services
+        app[READINESS] = Readiness(services.db)
         # the content, catalogs and machines loaded at start live as long as the process: kept out of the
         # collector's sweeps, which otherwise walk them all (~100 ms a full collection, a reply-time spike)
         gc.collect()
@@ -96,6 +98,7 @@ def make_app(
             log.warning(warning)
         async with purging(services.store, policy=policy):
             yield
+        await app[READINESS].close()
         await services.close()
 
     async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
