@@ -1,4 +1,4 @@
-"""The `baken` command: serve, chat, db upgrade, content check, triage table, screen, qr."""
+"""The `baken` command: serve, chat, db upgrade, backup and restore, content check, triage table, screen, qr."""
 
 from __future__ import annotations
 
@@ -130,6 +130,33 @@ def _keys_fingerprint(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server_key import fingerprint
 
     print(fingerprint(settings.secret))
+    return 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.backup import BackupProblem, backup
+
+    try:
+        manifest = backup(settings, args.out)
+    except BackupProblem as problem:
+        print(f"baken backup: {problem}", file=sys.stderr)
+        return 1
+    print(f"backed up the {manifest.backend} database to {args.out} (schema {', '.join(manifest.revisions)}; "
+          f"key fingerprint {manifest.key_fingerprint}).")
+    print("The server key is not in it: keep the key apart from the backups; without it they cannot be read.")
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.backup import BackupProblem, restore
+
+    try:
+        manifest = restore(settings, args.archive)
+    except BackupProblem as problem:
+        print(f"baken restore: {problem}", file=sys.stderr)
+        return 1
+    print(f"restored the {manifest.backend} backup of {manifest.created_at} (schema "
+          f"{', '.join(manifest.revisions)}); `baken serve` applies newer migrations on start.")
     return 0
 
 
@@ -292,6 +319,12 @@ def parser() -> argparse.ArgumentParser:
         func=_keys_init
     )
     ksub.add_parser("fingerprint", help="print the key's public check value").set_defaults(func=_keys_fingerprint)
+    bk = sub.add_parser("backup", help="a consistent copy of the database (never the key) while serving")
+    bk.add_argument("out", type=Path, help="the backup file to write (must not exist)")
+    bk.set_defaults(func=_backup)
+    rt = sub.add_parser("restore", help="restore a backup into an empty database, under the key it was made with")
+    rt.add_argument("archive", type=Path, help="a file written by `baken backup`")
+    rt.set_defaults(func=_restore)
     co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, list, reset-2fa")
     cosub = co.add_subparsers(dest="counsellor_command", required=True)
     add = cosub.add_parser("add", help="add an account; prints the TOTP enrolment QR and recovery codes")
