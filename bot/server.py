@@ -23,6 +23,7 @@ from bot.health import Readiness
 from bot.housekeeping import purging
 from bot.logs import request_ids
 from bot.pages import add_pages
+from bot.proxies import parse_networks, trusted_proxies
 from bot.relay import RelayPump, pumping
 from bot.security_headers import add_security_headers
 from bot.settings import Settings
@@ -68,7 +69,8 @@ def dashboard_dev_mode(settings: Settings) -> bool:
 def make_app(
     settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[request_ids])
+    proxies = parse_networks(settings.trusted_proxies)
+    app = web.Application(middlewares=[trusted_proxies(proxies), request_ids] if proxies else [request_ids])
     add_security_headers(app)
     wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: "json" (one object a line) or "text"; unset: JSON when environment is production, else text
     log_format: str | None = None
+    #: reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or networks, comma-separated)
+    trusted_proxies: str = ""
     #: when set, /metrics answers only `Authorization: Bearer <token>`; unset, only direct loopback requests
     metrics_token: str | None = None
     #: first-answer targets per level for the queue's colours
