@@ -1,0 +1,214 @@
+"""The files in deploy/ work: nginx accepts the config and really proxies the chat to two `baken serve`
+processes; systemd accepts the units; the container's run-time lock is complete and holds no dev tools."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.server_key import create_key
+from tests.bot.test_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+sys.path.insert(0, str(DEPLOY))
+import runtime_lock  # noqa: E402 - a stand-alone script in deploy/, imported from there
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "baken.example")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+    crt, pem = folder / "cert.pem", folder / "key.pem"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+def nginx_site(folder: Path, *, http_port: int = 80, https_port: int = 443,
+               upstreams: tuple[int, ...] = ()) -> Path:
+    """deploy/nginx/baken.conf with a test certificate, logs in `folder`, and (optionally) other ports."""
+    crt, pem = _self_signed(folder)
+    conf = (DEPLOY / "nginx" / "baken.conf").read_text()
+    conf = conf.replace("/etc/letsencrypt/live/baken.example/fullchain.pem", str(crt))
+    conf = conf.replace("/etc/letsencrypt/live/baken.example/privkey.pem", str(pem))
+    conf = conf.replace("/var/log/nginx/", f"{folder}/")
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{http_port};").replace("listen [::]:80;\n", "")
+    conf = conf.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
+    conf = conf.replace("listen [::]:443 ssl http2;\n", "")
+    if upstreams:
+        conf = re.sub(r"    server 127\.0\.0\.1:808\d [^\n]*\n", "", conf)
+        servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in upstreams)
+        conf = conf.replace("    keepalive 32;", servers + "    keepalive 32;")
+    (folder / "baken.conf").write_text(conf)
+    main = folder / "nginx.conf"
+    main.write_text(
+        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nevents {{}}\n"
+        f"http {{\n  client_body_temp_path {folder}/body;\n  proxy_temp_path {folder}/proxy;\n"
+        f"  include {folder}/baken.conf;\n}}\n"
+    )
+    return main
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")
+def test_nginx_accepts_the_site_config(tmp_path: Path) -> None:
+    main = nginx_site(tmp_path)
+    checked = subprocess.run([str(NGINX), "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
+                              "-c", str(main)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+    assert "syntax is ok" in checked.stderr and "test is successful" in checked.stderr
+
+
+def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+
+
+@contextlib.asynccontextmanager
+async def baken_processes(tmp_path: Path, count: int) -> AsyncIterator[list[int]]:
+    """`count` `baken serve` processes on one SQLite database (enough to show the proxy spreads load)."""
+    key = tmp_path / "keys" / "secret.key"
+    create_key(key)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
+    env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_SECRET_KEY_FILE": str(key),
+            "BAKEN_TRUSTED_PROXIES": "127.0.0.1,::1"}
+    ports = [free_port() for _ in range(count)]
+    procs = []
+    try:
+        for port in ports:
+            procs.append(spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env))
+            await _until_ready(f"http://127.0.0.1:{port}/readyz")  # one after the other: one migration run
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            await asyncio.to_thread(proc.wait, 20)
+
+
+async def _until_ready(url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url, ssl=False) as r:
+                    if r.status in (200, 301, 404):
+                        return
+            await asyncio.sleep(0.1)  # a separate process: its port is the only signal it gives
+    raise AssertionError(f"nothing answered at {url}")
+
+
+@pytest.fixture
+def nginx_in_front(tmp_path: Path) -> Iterator[tuple[Path, int, int]]:
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    yield tmp_path, free_port(), free_port()
+
+
+async def test_nginx_proxies_the_chat_socket_and_hides_the_operations_endpoints(
+    nginx_in_front: tuple[Path, int, int],
+) -> None:
+    folder, http_port, https_port = nginx_in_front
+    async with baken_processes(folder, 2) as ports:
+        main = nginx_site(folder, http_port=http_port, https_port=https_port, upstreams=tuple(ports))
+        proc = spawn([str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main),
+                      "-g", "daemon off; master_process off;"], dict(os.environ))
+        base = f"https://127.0.0.1:{https_port}"
+        try:
+            await _until_ready(f"{base}/healthz")
+            async with aiohttp.ClientSession(headers={"Host": "baken.example"}) as http:
+                async with http.get(f"http://127.0.0.1:{http_port}/privacy", allow_redirects=False) as r:
+                    assert r.status == 301 and r.headers["Location"] == "https://baken.example/privacy"
+                for path in ("/metrics", "/readyz"):
+                    async with http.get(f"{base}{path}", ssl=False) as r:
+                        assert r.status == 404, path
+                async with http.get(f"http://127.0.0.1:{ports[0]}/metrics") as r:
+                    assert r.status == 200, "each process is scraped on its own port"
+                async with http.get(f"{base}/widget.js", ssl=False) as r:
+                    assert "https://baken.example" in await r.text(), "the trusted proxy says the scheme"
+                    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+                    assert r.headers.get("Server") in ("nginx", "Baken")
+                async with http.ws_connect(f"wss://127.0.0.1:{https_port}/chat/ws", ssl=False) as ws:
+                    await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": "en", "fresh": True}))
+                    frame = json.loads((await ws.receive(timeout=10)).data)
+                    assert frame["type"] == "session", "the WebSocket upgrade passes through"
+                async with http.post(f"{base}/telegram/webhook", json={}, ssl=False) as r:
+                    assert r.status == 404, "Telegram is off in this test: the route exists only with a token"
+        finally:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait, 20)
+        log = (folder / "baken.access.log").read_text()
+        assert "/chat/ws" in log and "127.0.0.1" not in log, "nginx's log names no client address"
+
+
+@pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("unit", ["baken.service", "baken@.service"])
+def test_systemd_accepts_the_units(unit: str, tmp_path: Path) -> None:
+    text = (DEPLOY / "systemd" / unit).read_text()
+    # the units name /opt/baken/venv; here the executable is this checkout's
+    (tmp_path / unit).write_text(text.replace("/opt/baken/venv", str(Path(sys.executable).parent.parent)))
+    name = unit.replace("@.", "@8081.")
+    if name != unit:
+        (tmp_path / name).symlink_to(tmp_path / unit)
+    checked = subprocess.run([str(SYSTEMD_ANALYZE), "verify", str(tmp_path / name)], capture_output=True,
+                             text=True, check=False)
+    assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
+    for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "CapabilityBoundingSet=",
+                      "LoadCredential=secret.key:", "PrivateTmp=yes", "SystemCallFilter=@system-service"):
+        assert hardening in text
+
+
+def test_the_container_installs_the_locks_run_time_part_with_hashes() -> None:
+    lock = (ROOT / "requirements.lock.txt").read_text()
+    chosen = "\n".join(runtime_lock.runtime_entries(lock, (ROOT / "pyproject.toml").read_text()))
+    names = set(re.findall(r"^([a-z0-9][a-z0-9._-]*)==", chosen, re.M))
+    assert {"aiohttp", "python-telegram-bot", "prometheus-client", "sqlalchemy", "greenlet", "asyncpg"} <= names
+    assert not names & {"pytest", "playwright", "mypy", "ruff", "uv", "hypothesis", "setuptools"}, "no dev tools"
+    assert chosen.count("--hash=sha256:") >= len(names), "every entry keeps its hashes"
+    # complete: everything baken's installed metadata requires (for this platform) is in the chosen part
+    from packaging.requirements import Requirement
+
+    wanted: set[str] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("baken", frozenset())]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        try:
+            requires = distribution(name).requires or []
+        except PackageNotFoundError:
+            continue
+        for spec in requires:
+            req = Requirement(spec)
+            if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in ("", *extras)):
+                continue
+            item = (runtime_lock.normalise(req.name), frozenset(req.extras))
+            wanted.add(item[0])
+            if item not in seen:
+                seen.add(item)
+                todo.append(item)
+    assert wanted <= names, f"missing from the image: {sorted(wanted - names)}"
+    containerfile = (DEPLOY / "Containerfile").read_text()
+    assert "--require-hashes --no-deps -r runtime.txt" in containerfile
