@@ -53,6 +53,14 @@ RELAY_MESSAGES = Counter(
 )
 
 
+# every series exists from the start at 0, so a rate() or an alert sees the first event too
+for _channel in CHANNELS:
+    for _outcome in OUTCOMES:
+        UPDATES.labels(_channel, _outcome)
+for _level in LEVELS:
+    TICKETS_OPENED.labels(_level)
+
+
 def label(value: str | None, allowed: Iterable[str]) -> str:
     """A label value from its fixed list, or "other": nothing else ever becomes a label."""
     return value if value is not None and value in allowed else OTHER
