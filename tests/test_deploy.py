@@ -63,7 +63,7 @@ def nginx_site(folder: Path, *, http_port: int = 80, https_port: int = 443,
     conf = conf.replace("listen [::]:443 ssl http2;\n", "")
     if upstreams:
         conf = re.sub(r"    server 127\.0\.0\.1:808\d [^\n]*\n", "", conf)
-        servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n" for p in upstreams)
+        servers = "".join(f"    server 127.0.0.1:{p} max_fails=0;\n" for p in upstreams)
         conf = conf.replace("    keepalive 32;", servers + "    keepalive 32;")
     (folder / "baken.conf").write_text(conf)
     main = folder / "nginx.conf"
@@ -88,26 +88,56 @@ def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
 
 
+class Processes:
+    """`baken serve` processes on one SQLite database (enough to show the proxy spreads and fails over)."""
+
+    def __init__(self, tmp_path: Path, count: int) -> None:
+        key = tmp_path / "keys" / "secret.key"
+        create_key(key)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
+        self.env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_SECRET_KEY_FILE": str(key),
+                     "BAKEN_TRUSTED_PROXIES": "127.0.0.1,::1"}
+        self.ports = [free_port() for _ in range(count)]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    async def start(self, port: int) -> None:
+        self.procs[port] = spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], self.env)
+        await _until_ready(f"http://127.0.0.1:{port}/readyz")
+
+    async def stop(self, port: int) -> None:
+        proc = self.procs.pop(port)
+        proc.terminate()  # SIGTERM, as systemctl restart sends: in-flight requests finish first
+        await asyncio.to_thread(proc.wait, 30)
+
+    async def restart(self, port: int) -> None:
+        await self.stop(port)
+        await self.start(port)
+
+
 @contextlib.asynccontextmanager
-async def baken_processes(tmp_path: Path, count: int) -> AsyncIterator[list[int]]:
-    """`count` `baken serve` processes on one SQLite database (enough to show the proxy spreads load)."""
-    key = tmp_path / "keys" / "secret.key"
-    create_key(key)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAKEN_")}
-    env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_SECRET_KEY_FILE": str(key),
-            "BAKEN_TRUSTED_PROXIES": "127.0.0.1,::1"}
-    ports = [free_port() for _ in range(count)]
-    procs = []
+async def baken_processes(tmp_path: Path, count: int) -> AsyncIterator[Processes]:
+    procs = Processes(tmp_path, count)
     try:
-        for port in ports:
-            procs.append(spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env))
-            await _until_ready(f"http://127.0.0.1:{port}/readyz")  # one after the other: one migration run
-        yield ports
+        for port in procs.ports:
+            await procs.start(port)  # one after the other: one migration run
+        yield procs
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            await asyncio.to_thread(proc.wait, 20)
+        for port in list(procs.procs):
+            await procs.stop(port)
+
+
+@contextlib.asynccontextmanager
+async def nginx_running(folder: Path, http_port: int, https_port: int, upstreams: list[int]) -> AsyncIterator[str]:
+    main = nginx_site(folder, http_port=http_port, https_port=https_port, upstreams=tuple(upstreams))
+    proc = spawn([str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main),
+                  "-g", "daemon off; master_process off;"], dict(os.environ))
+    base = f"https://127.0.0.1:{https_port}"
+    try:
+        await _until_ready(f"{base}/healthz")
+        yield base
+    finally:
+        proc.terminate()
+        await asyncio.to_thread(proc.wait, 20)
 
 
 async def _until_ready(url: str) -> None:
@@ -132,36 +162,59 @@ async def test_nginx_proxies_the_chat_socket_and_hides_the_operations_endpoints(
     nginx_in_front: tuple[Path, int, int],
 ) -> None:
     folder, http_port, https_port = nginx_in_front
-    async with baken_processes(folder, 2) as ports:
-        main = nginx_site(folder, http_port=http_port, https_port=https_port, upstreams=tuple(ports))
-        proc = spawn([str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main),
-                      "-g", "daemon off; master_process off;"], dict(os.environ))
-        base = f"https://127.0.0.1:{https_port}"
+    async with baken_processes(folder, 2) as procs, \
+            nginx_running(folder, http_port, https_port, procs.ports) as base, \
+            aiohttp.ClientSession(headers={"Host": "baken.example"}) as http:
+        async with http.get(f"http://127.0.0.1:{http_port}/privacy", allow_redirects=False) as r:
+            assert r.status == 301 and r.headers["Location"] == "https://baken.example/privacy"
+        for path in ("/metrics", "/readyz"):
+            async with http.get(f"{base}{path}", ssl=False) as r:
+                assert r.status == 404, path
+        async with http.get(f"http://127.0.0.1:{procs.ports[0]}/metrics") as r:
+            assert r.status == 200, "each process is scraped on its own port"
+        async with http.get(f"{base}/widget.js", ssl=False) as r:
+            assert "https://baken.example" in await r.text(), "the trusted proxy says the scheme"
+            assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        async with http.ws_connect(f"wss://127.0.0.1:{https_port}/chat/ws", ssl=False) as ws:
+            await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": "en", "fresh": True}))
+            frame = json.loads((await ws.receive(timeout=10)).data)
+            assert frame["type"] == "session", "the WebSocket upgrade passes through"
+        async with http.post(f"{base}/telegram/webhook", json={}, ssl=False) as r:
+            assert r.status == 404, "Telegram is off in this test: the route exists only with a token"
+    log = (folder / "baken.access.log").read_text()
+    assert "/chat/ws" in log and "127.0.0.1" not in log, "nginx's log names no client address"
+
+
+async def test_a_rolling_restart_behind_nginx_fails_no_request(nginx_in_front: tuple[Path, int, int]) -> None:
+    """docs/deploy.md's upgrade loop: restart each process in turn, waiting for /readyz; readers see no error."""
+    folder, http_port, https_port = nginx_in_front
+    async with baken_processes(folder, 2) as procs, \
+            nginx_running(folder, http_port, https_port, procs.ports) as base, \
+            aiohttp.ClientSession(headers={"Host": "baken.example"}) as http:
+        outcomes: list[int | str] = []
+        done = asyncio.Event()
+
+        async def reader() -> None:
+            while not done.is_set():
+                try:
+                    async with http.get(f"{base}/privacy", ssl=False) as r:
+                        await r.read()
+                        outcomes.append(r.status)
+                except aiohttp.ClientError as exc:
+                    outcomes.append(type(exc).__name__)
+
+        readers = [asyncio.create_task(reader()) for _ in range(4)]
         try:
-            await _until_ready(f"{base}/healthz")
-            async with aiohttp.ClientSession(headers={"Host": "baken.example"}) as http:
-                async with http.get(f"http://127.0.0.1:{http_port}/privacy", allow_redirects=False) as r:
-                    assert r.status == 301 and r.headers["Location"] == "https://baken.example/privacy"
-                for path in ("/metrics", "/readyz"):
-                    async with http.get(f"{base}{path}", ssl=False) as r:
-                        assert r.status == 404, path
-                async with http.get(f"http://127.0.0.1:{ports[0]}/metrics") as r:
-                    assert r.status == 200, "each process is scraped on its own port"
-                async with http.get(f"{base}/widget.js", ssl=False) as r:
-                    assert "https://baken.example" in await r.text(), "the trusted proxy says the scheme"
-                    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
-                    assert r.headers.get("Server") in ("nginx", "Baken")
-                async with http.ws_connect(f"wss://127.0.0.1:{https_port}/chat/ws", ssl=False) as ws:
-                    await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": "en", "fresh": True}))
-                    frame = json.loads((await ws.receive(timeout=10)).data)
-                    assert frame["type"] == "session", "the WebSocket upgrade passes through"
-                async with http.post(f"{base}/telegram/webhook", json={}, ssl=False) as r:
-                    assert r.status == 404, "Telegram is off in this test: the route exists only with a token"
+            for port in procs.ports:
+                await procs.restart(port)
+            await asyncio.sleep(0.5)
         finally:
-            proc.terminate()
-            await asyncio.to_thread(proc.wait, 20)
-        log = (folder / "baken.access.log").read_text()
-        assert "/chat/ws" in log and "127.0.0.1" not in log, "nginx's log names no client address"
+            done.set()
+            await asyncio.gather(*readers)
+    failed = [o for o in outcomes if o != 200]
+    print(f"rolling restart of {len(procs.ports)} processes behind nginx: {len(outcomes)} requests, "
+          f"{len(failed)} failed")
+    assert len(outcomes) > 50 and not failed, f"{len(failed)} of {len(outcomes)} failed: {failed[:5]}"
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
