@@ -127,7 +127,7 @@ class Dispatcher:
         except LaneFull:
             metrics.count_update(env.channel, "lane_full")
             raise
-        except BaseException:
+        except Exception:
             metrics.count_update(env.channel, "failed")
             raise
         self._tally(env.channel, delivery, time.perf_counter() - started)

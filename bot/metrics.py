@@ -8,8 +8,10 @@ Prometheus scrapes, so every process reports the same queue; the counters and hi
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
+import logging
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -26,6 +28,7 @@ CHANNELS = ("telegram", "web", "console")
 LEVELS = ("urgent", "serious", "concern", "info")
 OUTCOMES = ("stepped", "duplicate", "erased", "lane_full", "failed")
 OTHER = "other"
+log = logging.getLogger("baken.metrics")
 
 UPDATES = Counter(
     "baken_updates", "Inbound messages handled, by channel and outcome", ["channel", "outcome"]
@@ -99,9 +102,28 @@ def _open_by_level(s: Session) -> dict[str, int]:
     return counts
 
 
-async def refresh_queue(store: Store) -> None:
-    for level, n in (await store.run(_open_by_level)).items():
+QUEUE_READ_SECONDS = 2.0
+_queue_read: dict[int, asyncio.Task[dict[str, int]]] = {}
+
+
+async def refresh_queue(store: Store) -> bool:
+    """Read the open requests per level; a database that does not answer in time leaves the last values
+    (and the scrape still gives everything else: a monitoring page must not go blank with the database)."""
+    task = _queue_read.get(id(store))
+    if task is None or task.done():
+        task = asyncio.create_task(store.run(_open_by_level), name="baken-metrics-queue")
+        _queue_read[id(store)] = task
+    done, _ = await asyncio.wait({task}, timeout=QUEUE_READ_SECONDS)
+    if not done:
+        log.warning("the queue gauge was not refreshed: the database did not answer in time")
+        return False
+    _queue_read.pop(id(store), None)
+    if task.exception() is not None:
+        log.warning("the queue gauge was not refreshed: %s", type(task.exception()).__name__)
+        return False
+    for level, n in task.result().items():
         QUEUE_OPEN.labels(level).set(n)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------- access

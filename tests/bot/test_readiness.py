@@ -104,3 +104,19 @@ async def test_a_dropped_postgresql_database_is_not_ready(pg_url: str, tmp_path:
         status, body = await _get(server, "/readyz")
         assert (status, body) == (503, {"status": "not ready", "reason": "database unreachable"})
         assert (await _get(server, "/healthz"))[0] == 200
+
+
+async def test_metrics_still_answer_while_the_database_is_locked(sqlite_server: tuple[TestServer, Settings]) -> None:
+    server, settings = sqlite_server
+    other = sqlite3.connect(settings.data_dir / "baken.sqlite3", timeout=0.1, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        async with aiohttp.ClientSession() as http, http.get(server.make_url("/metrics")) as r:
+            body = await r.text()
+        assert r.status == 200 and "process_resident_memory_bytes" in body
+        assert loop.time() - began < 10, "the queue read gives up in time; the rest is served"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
