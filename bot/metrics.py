@@ -57,9 +57,6 @@ RELAY_MESSAGES = Counter(
 
 
 # every series exists from the start at 0, so a rate() or an alert sees the first event too
-for _channel in CHANNELS:
-    for _outcome in OUTCOMES:
-        UPDATES.labels(_channel, _outcome)
 for _level in LEVELS:
     TICKETS_OPENED.labels(_level)
 
@@ -69,12 +66,24 @@ def label(value: str | None, allowed: Iterable[str]) -> str:
     return value if value is not None and value in allowed else OTHER
 
 
+# the labelled series of the per-update path, looked up once: `labels()` costs more than the count itself
+PHASES = ("flow", "stored")
+_UPDATE_SERIES = {(c, o): UPDATES.labels(c, o) for c in (*CHANNELS, OTHER) for o in (*OUTCOMES, OTHER)}
+_STEP_SERIES = {(c, p): STEP_SECONDS.labels(c, p) for c in (*CHANNELS, OTHER) for p in (*PHASES, OTHER)}
+
+
 def count_update(channel: str, outcome: str) -> None:
-    UPDATES.labels(label(channel, CHANNELS), label(outcome, OUTCOMES)).inc()
+    series = _UPDATE_SERIES.get((channel, outcome))
+    if series is None:
+        series = _UPDATE_SERIES[(label(channel, CHANNELS), label(outcome, OUTCOMES))]
+    series.inc()
 
 
 def observe_step(channel: str, phase: str, seconds: float) -> None:
-    STEP_SECONDS.labels(label(channel, CHANNELS), label(phase, ("flow", "stored"))).observe(seconds)
+    series = _STEP_SERIES.get((channel, phase))
+    if series is None:
+        series = _STEP_SERIES[(label(channel, CHANNELS), label(phase, PHASES))]
+    series.observe(seconds)
 
 
 def count_ticket(level: str) -> None:
