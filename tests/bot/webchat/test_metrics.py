@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -77,7 +78,15 @@ async def test_a_scrape_after_a_conversation_moves_the_counters_and_holds_no_per
     desk = DeskService(services.store, services.keyring, on_relay=webchat_api.chat.poke)
     await desk.claim(anna, ticket_id)
     await desk.reply(anna, ticket_id, CANARY_REPLY)
+    seen = ""
+    while CANARY_REPLY not in seen:  # the reply is pushed to the page: then the page answers it
+        seen += texts(await tab.until("messages"))
     await tab.act({"type": "text", "text": CANARY_RELAY})
+    for _ in range(200):  # the step is counted once committed: wait until the desk has the person's answer
+        _status, lines = await desk.messages_after(anna, ticket_id, 0)
+        if any(line.sender == "person" for line in lines):
+            break
+        await asyncio.sleep(0.05)
 
     status, body = await scrape(webchat_api)
     assert status == 200
