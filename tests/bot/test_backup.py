@@ -236,3 +236,19 @@ async def test_postgresql_backup_with_pg_dump_restores_into_an_empty_database(
             await conn.close()
     again_refused = baken(_env(tmp_path / "d2", key, BAKEN_DATABASE_URL=target), "restore", str(archive))
     assert again_refused.returncode == 1 and "not empty" in again_refused.stderr
+
+
+def test_pg_tools_get_the_password_in_their_environment_never_on_the_command_line() -> None:
+    from bot.backup import _libpq
+
+    dsn, env = _libpq("postgresql+asyncpg://baken:s3cret-pw@db.internal:5433/baken?ssl=require")
+    assert "s3cret-pw" not in dsn and env["PGPASSWORD"] == "s3cret-pw"
+    assert dsn == "postgresql://baken@db.internal:5433/baken"
+
+
+def test_a_backup_of_another_format_is_refused() -> None:
+    from bot.backup import BackupProblem, Manifest
+
+    with pytest.raises(BackupProblem, match="format 2"):
+        Manifest.parse(b'{"format": 2, "backend": "sqlite", "key_fingerprint": "x", "revisions": [],'
+                       b' "created_at": "", "baken_version": ""}')
