@@ -152,7 +152,9 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     env = {**os.environ}
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
-    dsn = parsed.set(drivername="postgresql", password=None, query={}).render_as_string(hide_password=False)
+    # built anew: URL.set(password=None) would keep the password (None there means "unchanged")
+    dsn = URL.create("postgresql", username=parsed.username, host=parsed.host, port=parsed.port,
+                     database=parsed.database).render_as_string(hide_password=False)
     return dsn, env
 
 
