@@ -35,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.commands import register_commands
 from bot.channels.telegram.erase import Cleared, clear_chat
 from bot.channels.telegram.flood import FloodGate
@@ -81,6 +82,8 @@ class TelegramTuning:
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
     on_handled: Callable[[int], None] | None = None
+    #: PTB's HTTP backend: "aiohttp" (Baken's, the default) or "httpx" (PTB's own); BAKEN_TELEGRAM_HTTP
+    http: str = "aiohttp"
 
 
 @dataclass
@@ -118,6 +121,11 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
         .job_queue(None)
     )
+    if tuning.http == "aiohttp":
+        # getUpdates holds one connection for the long poll; PTB's own default pool sizes (256 and 1)
+        builder = builder.request(AiohttpRequest(256)).get_updates_request(AiohttpRequest(1))
+    elif tuning.http != "httpx":
+        raise ValueError(f"unknown Telegram HTTP backend {tuning.http!r}: aiohttp or httpx")
     if tuning.rate_limiter is not None:
         builder = builder.rate_limiter(tuning.rate_limiter)
     if not polling:
