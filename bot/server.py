@@ -85,6 +85,7 @@ def make_app(
         assert settings.telegram_token
         tuning = telegram or TelegramTuning()
         tuning.http = settings.telegram_http
+        tuning.webhook_reply = settings.telegram_webhook_reply
         channel = TelegramChannel(
             app[SERVICES].dispatcher, settings.telegram_token, api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=tuning,

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None
     #: PTB's HTTP layer: "aiohttp" (Baken's backend, several times cheaper per request) or "httpx" (PTB's)
     telegram_http: Literal["aiohttp", "httpx"] = "aiohttp"
+    #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
+    telegram_webhook_reply: bool = False
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -84,13 +84,31 @@ class TelegramTuning:
     on_handled: Callable[[int], None] | None = None
     #: PTB's HTTP backend: "aiohttp" (Baken's, the default) or "httpx" (PTB's own); BAKEN_TELEGRAM_HTTP
     http: str = "aiohttp"
+    #: a step's reply that is one message rides in the webhook's answer (BAKEN_TELEGRAM_WEBHOOK_REPLY)
+    webhook_reply: bool = False
 
 
 @dataclass
 class _Outcome:
-    """Whether the update of the current webhook request went through; the error handler fills it."""
+    """Whether the update of the current webhook request went through; the error handler fills it.
+
+    `reply`: the Bot API call to answer the webhook with (one sendMessage), and `outbox_ids` its outbox rows,
+    which leave the outbox once that answer was written whole.
+    """
 
     error: BaseException | None = None
+    reply_allowed: bool = False
+    reply: dict[str, Any] | None = None
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """How a webhook update went, and the Bot API call (if any) to put in the HTTP answer."""
+
+    handled: Handled
+    reply: dict[str, Any] | None = None
+    outbox_ids: list[int] = field(default_factory=list)
 
 
 _OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
@@ -158,6 +176,7 @@ class TelegramChannel:
         self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
         self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
         self._pending = 0  # webhook updates in hand
+        self._answered = OutboxBatch(dispatcher)
         self._wire()
 
     @property
@@ -211,9 +230,21 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
+        await self._answered.close()
 
     async def process_webhook(self, payload: dict[str, Any]) -> Handled:
         """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
+
+        Its replies are sent by the Bot API before this returns (never in the webhook's answer).
+        """
+        return (await self.answer_webhook(payload, reply_allowed=False)).handled
+
+    async def answer_webhook(self, payload: dict[str, Any], *, reply_allowed: bool = True) -> WebhookAnswer:
+        """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
+
+        With `webhook_reply` on (and `reply_allowed`), a step whose replies make one message returns it as
+        `reply` instead of sending it: the webhook route answers with it, and calls `answered` with its
+        outbox ids once the answer was written.
 
         The update joins its chat's lane at once, with no wait before it, so a chat's updates are handled in
         the order their requests arrived. Past `max_pending_updates` in hand it is refused whole (BUSY).
@@ -226,9 +257,9 @@ class TelegramChannel:
             raise ValueError("not a Telegram update") from exc
         if self._pending >= self.tuning.max_pending_updates:
             log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
-            return Handled.BUSY
+            return WebhookAnswer(Handled.BUSY)
         self._pending += 1
-        outcome = _Outcome()
+        outcome = _Outcome(reply_allowed=reply_allowed and self.tuning.webhook_reply)
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
@@ -237,14 +268,20 @@ class TelegramChannel:
             _OUTCOME.reset(token)
             self._pending -= 1
         if outcome.error is None:
-            return Handled.OK
+            return WebhookAnswer(Handled.OK, outcome.reply, outcome.outbox_ids)
         if isinstance(outcome.error, LaneFull):
-            return Handled.CHAT_BUSY
+            return WebhookAnswer(Handled.CHAT_BUSY)
         if isinstance(outcome.error, RETRYABLE):
-            return Handled.FAILED
+            return WebhookAnswer(Handled.FAILED)
         # a fault this update causes every time (a forged or malformed update): logged once, and answered, so
         # that Telegram does not re-deliver it forever and hold up the chat's later messages behind it
-        return Handled.OK
+        return WebhookAnswer(Handled.OK)
+
+    async def answered(self, outbox_ids: list[int]) -> None:
+        """The webhook's answer carrying these rows' reply was written whole: they leave the outbox.
+
+        Many requests' rows share one transaction (a batch forms while one is being written)."""
+        await self._answered.delete(outbox_ids)
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -341,6 +378,17 @@ class TelegramChannel:
         (the person blocked the bot, a malformed message) is logged and the replies are dropped.
         """
         replies = delivery.replies
+        outcome = _OUTCOME.get()
+        if outcome is not None and outcome.reply_allowed and not delivery.forgotten and outcome.reply is None:
+            parts = compose(replies)
+            if len(parts) == 1:  # one message: it goes in the webhook's answer, no request of its own
+                part = parts[0]
+                outcome.reply = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
+                                 "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
+                if part.markup is not None:
+                    outcome.reply["reply_markup"] = part.markup.to_dict()
+                outcome.outbox_ids = list(delivery.outbox_ids)
+                return
         if delivery.forgotten:
             cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock())
             replies = _with_clear_notice(replies, cleared, delivery.locale)
@@ -385,6 +433,48 @@ class TelegramChannel:
         """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
         with suppress(TelegramError):
             await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
+
+
+class OutboxBatch:
+    """Deletes delivered outbox rows in one transaction per batch: while one batch is written, the next forms.
+
+    The rows of a reply that rode in a webhook answer; losing a batch (a crash) leaves rows that a re-delivery
+    would send again and that retention purges, never a lost reply.
+    """
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self._ids: list[int] = []
+        self._next: asyncio.Future[None] | None = None  # settled when the batch now forming is committed
+        self._task: asyncio.Task[None] | None = None
+
+    async def delete(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        self._ids += ids
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        done = self._next
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._next is not None:
+            batch, self._ids = self._ids, []
+            done, self._next = self._next, None
+            try:
+                await self.dispatcher.delivered(batch)
+            except Exception as exc:  # the rows stay; a re-delivery sends them, retention purges them
+                log.error("answered outbox rows not deleted: %s", type(exc).__name__)
+                done.set_exception(exc)
+                done.exception()  # retrieved: nobody may be waiting any more
+            else:
+                done.set_result(None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await self._task
 
 
 async def _acknowledge(answer: Any) -> None:
