@@ -47,14 +47,14 @@ async def post(baken: BakenOnTelegram, update: dict[str, Any]) -> tuple[int, Any
 
 async def outbox_rows(baken: BakenOnTelegram) -> int:
     """Rows left once the webhook handler is done: it deletes them just after writing the answer, which the
-    client may read first, so this waits (at most 5 s) for the handler's batch to be committed."""
+    client may read first, so this waits (at most 5 s) for the count to settle at 0."""
     for _ in range(500):
+        async with baken.services.sessions() as s:
+            rows = int((await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one())
+        if rows == 0:
+            return 0
         await asyncio.sleep(0.01)
-        answered = baken.channel._answered
-        if answered._task is None or answered._task.done():
-            break
-    async with baken.services.sessions() as s:
-        return int((await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one())
+    return rows
 
 
 async def test_a_one_message_reply_is_the_webhook_answer(replying: tuple[BakenOnTelegram, FakeBotAPI]) -> None:
@@ -116,3 +116,20 @@ async def test_a_reply_of_several_messages_goes_by_request_in_order(
     assert len(sent) >= 2
     assert "112" in sent[0].text
     assert await outbox_rows(baken) == 0
+
+
+async def test_forget_takes_the_answered_replies_off_the_screen_too(
+    replying: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    """Replies in webhook answers have no id Baken knows: /forget deletes the whole run of ids in the chat,
+    from the first message it knows of to the /forget itself (Telegram numbers them one after another)."""
+    baken, fake = replying
+    typed = [text(PERSON, "/start"), text(PERSON, "Hallo"), text(PERSON, "/forget")]
+    for update in typed:
+        status, _ = await post(baken, update)
+        assert status == 200
+    status, answer = await post(baken, press(PERSON, "forget_yes"))
+    assert status == 200 and answer is None, "the erasure's answer goes by request, after the deletions"
+    ids = [u["message"]["message_id"] for u in typed]
+    deleted = {m for call in fake.of("deleteMessages", PERSON.id) for m in call.params["message_ids"]}
+    assert set(range(ids[0], ids[-1] + 1)) <= deleted

@@ -176,7 +176,6 @@ class TelegramChannel:
         self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
         self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
         self._pending = 0  # webhook updates in hand
-        self._answered = OutboxBatch(dispatcher)
         self._wire()
 
     @property
@@ -230,7 +229,6 @@ class TelegramChannel:
         if app.running:
             await app.stop()
         await app.shutdown()
-        await self._answered.close()
 
     async def process_webhook(self, payload: dict[str, Any]) -> Handled:
         """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
@@ -278,10 +276,9 @@ class TelegramChannel:
         return WebhookAnswer(Handled.OK)
 
     async def answered(self, outbox_ids: list[int]) -> None:
-        """The webhook's answer carrying these rows' reply was written whole: they leave the outbox.
-
-        Many requests' rows share one transaction (a batch forms while one is being written)."""
-        await self._answered.delete(outbox_ids)
+        """The webhook's answer carrying these rows' reply was written whole: they leave the outbox (under
+        load, in the same transaction as other updates' work: the store commits queued units together)."""
+        await self.dispatcher.delivered(outbox_ids)
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -390,7 +387,8 @@ class TelegramChannel:
                 outcome.outbox_ids = list(delivery.outbox_ids)
                 return
         if delivery.forgotten:
-            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock())
+            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock(),
+                                       fill_gaps=self.tuning.webhook_reply)
             replies = _with_clear_notice(replies, cleared, delivery.locale)
         sent: list[int] = []
         try:
@@ -433,48 +431,6 @@ class TelegramChannel:
         """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
         with suppress(TelegramError):
             await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
-
-
-class OutboxBatch:
-    """Deletes delivered outbox rows in one transaction per batch: while one batch is written, the next forms.
-
-    The rows of a reply that rode in a webhook answer; losing a batch (a crash) leaves rows that a re-delivery
-    would send again and that retention purges, never a lost reply.
-    """
-
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self._ids: list[int] = []
-        self._next: asyncio.Future[None] | None = None  # settled when the batch now forming is committed
-        self._task: asyncio.Task[None] | None = None
-
-    async def delete(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        self._ids += ids
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-        done = self._next
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush())
-        await asyncio.shield(done)
-
-    async def _flush(self) -> None:
-        while self._next is not None:
-            batch, self._ids = self._ids, []
-            done, self._next = self._next, None
-            try:
-                await self.dispatcher.delivered(batch)
-            except Exception as exc:  # the rows stay; a re-delivery sends them, retention purges them
-                log.error("answered outbox rows not deleted: %s", type(exc).__name__)
-                done.set_exception(exc)
-                done.exception()  # retrieved: nobody may be waiting any more
-            else:
-                done.set_result(None)
-
-    async def close(self) -> None:
-        if self._task is not None:
-            await self._task
 
 
 async def _acknowledge(answer: Any) -> None:
