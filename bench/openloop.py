@@ -49,8 +49,6 @@ BUCKETS = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000,
 _SERVER = """
 import functools, sys
 import bot.server
-import os
-if os.environ.get("BENCH_SWITCH"): sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
 from bot.channels.telegram.channel import TelegramTuning
 # the one change from production: no bot-wide 30 messages/s limiter (it would cap the bench at 30/s)
 bot.server.TelegramTuning = functools.partial(TelegramTuning, rate_limiter=None)
