@@ -56,6 +56,7 @@ class Store:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baken-sqlite")
         self._queued: deque[_Queued] = deque()  # units waiting for the writer (appended and popped atomically)
         self.largest_batch = 0  # the most units that shared one transaction so far (for tests and benches)
+        self._draining = False  # a drain is submitted and has not yet taken the queue
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         for _ in range(ATTEMPTS - 1):
@@ -70,7 +71,9 @@ class Store:
             loop = asyncio.get_running_loop()
             done: asyncio.Future[T] = loop.create_future()
             self._queued.append((fn, done, loop))
-            self._executor.submit(self._drain)  # one drain per unit: a later one may find the queue empty
+            if not self._draining:  # else the writer's drain in hand takes this unit too: no wake-up per unit
+                self._draining = True
+                self._executor.submit(self._drain)
             return await done
         async with self._sessions() as session, session.begin():
             return await session.run_sync(fn)
@@ -84,10 +87,17 @@ class Store:
             return fn(session)
 
     def _drain(self) -> None:
-        """In the writer thread: run what is queued, one transaction for the lot; settle each unit's future."""
-        batch = [self._queued.popleft() for _ in range(min(MAX_BATCH, len(self._queued)))]
-        if not batch:
-            return
+        """In the writer thread: run what is queued, a transaction per batch, until the queue is empty."""
+        while True:
+            # cleared before taking the queue: a unit queued after this submits a drain of its own
+            self._draining = False
+            batch = [self._queued.popleft() for _ in range(min(MAX_BATCH, len(self._queued)))]
+            if not batch:
+                return
+            self._run_queued(batch)
+
+    def _run_queued(self, batch: list[_Queued]) -> None:
+        """One transaction for the batch; settle each unit's future on its loop."""
         self.largest_batch = max(self.largest_batch, len(batch))
         outcomes: list[tuple[Any, BaseException | None]] = []
         if len(batch) == 1:
