@@ -78,7 +78,8 @@ class AiohttpRequest(BaseRequest):
         self._session = aiohttp.ClientSession(
             connector=connector, headers={"User-Agent": self.USER_AGENT},
             # PTB checks the status itself; raising here would lose Telegram's error description
-            raise_for_status=False, auto_decompress=True, trust_env=False,
+            # trust_env: HTTP(S)_PROXY and NO_PROXY from the environment, as PTB's httpx backend honours them
+            raise_for_status=False, auto_decompress=True, trust_env=True,
         )
         self._slots = asyncio.Semaphore(self.pool_size)
 
