@@ -68,7 +68,11 @@ messages-compile:
 bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bench.steps
 	$(BIN)/python -m bench.steps --memory
+	$(BIN)/python -m bench.telegram_update --http httpx
 	$(BIN)/python -m bench.telegram_update
+	$(BIN)/python -m bench.telegram_update --webhook-reply
+	$(BIN)/python -m bench.openloop
+	$(BIN)/python -m bench.openloop --webhook-reply
 	$(BIN)/python -m bench.ordering --chats 100
 	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.queue_page

@@ -106,9 +106,12 @@ def make_app(
     async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         """The bot lives as long as the server: getMe, commands and webhook (or polling) at start."""
         assert settings.telegram_token
+        tuning = telegram or TelegramTuning()
+        tuning.http = settings.telegram_http
+        tuning.webhook_reply = settings.telegram_webhook_reply
         channel = TelegramChannel(
             app[SERVICES].dispatcher, settings.telegram_token, api_url=settings.telegram_api_url,
-            webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=telegram,
+            webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=tuning,
         )
         await channel.start()
         app[TELEGRAM] = channel

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None
     telegram_api_url: str | None = None
+    #: PTB's HTTP layer: "aiohttp" (Baken's backend, several times cheaper per request) or "httpx" (PTB's)
+    telegram_http: Literal["aiohttp", "httpx"] = "aiohttp"
+    #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
+    telegram_webhook_reply: bool = False
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert, or_, select, text, update
@@ -105,11 +104,19 @@ class Repository:
     def __init__(self, session: Session) -> None:
         self.s = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        self._c: Connection | None = None
 
-    @cached_property
+    @property
     def c(self) -> Connection:
-        """The transaction's connection: Core statements on it skip the ORM's per-statement bookkeeping."""
-        return self.s.connection()
+        """The transaction's connection: Core statements on it skip the ORM's per-statement bookkeeping.
+
+        Not a functools.cached_property: on Python 3.11 that holds one lock for every instance while it
+        computes, and computing this may wait for SQLite's write lock (BEGIN IMMEDIATE): two stores' writer
+        threads then wait for each other until the busy timeout.
+        """
+        if self._c is None:
+            self._c = self.s.connection()
+        return self._c
 
     # --------------------------------------------------------------------- inbound and sessions
     def first_delivery(self, channel: str, key: str, session_id: str) -> bool:

@@ -31,6 +31,7 @@ class Call:
     params: dict[str, Any]
     failed: bool = False  # the fake was told to refuse it
     result: Any = None  # what the fake answered (sendMessage: the Message, with its message_id)
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # part -> (file name, type, bytes)
 
     @property
     def message_id(self) -> int:
@@ -77,7 +78,7 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ serving
     async def start(self) -> str:
         """Serve on a free loopback port; returns the root URL to give PTB (BAKEN_TELEGRAM_API_URL)."""
-        app = web.Application()
+        app = web.Application(client_max_size=2**24)
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
@@ -94,8 +95,12 @@ class FakeBotAPI:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
         form = await request.post()
-        params = {k: (v if k in _STRINGS else _decode(str(v))) for k, v in form.items()}
-        call = Call(method, params)
+        params = {k: (v if k in _STRINGS else _decode(str(v))) for k, v in form.items()
+                  if not isinstance(v, web.FileField)}
+        # an uploaded file (multipart): its name, type and bytes, as Telegram would receive them
+        files = {k: (v.filename, v.content_type, v.file.read())
+                 for k, v in form.items() if isinstance(v, web.FileField)}
+        call = Call(method, params, files=files)
         self.calls.append(call)
         if method == "getUpdates":
             await self._notify()
@@ -127,6 +132,13 @@ class FakeBotAPI:
                 chat["title"] = "A group"
             return {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": call.text,
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "Baken", "username": BOT_USERNAME}}
+        if call.method == "sendDocument" and call.files:
+            chat_id = call.chat_id or 0
+            message_id = next(self._message_ids.setdefault(chat_id, itertools.count(10_000)))
+            name, mime, body = next(iter(call.files.values()))
+            return {"message_id": message_id, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
+                    "document": {"file_id": f"doc{message_id}", "file_unique_id": f"u{message_id}",
+                                 "file_name": name, "mime_type": mime, "file_size": len(body)}}
         if call.method == "setWebhook":
             self.webhook = dict(call.params)
             return True

@@ -35,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.telegram.aiohttp_request import AiohttpRequest
 from bot.channels.telegram.commands import register_commands
 from bot.channels.telegram.erase import Cleared, clear_chat
 from bot.channels.telegram.flood import FloodGate
@@ -81,13 +82,33 @@ class TelegramTuning:
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
     on_handled: Callable[[int], None] | None = None
+    #: PTB's HTTP backend: "aiohttp" (Baken's, the default) or "httpx" (PTB's own); BAKEN_TELEGRAM_HTTP
+    http: str = "aiohttp"
+    #: a step's reply that is one message rides in the webhook's answer (BAKEN_TELEGRAM_WEBHOOK_REPLY)
+    webhook_reply: bool = False
 
 
 @dataclass
 class _Outcome:
-    """Whether the update of the current webhook request went through; the error handler fills it."""
+    """Whether the update of the current webhook request went through; the error handler fills it.
+
+    `reply`: the Bot API call to answer the webhook with (one sendMessage), and `outbox_ids` its outbox rows,
+    which leave the outbox once that answer was written whole.
+    """
 
     error: BaseException | None = None
+    reply_allowed: bool = False
+    reply: dict[str, Any] | None = None
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """How a webhook update went, and the Bot API call (if any) to put in the HTTP answer."""
+
+    handled: Handled
+    reply: dict[str, Any] | None = None
+    outbox_ids: list[int] = field(default_factory=list)
 
 
 _OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
@@ -118,6 +139,11 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
         .job_queue(None)
     )
+    if tuning.http == "aiohttp":
+        # getUpdates holds one connection for the long poll; PTB's own default pool sizes (256 and 1)
+        builder = builder.request(AiohttpRequest(256)).get_updates_request(AiohttpRequest(1))
+    elif tuning.http != "httpx":
+        raise ValueError(f"unknown Telegram HTTP backend {tuning.http!r}: aiohttp or httpx")
     if tuning.rate_limiter is not None:
         builder = builder.rate_limiter(tuning.rate_limiter)
     if not polling:
@@ -207,6 +233,17 @@ class TelegramChannel:
     async def process_webhook(self, payload: dict[str, Any]) -> Handled:
         """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
 
+        Its replies are sent by the Bot API before this returns (never in the webhook's answer).
+        """
+        return (await self.answer_webhook(payload, reply_allowed=False)).handled
+
+    async def answer_webhook(self, payload: dict[str, Any], *, reply_allowed: bool = True) -> WebhookAnswer:
+        """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
+
+        With `webhook_reply` on (and `reply_allowed`), a step whose replies make one message returns it as
+        `reply` instead of sending it: the webhook route answers with it, and calls `answered` with its
+        outbox ids once the answer was written.
+
         The update joins its chat's lane at once, with no wait before it, so a chat's updates are handled in
         the order their requests arrived. Past `max_pending_updates` in hand it is refused whole (BUSY).
         Raises ValueError for a payload that is not an update (nothing of it is logged).
@@ -218,9 +255,9 @@ class TelegramChannel:
             raise ValueError("not a Telegram update") from exc
         if self._pending >= self.tuning.max_pending_updates:
             log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
-            return Handled.BUSY
+            return WebhookAnswer(Handled.BUSY)
         self._pending += 1
-        outcome = _Outcome()
+        outcome = _Outcome(reply_allowed=reply_allowed and self.tuning.webhook_reply)
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
@@ -229,14 +266,19 @@ class TelegramChannel:
             _OUTCOME.reset(token)
             self._pending -= 1
         if outcome.error is None:
-            return Handled.OK
+            return WebhookAnswer(Handled.OK, outcome.reply, outcome.outbox_ids)
         if isinstance(outcome.error, LaneFull):
-            return Handled.CHAT_BUSY
+            return WebhookAnswer(Handled.CHAT_BUSY)
         if isinstance(outcome.error, RETRYABLE):
-            return Handled.FAILED
+            return WebhookAnswer(Handled.FAILED)
         # a fault this update causes every time (a forged or malformed update): logged once, and answered, so
         # that Telegram does not re-deliver it forever and hold up the chat's later messages behind it
-        return Handled.OK
+        return WebhookAnswer(Handled.OK)
+
+    async def answered(self, outbox_ids: list[int]) -> None:
+        """The webhook's answer carrying these rows' reply was written whole: they leave the outbox (under
+        load, in the same transaction as other updates' work: the store commits queued units together)."""
+        await self.dispatcher.delivered(outbox_ids)
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -333,8 +375,20 @@ class TelegramChannel:
         (the person blocked the bot, a malformed message) is logged and the replies are dropped.
         """
         replies = delivery.replies
+        outcome = _OUTCOME.get()
+        if outcome is not None and outcome.reply_allowed and not delivery.forgotten and outcome.reply is None:
+            parts = compose(replies)
+            if len(parts) == 1:  # one message: it goes in the webhook's answer, no request of its own
+                part = parts[0]
+                outcome.reply = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
+                                 "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
+                if part.markup is not None:
+                    outcome.reply["reply_markup"] = part.markup.to_dict()
+                outcome.outbox_ids = list(delivery.outbox_ids)
+                return
         if delivery.forgotten:
-            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock())
+            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock(),
+                                       fill_gaps=self.tuning.webhook_reply)
             replies = _with_clear_notice(replies, cleared, delivery.locale)
         sent: list[int] = []
         try:

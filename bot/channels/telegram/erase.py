@@ -26,10 +26,18 @@ class Cleared:
     remaining: int
 
 
-async def clear_chat(bot: Bot, chat_id: int, trail: Sequence[ShownMessage], now: dt.datetime) -> Cleared:
-    """Delete what can still be deleted; count what stays (too old, or refused by Telegram)."""
+async def clear_chat(bot: Bot, chat_id: int, trail: Sequence[ShownMessage], now: dt.datetime, *,
+                     fill_gaps: bool = False) -> Cleared:
+    """Delete what can still be deleted; count what stays (too old, or refused by Telegram).
+
+    `fill_gaps`: also every id between the first and the last recent one. Replies sent in a webhook answer
+    have no id Baken knows; a private chat numbers its messages one after another, and Telegram skips ids it
+    cannot find, so the range takes them off too.
+    """
     recent = sorted({m.message_id for m in trail if now - m.at < DELETABLE_FOR})
     remaining = len({m.message_id for m in trail}) - len(recent)
+    if fill_gaps and recent:
+        recent = list(range(recent[0], recent[-1] + 1))
     deleted = 0
     for start in range(0, len(recent), BATCH):
         batch = recent[start:start + BATCH]

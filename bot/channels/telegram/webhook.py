@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
 
 from aiohttp import web
 
-from bot.channels.telegram.channel import RETRY_AFTER, Handled, TelegramChannel
+from bot.channels.telegram.channel import RETRY_AFTER, Handled, TelegramChannel, WebhookAnswer
 from bot.settings import Settings
 
+log = logging.getLogger("baken.telegram")
 TELEGRAM = web.AppKey("telegram", TelegramChannel)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PREFIX = "/telegram"  # the area on the server; Telegram posts to PREFIX + "/webhook"
@@ -39,12 +42,33 @@ async def receive(request: web.Request) -> web.Response:
     if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
         return web.Response(status=400, text="not an update")
     try:
-        handled = await channel.process_webhook(payload)
+        answer = await channel.answer_webhook(payload)
     except ValueError:
         return web.Response(status=400, text="not an update")
+    handled = answer.handled
     if handled in (Handled.BUSY, Handled.CHAT_BUSY):
         return web.Response(status=handled, headers={"Retry-After": str(RETRY_AFTER)}, text="busy, retry later")
-    return web.Response(status=handled)
+    if answer.reply is None:
+        return web.Response(status=handled)
+    return await _reply_in_answer(request, channel, answer)
+
+
+async def _reply_in_answer(request: web.Request, channel: TelegramChannel, answer: WebhookAnswer) -> web.Response:
+    """The step's one message as the webhook's answer (Telegram runs it as a Bot API call).
+
+    Its outbox row leaves only once the answer was written whole; if the connection fails first, Telegram
+    did not get a 200 and delivers the update again, and that re-delivery sends the row by sendMessage.
+    """
+    response = web.Response(body=json.dumps(answer.reply, ensure_ascii=False).encode(),
+                            content_type="application/json")
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:  # aiohttp's ClientConnectionResetError among them
+        log.warning("webhook answer not written: the reply stays in the outbox for the re-delivery")
+        return response
+    await channel.answered(answer.outbox_ids)
+    return response
 
 
 def webhook_app() -> web.Application:
