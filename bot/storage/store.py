@@ -70,6 +70,31 @@ class Store:
         with Session(self._conn, expire_on_commit=False) as session, session.begin():
             return fn(session)
 
+    async def after_erasure(self) -> None:
+        """Copy the WAL into the database and truncate it, so erased rows do not linger in the WAL file.
+
+        With `secure_delete` on, the pages the erasure freed are zeroed in the database file as the WAL is
+        copied back. PostgreSQL: nothing to do here; its dead tuples are unreadable once their data key is
+        gone (see SECURITY.md).
+        """
+        if self._sync is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self._sync.connect() if self._sync is not None else None
+        if self._conn is None:
+            return
+        # on the driver's connection, outside SQLAlchemy's transaction (a checkpoint cannot run inside one)
+        raw = self._conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
     def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
