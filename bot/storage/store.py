@@ -10,9 +10,11 @@ function runs through `run_sync` over asyncpg, which needs no threads at all.
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
@@ -23,6 +25,7 @@ from bot.storage.database import is_sqlite, sqlite_pragmas
 from bot.storage.repository import Contention
 
 T = TypeVar("T")
+log = logging.getLogger("baken.store")
 #: how often a unit of work that met a concurrent writer (Contention) is run again before the error stands
 ATTEMPTS = 3
 
@@ -39,6 +42,9 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Connection | None = None  # SQLite: the writer's connection, used in the writer thread only
         self._sessions = async_sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False)
+        self._engine = async_engine
+        self._rewrite_lock = asyncio.Lock()
+        self._retry: asyncio.Task[None] | None = None
         if is_sqlite(url):
             sync_url = make_url(url).set(drivername="sqlite+pysqlite")
             self._sync = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
@@ -71,14 +77,64 @@ class Store:
             return fn(session)
 
     async def after_erasure(self) -> None:
-        """Copy the WAL into the database and truncate it, so erased rows do not linger in the WAL file.
+        """Make a committed erasure physical, as far as the database allows.
 
-        With `secure_delete` on, the pages the erasure freed are zeroed in the database file as the WAL is
-        copied back. PostgreSQL: nothing to do here; its dead tuples are unreadable once their data key is
-        gone (see SECURITY.md).
+        SQLite: copy the WAL into the database and truncate it, so erased rows do not linger in the WAL
+        file; with `secure_delete` on, the freed cells are zeroed. PostgreSQL: a deleted row stays in its
+        page as a dead tuple until VACUUM, and plain VACUUM leaves its bytes in the page's free space; the
+        erased texts there are unreadable once their key is gone, but the key's own dead tuple would still
+        open them. So the small `data_keys` table is rewritten (VACUUM FULL) at once, and again in the
+        background while a transaction older than the erasure keeps the dead row alive.
         """
         if self._sync is not None and self._executor is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._checkpoint)
+            return
+        async with self._rewrite_lock:
+            if await self._rewrite_keys():
+                return
+        # a transaction older than the erasure is still open somewhere in the cluster: PostgreSQL keeps the
+        # dead row for it. Try again in the background until it is gone.
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.create_task(self._rewrite_until_clean(), name="baken-erasure-rewrite")
+
+    async def _rewrite_until_clean(self, every: float = 0.5, tries: int = 240) -> None:
+        for _ in range(tries):
+            await asyncio.sleep(every)
+            async with self._rewrite_lock:
+                if await self._rewrite_keys():
+                    return
+        log.warning("erased data keys still wait in the table's pages: a long transaction holds them")
+
+    async def _rewrite_keys(self) -> bool:
+        """VACUUM FULL the key table; True when no erased key's row was kept back."""
+        kept: list[int] = []
+
+        def listen(_conn: Any, message: Any) -> None:
+            said = f"{getattr(message, 'message', '')} {getattr(message, 'detail', '')}"
+            found = re.search(r"(\d+) dead row versions cannot be removed yet", said)
+            if found:
+                kept.append(int(found[1]))
+
+        try:
+            async with self._engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                raw: Any = (await auto.get_raw_connection()).driver_connection
+                raw.add_log_listener(listen)
+                try:
+                    # never queue the conversations behind a long transaction: give up quickly, retry later
+                    await auto.exec_driver_sql("SET lock_timeout = '500ms'")
+                    await auto.exec_driver_sql("VACUUM (FULL, VERBOSE) data_keys")
+                finally:
+                    raw.remove_log_listener(listen)
+        except Exception:  # the lock was busy, or the database briefly away: the retry comes
+            log.warning("could not rewrite the data key table after an erasure; will retry")
+            return False
+        return not any(kept)
+
+    async def wait_for_erasure(self) -> None:
+        """For tests and tools: until the background rewrite (if any) has finished."""
+        if self._retry is not None:
+            await self._retry
 
     def _checkpoint(self) -> None:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
@@ -101,6 +157,8 @@ class Store:
             self._conn = None
 
     async def close(self) -> None:
+        if self._retry is not None and not self._retry.done():
+            self._retry.cancel()
         if self._executor is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
             self._executor.shutdown(wait=True)
