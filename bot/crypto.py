@@ -93,7 +93,7 @@ class DataKey:
         return self.encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), context)
 
     def open_json(self, blob: bytes, context: str) -> Any:
-        return json.loads(self.decrypt(blob, context))
+        return json.loads(self.decrypt(blob, context).decode())
 
     def seal_text(self, text: str, context: str) -> bytes:
         return self.encrypt(text.encode(), context)
