@@ -126,6 +126,7 @@ class Store:
                     await auto.exec_driver_sql("VACUUM (FULL, VERBOSE) data_keys")
                 finally:
                     raw.remove_log_listener(listen)
+                    await auto.exec_driver_sql("RESET lock_timeout")  # the connection goes back to the pool
         except Exception:  # the lock was busy, or the database briefly away: the retry comes
             log.warning("could not rewrite the data key table after an erasure; will retry")
             return False
