@@ -147,9 +147,13 @@ class Store:
         assert raw is not None
         cursor = raw.cursor()
         try:
+            # a reader elsewhere can hold the WAL: wait a second at most, never the writer's 30 (the erased rows
+            # in a WAL left behind are sealed under destroyed keys all the same)
+            cursor.execute("PRAGMA busy_timeout=1000")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             cursor.fetchall()
         finally:
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
     def _close_connection(self) -> None:
