@@ -22,21 +22,24 @@ from typing import Any
 
 import pyotp
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bench.steps import BENCH_KEY
 from bot.counsellors import add_counsellor
+from bot.crypto import Keyring
 from bot.server import SERVICES, make_app
 from bot.settings import Settings
 from bot.storage.models import ConsentRecord, Ticket
+from bot.storage.sealed import Profile, seal_profile
 from handover.consent import CONSENT_VERSION
 
 LEVELS = (("urgent", 3), ("serious", 2), ("concern", 1), ("info", 0))
 PASSWORD = "benchmark password 0123"
 
 
-def fill(s: Session, n: int, sealed: bytes) -> None:
+def fill(s: Session, n: int, keys: Keyring) -> None:
+    """Tickets as the dispatcher stores them: each sealed with its own key, the profile sealed too."""
     consent = ConsentRecord(session_id="bench", consent_version=CONSENT_VERSION, locale="nl")
     s.add(consent)
     s.flush()
@@ -49,12 +52,18 @@ def fill(s: Session, n: int, sealed: bytes) -> None:
         rows.append({
             "session_id": f"bench-{i:05d}", "consent_id": consent.id, "status": rng.choice(("waiting", "waiting",
                                                                                            "claimed")),
-            "level": level, "priority": priority, "reasons": "observed:withdrawal,observed:violence_ok",
-            "locale": rng.choice(("nl", "fr", "de", "en")), "role": "parent", "region": "flanders",
-            "goal": "advice", "summary": sealed, "created_at": created, "updated_at": created,
+            "level": level, "priority": priority, "reasons": "",
+            "locale": rng.choice(("nl", "fr", "de", "en")), "role": "", "region": None,
+            "goal": "", "summary": b"", "created_at": created, "updated_at": created,
             "review_requested": False, "person_left": False,
         })
     s.execute(insert(Ticket), rows)
+    profile = Profile(("observed:withdrawal", "observed:violence_ok"), "parent", "flanders", "advice")
+    for ticket in s.execute(select(Ticket)).scalars():
+        tid = ticket.id or 0
+        box = keys.ticket(s, tid)
+        ticket.summary = box.seal_text("Role: parent\nAge: 16-17", f"ticket:{ticket.session_id}")
+        ticket.profile = seal_profile(box, tid, profile)
 
 
 async def sign_in(client: TestClient[Any, Any], name: str, secret: str) -> None:
@@ -89,9 +98,8 @@ async def main(args: argparse.Namespace) -> None:
         await client.start_server()
         try:
             services = app[SERVICES]
-            sealed = services.keyring.seal_text("Role: parent\nAge: 16-17", "ticket:bench")
             started = time.perf_counter()
-            await services.store.run(lambda s: fill(s, args.tickets, sealed))
+            await services.store.run(lambda s: fill(s, args.tickets, services.keyring))
             print(f"filled {args.tickets} open tickets in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
             for role, languages in (("supervisor", "nl,fr,de,en"), ("counsellor", "nl,fr")):
                 who = await add_counsellor(services.store, services.keyring, role, role=role, languages=languages,

@@ -79,19 +79,24 @@ def _rss_kib() -> int:
 async def _seed(data_dir: str, stored: int) -> int:
     """Fill a database with `stored` sessions, as if that many people had talked to Baken."""
     from sqlalchemy import insert
+    from sqlalchemy.orm import Session
 
     from bot.storage.models import ConversationSession, utcnow
+    from bot.storage.sealed import seal_session
 
     services = await build_services(Settings(data_dir=Path(data_dir), secret_key=BENCH_KEY))
     try:
         keys, now, data = services.keyring, utcnow(), fresh_data("nl")
         for first in range(0, stored, 5000):
-            rows = []
-            for i in range(first, min(first + 5000, stored)):
-                sid = keys.pseudonym("bench", f"stored{i}")
-                rows.append({"id": sid, "channel": "bench", "state": "role", "locale": "nl", "created_at": now,
-                             "updated_at": now, "data": keys.seal_json(data, f"session:{sid}")})
-            await services.store.run(lambda s, r=rows: s.execute(insert(ConversationSession), r))  # type: ignore[misc]
+            sids = [keys.pseudonym("bench", f"stored{i}") for i in range(first, min(first + 5000, stored))]
+
+            def unit(s: Session, sids: list[str] = sids) -> None:
+                rows = [{"id": sid, "channel": "bench", "state": "", "locale": "", "created_at": now,
+                         "updated_at": now, "data": seal_session(keys.conversation(s, sid), sid, "role", data)}
+                        for sid in sids]  # each with its own conversation key, as the dispatcher stores them
+                s.execute(insert(ConversationSession), rows)
+
+            await services.store.run(unit)
         return stored
     finally:
         await services.close()

@@ -11,10 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crypto import Keyring
 from bot.dispatch import Dispatcher
-from bot.server_key import fingerprint, tighten
+from bot.server_key import KeyProblem, fingerprint, finish_rotation, key_finder, tighten
 from bot.settings import Settings
+from bot.storage.adoption import adopt
+from bot.storage.data_keys import load_keyring
 from bot.storage.database import is_sqlite, make_engine, make_sessionmaker
-from bot.storage.key_record import check_key
+from bot.storage.key_record import check_key, recorded_key
 from bot.storage.migrate import upgrade
 from bot.storage.store import Store
 from flows.engine import Engine, default_engine
@@ -43,6 +45,34 @@ class Services:
         await self.db.dispose()
 
 
+async def _checked_secret(db: AsyncEngine, settings: Settings, secret: bytes) -> bytes:
+    """The key, proven to be the database's own; finishes a rotation that stopped before its key file moved."""
+    try:
+        await check_key(db, fingerprint(secret), _where(settings.db_url))
+        return secret
+    except KeyProblem:
+        if settings.secret_key is not None:
+            raise
+        wanted, version = await recorded_key(db)
+        finished = finish_rotation(settings.key_file, wanted, version - 1)
+        if finished is None:
+            raise
+        log.warning("finished an interrupted key rotation: the new key is now in the key file")
+        return finished
+
+
+async def open_keyring(store: Store, secret: bytes, settings: Settings) -> Keyring:
+    """The server's keys from the database; then, once, re-seal what older versions wrote (adoption)."""
+    find = key_finder(settings.key_file if settings.secret_key is None else None)
+    keyring = await store.run(lambda s: load_keyring(s, secret, find))
+    counts = await store.run(lambda s: adopt(s, keyring))
+    if counts:
+        log.info("re-sealed rows written before conversation keys: %s",
+                 ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    keyring.drop_legacy()
+    return keyring
+
+
 async def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     """Apply migrations, then open the database and load the content."""
     secret = settings.secret  # first: a missing or weak key stops the start before a database is made
@@ -54,15 +84,20 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
         tighten(settings.data_dir)
     db = make_engine(settings.db_url)
     try:
-        await check_key(db, fingerprint(secret), _where(settings.db_url))
+        secret = await _checked_secret(db, settings, secret)
     except BaseException:
         await db.dispose()
         raise
     sessions = make_sessionmaker(db)
-    keyring = Keyring(secret)
+    store = Store(settings.db_url, db)
+    try:
+        keyring = await open_keyring(store, secret, settings)
+    except BaseException:
+        await store.close()
+        await db.dispose()
+        raise
     engine = default_engine()
     hours = OpeningHours.parse(settings.counsellor_hours, settings.timezone)
-    store = Store(settings.db_url, db)
     dispatcher = Dispatcher(engine, store, keyring, hours,
                             notify_counsellors=settings.telegram_counsellor_chat_id is not None)
     return Services(settings, db, sessions, keyring, engine, dispatcher, store)

@@ -160,6 +160,45 @@ def _restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    """A new master key: every data key is re-wrapped under it while the server keeps running."""
+    import os
+
+    from bot.app import build_services
+    from bot.server_key import fingerprint, next_key_path, retired_key_path, write_next_key
+    from bot.storage.data_keys import rotate
+
+    if settings.secret_key is not None:
+        print("baken keys rotate: the key comes from BAKEN_SECRET_KEY, which a running server cannot re-read. "
+              "Keep the key in a file (BAKEN_SECRET_KEY_FILE) to rotate without downtime.", file=sys.stderr)
+        return 2
+    path = settings.key_file
+
+    async def main() -> tuple[int, int]:
+        services = await build_services(settings)  # checks the key and re-seals rows of the older format first
+        try:
+            new = write_next_key(path)
+            return await services.store.run(lambda s: rotate(s, services.keyring, new, fingerprint(new)))
+        finally:
+            await services.close()
+
+    version, count = asyncio.run(main())
+    retired = retired_key_path(path, version - 1)
+    os.replace(path, retired)
+    os.replace(next_key_path(path), path)
+    print(f"master key version {version} is in {path} (fingerprint {fingerprint(read_new(path))}); "
+          f"{count} data keys re-wrapped. Running servers take it up on their own.")
+    print(f"Back up the new key now. The old key is at {retired}: it opens only backups made before now; "
+          "keep it with them, offline, and destroy it when they expire.")
+    return 0
+
+
+def read_new(path: Path) -> bytes:
+    from bot.server_key import read_key
+
+    return read_key(None, path).secret
+
+
 def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
     from flows.triage import describe, load_rules
 
@@ -325,6 +364,8 @@ def parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("restore", help="restore a backup into an empty database, under the key it was made with")
     rt.add_argument("archive", type=Path, help="a file written by `baken backup`")
     rt.set_defaults(func=_restore)
+    ksub.add_parser("rotate", help="a new master key; re-wraps every data key without stopping the server"
+                    ).set_defaults(func=_keys_rotate)
     co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, list, reset-2fa")
     cosub = co.add_subparsers(dest="counsellor_command", required=True)
     add = cosub.add_parser("add", help="add an account; prints the TOTP enrolment QR and recovery codes")

@@ -1,4 +1,14 @@
-"""Keyed pseudonyms and authenticated encryption, both derived from the one server secret."""
+"""Keyed pseudonyms and envelope encryption: data keys that can be destroyed, wrapped by a master key.
+
+Every conversation and every ticket has its own random data key (see `bot.storage.data_keys`); erasing the
+key's row makes every copy of their ciphertexts (a WAL, a freed page, a backup made after the erasure)
+unreadable. The master key only wraps data keys, so `baken keys rotate` re-wraps keys and rewrites no text.
+
+A ciphertext starts with a 4-byte header: 0xBA, the format (1), and the data key's version (16 bits, big
+endian); the header is authenticated with the text. Ciphertexts written before this format (no header:
+a nonce at once) were sealed with one key derived from the server secret; they open with it until the
+first start re-seals them under their conversation's key (`bot.storage.adoption`).
+"""
 
 from __future__ import annotations
 
@@ -6,44 +16,197 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def _derive(secret: bytes, purpose: bytes) -> bytes:
+MAGIC = 0xBA
+FORMAT = 1
+_HEADER = struct.Struct(">BBH")
+HEADER_SIZE = _HEADER.size
+_NONCE = 12
+_TAG = 16
+
+
+def derive(secret: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"baken-v1", info=purpose).derive(secret)
 
 
-class Keyring:
-    """Separate keys per purpose, so a leaked pseudonym key never decrypts stored text."""
+def master_kek(secret: bytes) -> bytes:
+    """The key-wrapping key of one server secret (one master key version)."""
+    return derive(secret, b"master key wrapping")
 
-    def __init__(self, secret: bytes) -> None:
-        self._pseudonym_key = _derive(secret, b"pseudonym")
-        self._aead = AESGCM(_derive(secret, b"storage"))
 
-    def pseudonym(self, channel: str, user_id: str | int) -> str:
-        """HMAC-SHA256(secret, channel:user_id): stable per person and channel, meaningless without the key."""
-        msg = f"{channel}:{user_id}".encode()
-        return hmac.new(self._pseudonym_key, msg, hashlib.sha256).hexdigest()
+def legacy_storage_key(secret: bytes) -> bytes:
+    """The one storage key of the format before data keys (ciphertexts without a header)."""
+    return derive(secret, b"storage")
+
+
+def first_pseudonym_key(secret: bytes) -> bytes:
+    """The pseudonym key of a database's first secret; kept (wrapped) across rotations so pseudonyms hold."""
+    return derive(secret, b"pseudonym")
+
+
+def key_version(blob: bytes) -> int | None:
+    """The data key version a ciphertext names, or None for a ciphertext of the format before headers."""
+    if len(blob) >= HEADER_SIZE + _NONCE + _TAG and blob[0] == MAGIC and blob[1] == FORMAT:
+        return int(_HEADER.unpack_from(blob)[2])
+    return None
+
+
+class DataKey:
+    """One AES-256-GCM data key and its version; opens the headerless format too when given the old key."""
+
+    __slots__ = ("_aead", "_legacy", "version")
+
+    def __init__(self, key: bytes, version: int = 1, legacy: AESGCM | None = None) -> None:
+        self._aead = AESGCM(key)
+        self.version = version
+        self._legacy = legacy
 
     def encrypt(self, plaintext: bytes, context: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, plaintext, context.encode())
+        header = _HEADER.pack(MAGIC, FORMAT, self.version)
+        nonce = os.urandom(_NONCE)
+        return header + nonce + self._aead.encrypt(nonce, plaintext, header + context.encode())
 
     def decrypt(self, blob: bytes, context: str) -> bytes:
-        return self._aead.decrypt(blob[:12], blob[12:], context.encode())
+        if key_version(blob) == self.version:
+            header, nonce = blob[:HEADER_SIZE], blob[HEADER_SIZE:HEADER_SIZE + _NONCE]
+            try:
+                return self._aead.decrypt(nonce, blob[HEADER_SIZE + _NONCE:], header + context.encode())
+            except InvalidTag:
+                if self._legacy is None:  # a headerless blob whose random nonce looks like a header: rare
+                    raise
+        if self._legacy is None:
+            raise InvalidTag("not sealed with this key")
+        return self._legacy.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode())
 
     def seal_json(self, value: Any, context: str) -> bytes:
         return self.encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), context)
 
     def open_json(self, blob: bytes, context: str) -> Any:
-        return json.loads(self.decrypt(blob, context))
+        return json.loads(self.decrypt(blob, context).decode())
 
     def seal_text(self, text: str, context: str) -> bytes:
         return self.encrypt(text.encode(), context)
 
     def open_text(self, blob: bytes, context: str) -> str:
         return self.decrypt(blob, context).decode()
+
+
+def wrap(kek: bytes, key_id: str, version: int, key: bytes) -> bytes:
+    """AES-GCM key wrap, bound to the key's id and version: a wrapped key moved to another row will not open."""
+    nonce = os.urandom(_NONCE)
+    return nonce + AESGCM(kek).encrypt(nonce, key, f"data key {key_id} v{version}".encode())
+
+
+def unwrap(kek: bytes, key_id: str, version: int, wrapped: bytes) -> bytes:
+    return AESGCM(kek).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], f"data key {key_id} v{version}".encode())
+
+
+class MasterKeys:
+    """The master key versions this process holds; learns a newer one from the key file after a rotation.
+
+    `find` is given the wanted fingerprint and returns a matching secret from the key file (or the file a
+    rotation is writing), or None.
+    """
+
+    def __init__(self, version: int, secret: bytes, find: Callable[[str], bytes | None] | None = None) -> None:
+        self._keks: dict[int, bytes] = {version: master_kek(secret)}
+        self._find = find
+
+    def knows(self, version: int) -> bool:
+        return version in self._keks
+
+    def kek(self, version: int) -> bytes:
+        kek = self._keks.get(version)
+        if kek is None:
+            raise KeyError(version)
+        return kek
+
+    def learn(self, version: int, fingerprint: str) -> bool:
+        """Load the master key of `version` from the key file; True when found (its fingerprint matched)."""
+        if version in self._keks:
+            return True
+        secret = self._find(fingerprint) if self._find is not None else None
+        if secret is None:
+            return False
+        self._keks[version] = master_kek(secret)
+        return True
+
+    def add(self, version: int, secret: bytes) -> None:
+        self._keks[version] = master_kek(secret)
+
+
+class Keyring:
+    """The pseudonym key, the server's own data key and the master keys; conversation keys come per unit.
+
+    `seal_*` / `open_*` use the server data key: only for what belongs to no conversation (counsellors'
+    second-factor secrets, the counsellors' new-ticket notices). A conversation's words are sealed with
+    `conversation(s, sid)`, a ticket's with `ticket(s, ticket_id)`.
+    """
+
+    def __init__(self, pseudonym_key: bytes, server: bytes, masters: MasterKeys, legacy: AESGCM | None = None) -> None:
+        self._pseudonym_key = pseudonym_key
+        self._legacy = legacy
+        self._server_raw = server
+        self._server = DataKey(server, 1, legacy=legacy)
+        self.masters = masters
+
+    def pseudonym(self, channel: str, user_id: str | int) -> str:
+        """HMAC-SHA256(key, channel:user_id): stable per person and channel, meaningless without the key."""
+        msg = f"{channel}:{user_id}".encode()
+        return hmac.new(self._pseudonym_key, msg, hashlib.sha256).hexdigest()
+
+    def conversation(self, s: Session, session_id: str) -> DataKey:
+        """The conversation's data key (made on first use); erased with the conversation."""
+        from bot.storage import data_keys  # storage builds on this module, not the other way round
+
+        return data_keys.obtain(s, self, data_keys.session_key_id(session_id))
+
+    def ticket(self, s: Session, ticket_id: int) -> DataKey:
+        """A ticket's data key: erased with the ticket, or with its conversation."""
+        from bot.storage import data_keys
+
+        return data_keys.obtain(s, self, data_keys.ticket_key_id(ticket_id))
+
+    def encrypt(self, plaintext: bytes, context: str) -> bytes:
+        return self._server.encrypt(plaintext, context)
+
+    def decrypt(self, blob: bytes, context: str) -> bytes:
+        return self._server.decrypt(blob, context)
+
+    def seal_json(self, value: Any, context: str) -> bytes:
+        return self._server.seal_json(value, context)
+
+    def open_json(self, blob: bytes, context: str) -> Any:
+        return self._server.open_json(blob, context)
+
+    def seal_text(self, text: str, context: str) -> bytes:
+        return self._server.seal_text(text, context)
+
+    def open_text(self, blob: bytes, context: str) -> str:
+        return self._server.open_text(blob, context)
+
+    @property
+    def server(self) -> DataKey:
+        """The server's own data key: for what belongs to no conversation."""
+        return self._server
+
+    @property
+    def legacy(self) -> AESGCM | None:
+        """The key of ciphertexts without a header, while rows of that format may remain (before adoption)."""
+        return self._legacy
+
+    def drop_legacy(self) -> None:
+        """Every row is re-sealed (adoption): the old single storage key is not kept in memory any more."""
+        self._legacy = None
+        self._server = DataKey(self._server_raw, 1)

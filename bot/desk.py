@@ -14,18 +14,19 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.crypto import Keyring
-from bot.storage import audit
+from bot.crypto import DataKey, Keyring
+from bot.storage import audit, data_keys
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, MAX_FAILURES, Accounts, aware
 from bot.storage.desk import Desk, QueueItem, facts_of
 from bot.storage.models import Counsellor, Ticket, TicketMessage
 from bot.storage.repository import Repository
+from bot.storage.sealed import open_profile, open_session, seal_session
 from bot.storage.store import Store
 from content.i18n import translator
 from flows.messages import Outbound
@@ -240,7 +241,7 @@ class DeskService:
         def unit(s: Session) -> tuple[list[QueueItem], int, int, dict[int, str]]:
             items, visible, total = Desk(s).queue(lambda f: allowed(Action.VIEW_TICKET, actor, f), limit)
             names = {c.id or 0: c.alias for c in Accounts(s).all()} if items else {}
-            return items, visible, total, names
+            return self._open_profiles(s, items), visible, total, names
 
         items, visible, total, names = await self.store.run(unit)
         rows = []
@@ -250,6 +251,18 @@ class DeskService:
             heard = now - item.last_person_at if item.last_person_at is not None else None
             rows.append(QueueRowView(item, waited, colour, names.get(item.holder_id or -1), heard))
         return rows, visible, total
+
+    def _open_profiles(self, s: Session, items: list[QueueItem]) -> list[QueueItem]:
+        """Each row's reasons, role and region, opened with its ticket's key (one query for all the keys)."""
+        sealed = [i for i in items if i.profile is not None]
+        data_keys.preload(s, self.keys, (data_keys.ticket_key_id(i.id) for i in sealed))
+        opened = []
+        for item in items:
+            if item.profile is not None:
+                p = open_profile(self.keys.ticket(s, item.id), item.id, item.profile, item)
+                item = replace(item, reasons=p.reasons, role=p.role, region=p.region, profile=None)
+            opened.append(item)
+        return opened
 
     async def queue_mark(self) -> tuple[int, str]:
         return await self.store.run(lambda s: Desk(s).queue_mark())
@@ -271,8 +284,8 @@ class DeskService:
             raise Denied(action.value)
         return ticket
 
-    def _open_message(self, ticket: Ticket, m: TicketMessage) -> ChatLine:
-        text = self.keys.open_text(m.body, f"ticket:{ticket.session_id}")
+    def _open_message(self, box: DataKey, ticket: Ticket, m: TicketMessage) -> ChatLine:
+        text = box.open_text(m.body, f"ticket:{ticket.session_id}")
         return ChatLine(m.id or 0, m.sender, text, aware(m.created_at))
 
     async def view(self, me: SignedIn, ticket_id: int) -> TicketView:
@@ -282,16 +295,18 @@ class DeskService:
             sid = ticket.session_id
             names = {c.id or 0: c.alias for c in Accounts(s).all()}
             audit.append(s, me.label, "view", ticket_id)
+            box = self.keys.ticket(s, ticket_id)
+            profile = open_profile(box, ticket_id, ticket.profile, ticket)
             return TicketView(
                 id=ticket_id, status=ticket.status, level=ticket.level,
-                reasons=tuple(filter(None, ticket.reasons.split(","))), locale=ticket.locale, role=ticket.role,
-                region=ticket.region, goal=ticket.goal, summary=self.keys.open_text(ticket.summary, f"ticket:{sid}"),
-                story=self.keys.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
+                reasons=profile.reasons, locale=ticket.locale, role=profile.role,
+                region=profile.region, goal=profile.goal, summary=box.open_text(ticket.summary, f"ticket:{sid}"),
+                story=box.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
                 created_at=aware(ticket.created_at), holder=names.get(ticket.holder_id or -1),
                 holder_id=ticket.holder_id, outcome=ticket.outcome, review_requested=ticket.review_requested,
                 person_left=ticket.person_left, closed_at=aware(ticket.closed_at) if ticket.closed_at else None,
-                messages=[self._open_message(ticket, m) for m in desk.messages(ticket_id)],
-                notes=[NoteView(names.get(n.counsellor_id, "?"), self.keys.open_text(n.body, f"note:{ticket_id}"),
+                messages=[self._open_message(box, ticket, m) for m in desk.messages(ticket_id)],
+                notes=[NoteView(names.get(n.counsellor_id, "?"), box.open_text(n.body, f"note:{ticket_id}"),
                                 tuple(filter(None, n.explanations.split(","))), aware(n.created_at))
                        for n in desk.notes(ticket_id)],
             )
@@ -302,7 +317,9 @@ class DeskService:
         """For the live channel: the ticket's status and the lines after `after`, checked like a page read."""
         def unit(s: Session) -> tuple[str, list[ChatLine]]:
             ticket = self._load(s, me, ticket_id, Action.VIEW_TICKET)
-            return ticket.status, [self._open_message(ticket, m) for m in Desk(s).messages(ticket_id, after)]
+            lines = Desk(s).messages(ticket_id, after)
+            box = self.keys.ticket(s, ticket_id) if lines else None
+            return ticket.status, [self._open_message(box, ticket, m) for m in lines if box is not None]
 
         return await self.store.run(unit)
 
@@ -325,7 +342,7 @@ class DeskService:
         channel = Desk(s).channel_of(sid)
         if channel is None:
             return  # the person erased their session: nobody to tell
-        payload = self.keys.seal_json([m.to_json() for m in messages], f"outbox:{sid}")
+        payload = self.keys.conversation(s, sid).seal_json([m.to_json() for m in messages], f"outbox:{sid}")
         Desk(s).relay(sid, channel, payload)
 
     def _set_flow(self, s: Session, ticket: Ticket, *, waiting: bool) -> None:
@@ -335,11 +352,11 @@ class DeskService:
         row = repo.lock_session(sid)
         if row is None:
             return
-        data: dict[str, Any] = self.keys.open_json(row.data, f"session:{sid}")
+        box = self.keys.conversation(s, sid)
+        current, data = open_session(box, sid, row)
         data["ticket_open"] = waiting
-        state = "waiting" if waiting else ("done" if row.state == "waiting" else row.state)
-        repo.save_session(sid, channel="", state=state, locale=data["locale"],
-                          data=self.keys.seal_json(data, f"session:{sid}"), address=None, new=False)
+        state = "waiting" if waiting else ("done" if current == "waiting" else current)
+        repo.save_session(sid, channel="", data=seal_session(box, sid, state, data), address=None, new=False)
 
     async def claim(self, me: SignedIn, ticket_id: int) -> None:
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
@@ -383,7 +400,8 @@ class DeskService:
         def unit(s: Session) -> tuple[str | None, str, float | None]:
             ticket = self._load(s, me, ticket_id, Action.REPLY)
             sid = ticket.session_id
-            first = Desk(s).add_counsellor_message(ticket_id, self.keys.seal_text(text, f"ticket:{sid}"))
+            first = Desk(s).add_counsellor_message(
+                ticket_id, self.keys.ticket(s, ticket_id).seal_text(text, f"ticket:{sid}"))
             self._tell(s, ticket, Outbound(f"{me.alias}: {text}"))
             waited = (aware(first) - aware(ticket.created_at)).total_seconds() if first is not None else None
             return Desk(s).channel_of(sid), ticket.level, waited
@@ -402,7 +420,8 @@ class DeskService:
             raise LifecycleError("an empty note is not kept")
 
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
-            desk.add_note(ticket_id, me.counsellor_id, self.keys.seal_text(text[:4000], f"note:{ticket_id}"), chosen)
+            body = self.keys.ticket(s, ticket_id).seal_text(text[:4000], f"note:{ticket_id}")
+            desk.add_note(ticket_id, me.counsellor_id, body, chosen)
             return None
 
         await self._change(me, ticket_id, Action.NOTE, fn)
@@ -419,7 +438,8 @@ class DeskService:
         check_closing(closing, by_supervisor=me.role is Role.SUPERVISOR)
 
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
-            detail = self.keys.seal_text(closing.detail, f"outcome:{ticket_id}") if closing.detail else None
+            box = self.keys.ticket(s, ticket_id)
+            detail = box.seal_text(closing.detail, f"outcome:{ticket_id}") if closing.detail else None
             holder = None if me.role is Role.SUPERVISOR else me.counsellor_id
             if not desk.close(ticket_id, holder, closing.outcome.value, detail):
                 raise Conflict("the ticket changed meanwhile")

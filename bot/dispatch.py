@@ -25,6 +25,7 @@ from bot.lanes import KeyedLocks, LaneFull
 from bot.storage.desk import Desk
 from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
+from bot.storage.sealed import open_session, seal_session
 from bot.storage.store import Store
 from content.i18n import translator
 from flows.effects import (
@@ -136,9 +137,13 @@ class Dispatcher:
     async def _handle_in_lane(self, env: Envelope) -> Delivery:
         sid = self.keys.pseudonym(env.channel, env.user_id)
         if not self.ordered:
-            return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
-        async with self.lanes.hold(sid):
-            return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+            delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+        else:
+            async with self.lanes.hold(sid):
+                delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+        if delivery.forgotten and not delivery.duplicate:
+            await self.store.after_erasure()  # SQLite: the erased rows leave the WAL file too
+        return delivery
 
     @staticmethod
     def _tally(channel: str, delivery: Delivery, seconds: float) -> None:
@@ -164,11 +169,11 @@ class Dispatcher:
             return self._redeliver(repo, sid)
         row = repo.lock_session(sid)
         state, data, address = None, None, env.address
+        box = self.keys.conversation(repo.s, sid)  # a new conversation's key is made here
         if row is not None:
-            state = row.state
-            data = self.keys.open_json(row.data, f"session:{sid}")
+            state, data = open_session(box, sid, row)
             if row.address is not None and address is None:
-                address = self.keys.open_text(row.address, f"address:{sid}")
+                address = box.open_text(row.address, f"address:{sid}")
         stepping = time.perf_counter()
         result = self.engine.step(state, data, env.inbound, env.locale_hint)
         flow_seconds = time.perf_counter() - stepping
@@ -188,20 +193,21 @@ class Dispatcher:
         if env.message_ref is not None:
             repo.add_trail(sid, [env.message_ref])
         repo.save_session(
-            sid, channel=env.channel, state=result.state, locale=result.data["locale"],
-            data=self.keys.seal_json(result.data, f"session:{sid}"),
-            address=self.keys.seal_text(address, f"address:{sid}") if address is not None else None,
+            sid, channel=env.channel, data=seal_session(box, sid, result.state, result.data),
+            address=box.seal_text(address, f"address:{sid}") if address is not None else None,
             new=row is None,
         )
         # one outbox row per step: the step's replies are sent, and forgotten, together
-        payload = self.keys.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
+        payload = box.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
         ids = [repo.add_outbox(sid, env.channel, payload)] if replies else []
         return Delivery(sid, replies, ids, address=address, locale=result.data["locale"],
                         flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed)
 
     def _redeliver(self, repo: Repository, sid: str) -> Delivery:
         pending = repo.pending_outbox(sid)
-        replies = [Outbound.from_json(o) for p in pending for o in self.keys.open_json(p.payload, f"outbox:{sid}")]
+        box = self.keys.conversation(repo.s, sid) if pending else None
+        replies = [Outbound.from_json(o) for p in pending if box is not None
+                   for o in box.open_json(p.payload, f"outbox:{sid}")]
         return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True)
 
     def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:
@@ -212,10 +218,9 @@ class Dispatcher:
             elif isinstance(effect, OpenTicket):
                 ticket = repo.open_ticket(sid, NewTicket(
                     level=effect.level, priority=effect.priority, reasons=effect.reasons, locale=effect.locale,
-                    role=effect.role, region=effect.region, goal=effect.goal,
-                    summary=self.keys.seal_text(effect.summary, f"ticket:{sid}"),
-                    story=self.keys.seal_text(effect.story, f"ticket:{sid}") if effect.story else None,
-                ))
+                    role=effect.role, region=effect.region, goal=effect.goal, summary=effect.summary,
+                    story=effect.story or None,
+                ), self.keys)
                 position = repo.queue_position(ticket)
                 t = translator(effect.locale)
                 urgent = effect.level == "urgent"
@@ -229,11 +234,11 @@ class Dispatcher:
             elif isinstance(effect, RelayToCounsellor):
                 current = repo.open_ticket_of(sid)
                 if current is not None and current.id is not None:
-                    body = self.keys.seal_text(effect.text, f"ticket:{sid}")
+                    body = self.keys.ticket(repo.s, current.id).seal_text(effect.text, f"ticket:{sid}")
                     repo.add_ticket_message(current.id, "person", body)
                     if effect.danger is not None:  # the screen's hit: on top of the counsellors' queue now
                         Desk(repo.s).raise_to_urgent(current.id, self.engine.content.triage.priority["urgent"],
-                                                     f"screen:{effect.danger}")
+                                                     f"screen:{effect.danger}", self.keys)
             elif isinstance(effect, RecordSurvey):
                 repo.s.add(SurveyAnswer(question=effect.question, answer=effect.answer))
             elif isinstance(effect, WithdrawTicket):
@@ -253,12 +258,13 @@ class Dispatcher:
             messages = repo.s.execute(
                 select(TicketMessage).where(col(TicketMessage.ticket_id) == ticket.id).order_by(col(TicketMessage.id))
             ).scalars()
+            box = self.keys.ticket(repo.s, ticket.id or 0)
             out.append(StoredRequest(
                 number=ticket.id or 0, status=ticket.status, level=ticket.level, created=_aware(ticket.created_at),
                 consent_at=_aware(consent.given_at) if consent is not None else None,
-                summary=self.keys.open_text(ticket.summary, f"ticket:{sid}"),
-                story=self.keys.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
-                messages=[(m.sender, self.keys.open_text(m.body, f"ticket:{sid}")) for m in messages],
+                summary=box.open_text(ticket.summary, f"ticket:{sid}"),
+                story=box.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
+                messages=[(m.sender, box.open_text(m.body, f"ticket:{sid}")) for m in messages],
             ))
         return out
 
@@ -286,6 +292,6 @@ class Dispatcher:
             row = Repository(s).lock_session(sid)
             if row is None:
                 return None, None
-            return row.state, self.keys.open_json(row.data, f"session:{sid}")
+            return open_session(self.keys.conversation(s, sid), sid, row)
 
         return await self.store.run(unit)

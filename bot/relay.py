@@ -20,6 +20,7 @@ from sqlmodel import col
 
 from bot import metrics
 from bot.crypto import Keyring
+from bot.storage.data_keys import outbox_key
 from bot.storage.desk import pending_relay
 from bot.storage.models import ConversationSession
 from bot.storage.repository import Repository
@@ -46,18 +47,24 @@ class RelayPump:
 
     async def once(self) -> int:
         """Deliver what is pending now; returns how many outbox rows went out."""
-        def unit(s: Session) -> list[tuple[int, str, bytes, bytes | None]]:
+        def unit(s: Session) -> list[tuple[int, str, list[Outbound], str | None]]:
+            """Opened here, with the conversation keys of this transaction: no key outlives the unit."""
             rows = pending_relay(s, self.channel, self.session_id)
             sids = {r.session_id for r in rows}
             addresses = dict(s.execute(select(col(ConversationSession.id), col(ConversationSession.address))
                                        .where(col(ConversationSession.id).in_(sids))).tuples().all()) if sids else {}
-            return [(r.id or 0, r.session_id, r.payload, addresses.get(r.session_id)) for r in rows]
+            opened = []
+            for r in rows:
+                box = outbox_key(s, self.keys, r.session_id)
+                sealed = addresses.get(r.session_id)
+                opened.append((r.id or 0, r.session_id,
+                               [Outbound.from_json(o) for o in box.open_json(r.payload, f"outbox:{r.session_id}")],
+                               box.open_text(sealed, f"address:{r.session_id}") if sealed else None))
+            return opened
 
         rows = await self.store.run(unit)
         sent = 0
-        for oid, sid, payload, sealed_address in rows:
-            replies = [Outbound.from_json(o) for o in self.keys.open_json(payload, f"outbox:{sid}")]
-            address = self.keys.open_text(sealed_address, f"address:{sid}") if sealed_address else None
+        for oid, sid, replies, address in rows:
             try:
                 shown = await self.send(sid, address, replies)
             except Exception:  # a failed send stays in the outbox and is tried again on the next round

@@ -12,6 +12,7 @@ import math
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,64 @@ def create_key(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(raw + "\n")
     return fingerprint(raw.encode())
+
+
+def next_key_path(path: Path) -> Path:
+    """Where `baken keys rotate` writes the new key before the database has taken it."""
+    return path.with_name(path.name + ".next")
+
+
+def retired_key_path(path: Path, version: int) -> Path:
+    """Where a rotation leaves the key it replaced: it opens only backups made before the rotation."""
+    return path.with_name(f"{path.name}.retired-v{version}")
+
+
+def key_finder(path: Path | None) -> Callable[[str], bytes | None]:
+    """For a running server after a rotation: the key (in the key file, or the one a rotation is writing)
+    whose fingerprint the database now names."""
+
+    def find(wanted: str) -> bytes | None:
+        if path is None:
+            return None
+        for candidate in (path, next_key_path(path)):
+            try:
+                raw = candidate.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if raw and hmac.compare_digest(fingerprint(raw.encode()), wanted):
+                return raw.encode()
+        return None
+
+    return find
+
+
+def finish_rotation(path: Path, wanted: str, old_version: int) -> bytes | None:
+    """A rotation that stopped after the database took the new key: put the new key in place; else None."""
+    upcoming = next_key_path(path)
+    try:
+        raw = upcoming.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not raw or not hmac.compare_digest(fingerprint(raw.encode()), wanted):
+        return None
+    if path.exists():
+        os.replace(path, retired_key_path(path, old_version))
+    os.replace(upcoming, path)
+    return raw.encode()
+
+
+def write_next_key(path: Path) -> bytes:
+    """A new random key at the rotation's path (mode 0600), replacing an unfinished one."""
+    target = next_key_path(path)
+    raw = secrets.token_urlsafe(48)
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(raw + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return raw.encode()
 
 
 def tighten(data_dir: Path) -> None:

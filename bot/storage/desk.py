@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -21,11 +21,15 @@ from bot.storage.models import (
     TicketMessage,
     TicketNote,
     TicketStat,
+    utcminute,
     utcnow,
 )
 from handover.lifecycle import REOPEN_WITHIN, Change, sources_of
 from handover.permissions import TicketFacts
 from handover.queue_rules import OPEN_STATUSES, TicketStatus
+
+if TYPE_CHECKING:
+    from bot.crypto import Keyring
 
 _TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]
 _OPEN = _TICKETS.c.status.in_([s.value for s in OPEN_STATUSES])
@@ -44,7 +48,7 @@ _ROWS = select(
     _TICKETS.c.id, _TICKETS.c.status, _TICKETS.c.level, _TICKETS.c.priority, _TICKETS.c.reasons, _TICKETS.c.locale,
     _TICKETS.c.role, _TICKETS.c.region, _TICKETS.c.created_at, _TICKETS.c.holder_id, _TICKETS.c.transfer_to,
     _TICKETS.c.transfer_locale, _TICKETS.c.review_requested, _TICKETS.c.person_left, _TICKETS.c.first_answer_at,
-    _TICKETS.c.last_person_at,
+    _TICKETS.c.last_person_at, _TICKETS.c.profile,
 ).where(_TICKETS.c.id.in_(bindparam("ids", expanding=True)))
 Facts = tuple[str, str, int | None, int | None, str | None]
 
@@ -71,6 +75,8 @@ class QueueItem:
     person_left: bool
     answered: bool
     last_person_at: dt.datetime | None = None  # the person's last message: are they still in the chat?
+    #: the sealed reasons, role, region and goal; DeskService opens it (reasons..goal above are then filled)
+    profile: bytes | None = None
 
     @property
     def facts(self) -> TicketFacts:
@@ -115,7 +121,7 @@ class Desk:
             r.id: QueueItem(r.id, r.status, r.level, r.priority, tuple(filter(None, r.reasons.split(","))), r.locale,
                             r.role, r.region, aware(r.created_at), r.holder_id, r.transfer_to, r.transfer_locale,
                             bool(r.review_requested), bool(r.person_left), r.first_answer_at is not None,
-                            aware(r.last_person_at) if r.last_person_at else None)
+                            aware(r.last_person_at) if r.last_person_at else None, r.profile)
             for r in conn.execute(_ROWS, {"ids": ids})
         }
         return [by_id[i] for i in ids if i in by_id], shown_count, total
@@ -185,17 +191,17 @@ class Desk:
 
     def close(self, ticket_id: int, counsellor_id: int | None, outcome: str, detail: bytes | None) -> bool:
         """`counsellor_id` None: a supervisor closes whatever holds it."""
-        now = utcnow()
+        now, minute = utcnow(), utcminute()
         conditions = [col(Ticket.id) == ticket_id,
                       col(Ticket.status).in_([s.value for s in sources_of(Change.CLOSE)])]
         if counsellor_id is not None:
             conditions.append(col(Ticket.holder_id) == counsellor_id)
         stmt = update(Ticket).where(*conditions).values(
-            status=TicketStatus.CLOSED.value, outcome=outcome, outcome_detail=detail, closed_at=now, updated_at=now)
+            status=TicketStatus.CLOSED.value, outcome=outcome, outcome_detail=detail, closed_at=minute, updated_at=now)
         if _rowcount(self.s.execute(stmt)) != 1:
             return False
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
-                       .values(closed_at=now, outcome=outcome))
+                       .values(closed_at=minute, outcome=outcome))
         return True
 
     def reopen(self, ticket_id: int, now: dt.datetime) -> bool:
@@ -212,22 +218,28 @@ class Desk:
                        .values(closed_at=None, outcome=None))
         return True
 
-    def raise_to_urgent(self, ticket_id: int, priority: int, reason: str) -> None:
-        """A danger word in a relayed message puts the ticket on top of the queue."""
+    def raise_to_urgent(self, ticket_id: int, priority: int, reason: str, keys: Keyring) -> None:
+        """A danger word in a relayed message puts the ticket on top of the queue (the reason joins the
+        sealed profile)."""
+        from bot.storage.sealed import open_profile, seal_profile
+
         ticket = self.s.get(Ticket, ticket_id)
         if ticket is None:
             return
-        reasons = [r for r in ticket.reasons.split(",") if r]
-        if reason not in reasons:
-            reasons.append(reason)
-        ticket.level, ticket.priority, ticket.reasons = "urgent", priority, ",".join(reasons)
+        box = keys.ticket(self.s, ticket_id)
+        profile = open_profile(box, ticket_id, ticket.profile, ticket)
+        if reason not in profile.reasons:
+            profile = replace(profile, reasons=(*profile.reasons, reason))
+        ticket.profile = seal_profile(box, ticket_id, profile)
+        ticket.reasons, ticket.role, ticket.region, ticket.goal = "", "", None, ""
+        ticket.level, ticket.priority = "urgent", priority
         ticket.updated_at = utcnow()
         self.s.add(ticket)
 
     # ------------------------------------------------------------------ the chat and notes
     def add_counsellor_message(self, ticket_id: int, body: bytes) -> dt.datetime | None:
         """Returns the moment when this was the request's first answer (for the metrics), else None."""
-        now = utcnow()
+        now = utcminute()
         self.s.add(TicketMessage(ticket_id=ticket_id, sender="counsellor", body=body, created_at=now))
         first = (update(Ticket).where(col(Ticket.id) == ticket_id, col(Ticket.first_answer_at).is_(None))
                  .values(first_answer_at=now))
@@ -244,7 +256,7 @@ class Desk:
     def relay(self, session_id: str, channel: str, payload: bytes) -> None:
         """A message for the person, written by the counsellor side: the channel's relay deliverer sends it."""
         self.s.execute(insert(OutboxMessage).values(session_id=session_id, channel=channel, payload=payload,
-                                                    origin="relay", created_at=utcnow()))
+                                                    origin="relay", created_at=utcminute()))
 
     # ------------------------------------------------------------------ canned replies
     def canned(self, locale: str | None = None) -> list[CannedReply]:

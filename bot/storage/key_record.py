@@ -35,6 +35,15 @@ async def check_key(db: AsyncEngine, fingerprint: str, database: str) -> None:
         await conn.run_sync(_check_or_record, fingerprint, database)
 
 
+async def recorded_key(db: AsyncEngine) -> tuple[str, int]:
+    """The fingerprint and master key version the database names."""
+    async with db.connect() as conn:
+        row = (await conn.execute(text("SELECT fingerprint, version FROM key_fingerprint WHERE id = 1"))).first()
+    if row is None:
+        raise KeyProblem("the database names no key yet")
+    return str(row[0]), int(row[1])
+
+
 def _holds_data(conn: Connection) -> bool:
     tables = set(inspect(conn).get_table_names())
     return any(

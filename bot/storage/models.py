@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def utcminute() -> dt.datetime:
+    """Now, to the minute: for times of what a person did, where the seconds would only help to identify."""
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 
 
 class ConversationSession(SQLModel, table=True):
@@ -23,8 +28,8 @@ class ConversationSession(SQLModel, table=True):
     locale: str = Field(max_length=5)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted JSON
     address: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
-    created_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    created_at: dt.datetime = Field(default_factory=utcminute)
+    updated_at: dt.datetime = Field(default_factory=utcminute, index=True)
 
 
 class InboundSeen(SQLModel, table=True):
@@ -37,7 +42,7 @@ class InboundSeen(SQLModel, table=True):
     channel: str = Field(max_length=16)
     key: str = Field(max_length=64)
     session_id: str = Field(max_length=64, index=True)
-    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    created_at: dt.datetime = Field(default_factory=utcminute, index=True)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -52,7 +57,7 @@ class OutboxMessage(SQLModel, table=True):
     #: "step": the replies of the person's own message, sent by the channel that received it;
     #: "relay": written by the counsellor side, picked up by the channel's relay deliverer (any process)
     origin: str = Field(default="step", max_length=8, index=True)
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: dt.datetime = Field(default_factory=utcminute)
     sent_at: dt.datetime | None = Field(default=None, index=True)
 
 
@@ -66,7 +71,7 @@ class ConsentRecord(SQLModel, table=True):
     consent_version: str = Field(max_length=32)
     locale: str = Field(max_length=5)
     shares_story: bool = False
-    given_at: dt.datetime = Field(default_factory=utcnow)
+    given_at: dt.datetime = Field(default_factory=utcminute)
     withdrawn_at: dt.datetime | None = None
 
 
@@ -93,7 +98,7 @@ class Ticket(SQLModel, table=True):
     goal: str = Field(max_length=16)
     summary: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
     story: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
-    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    created_at: dt.datetime = Field(default_factory=utcminute, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     closed_at: dt.datetime | None = None
     holder_id: int | None = Field(default=None, index=True)  # the counsellor who claimed it
@@ -101,6 +106,8 @@ class Ticket(SQLModel, table=True):
     transfer_locale: str | None = Field(default=None, max_length=5)  # or a language it was handed to
     outcome: str | None = Field(default=None, max_length=24)
     outcome_detail: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))  # encrypted
+    #: encrypted JSON {reasons, role, region, goal}; the plain columns above are empty for rows written since
+    profile: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     review_requested: bool = False
     first_answer_at: dt.datetime | None = None
     person_left: bool = False  # the person ended the conversation
@@ -116,7 +123,7 @@ class TicketMessage(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="tickets.id", index=True)
     sender: str = Field(max_length=16)  # person | counsellor
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: dt.datetime = Field(default_factory=utcminute)
 
 
 class TicketEvent(SQLModel, table=True):
@@ -128,7 +135,7 @@ class TicketEvent(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="tickets.id", index=True)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32)
-    at: dt.datetime = Field(default_factory=utcnow)
+    at: dt.datetime = Field(default_factory=utcminute)
 
 
 class MessageTrail(SQLModel, table=True):
@@ -143,7 +150,7 @@ class MessageTrail(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(max_length=64, index=True)
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: dt.datetime = Field(default_factory=utcminute)
 
 
 class KeyFingerprint(SQLModel, table=True):
@@ -154,6 +161,24 @@ class KeyFingerprint(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     fingerprint: str = Field(max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    #: the master key version the fingerprint names; `baken keys rotate` counts it up
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    #: every row written before conversation keys has been re-sealed (bot.storage.adoption)
+    adopted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+
+
+class DataKeyRow(SQLModel, table=True):
+    """A conversation's or a ticket's data key, wrapped by the master key. Deleting the row erases for good
+    every ciphertext sealed with it, wherever a copy lies."""
+
+    __tablename__ = "data_keys"
+
+    id: str = Field(primary_key=True, max_length=80)  # session:<pseudonym> | ticket:<id> | server:<purpose>
+    version: int  # the data key's version, written in the header of each of its ciphertexts
+    master_version: int  # the master key version that wraps it
+    wrapped: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcminute)
+
 
 class WebchatCode(SQLModel, table=True):
     """A web chat's reference code to continue on another device: kept only as a keyed hash, used once.
@@ -167,7 +192,7 @@ class WebchatCode(SQLModel, table=True):
     code_hash: str = Field(primary_key=True, max_length=64)  # HMAC-SHA256 hex of the normalised code
     session_id: str = Field(max_length=64, index=True)
     token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted session token
-    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    created_at: dt.datetime = Field(default_factory=utcminute, index=True)
 
 
 class Counsellor(SQLModel, table=True):
@@ -247,7 +272,7 @@ class TicketNote(SQLModel, table=True):
     counsellor_id: int
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # encrypted
     explanations: str = Field(default="", max_length=128)  # other explanations considered, comma-separated
-    created_at: dt.datetime = Field(default_factory=utcnow)
+    created_at: dt.datetime = Field(default_factory=utcminute)
 
 
 class CannedReply(SQLModel, table=True):
@@ -284,4 +309,4 @@ class SurveyAnswer(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     question: str = Field(max_length=16)  # helpful | come_back
     answer: str = Field(max_length=8)  # yes | no | unsure
-    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    at: dt.datetime = Field(default_factory=utcminute, index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -26,9 +26,14 @@ from bot.storage.models import (
     TicketMessage,
     TicketNote,
     TicketStat,
+    WebchatCode,
+    utcminute,
     utcnow,
 )
 from handover.consent import CONSENT_VERSION
+
+if TYPE_CHECKING:
+    from bot.crypto import Keyring
 from handover.queue_rules import OPEN_STATUSES, ConsentMissing, TicketStatus
 
 _TABLES = SQLModel.metadata.tables
@@ -78,7 +83,8 @@ def conversation_lock_key(session_id: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class StoredSession:
-    """What one message needs of its session row: still encrypted."""
+    """What one message needs of its session row: still encrypted. `state` is empty since conversation keys
+    (the state is sealed with the data); a row written before holds it here until adoption."""
 
     state: str
     data: bytes
@@ -87,6 +93,8 @@ class StoredSession:
 
 @dataclass(frozen=True, slots=True)
 class NewTicket:
+    """A ticket as the flow asks for it, in plain text: `open_ticket` seals it with the ticket's own key."""
+
     level: str
     priority: int
     reasons: tuple[str, ...]
@@ -94,8 +102,8 @@ class NewTicket:
     role: str
     region: str | None
     goal: str
-    summary: bytes
-    story: bytes | None
+    summary: str
+    story: str | None
 
 
 class Repository:
@@ -121,7 +129,7 @@ class Repository:
     # --------------------------------------------------------------------- inbound and sessions
     def first_delivery(self, channel: str, key: str, session_id: str) -> bool:
         """Remember an update id; False when it was handled before (a re-delivery)."""
-        params = {"channel": channel, "key": key, "session_id": session_id, "created_at": utcnow()}
+        params = {"channel": channel, "key": key, "session_id": session_id, "created_at": utcminute()}
         result = self.c.execute(_FIRST_DELIVERY, params)
         return bool(cast(CursorResult[Any], result).rowcount)
 
@@ -141,12 +149,11 @@ class Repository:
         row = self.c.execute(stmt, {"sid": session_id}).first()
         return StoredSession(row.state, row.data, row.address) if row is not None else None
 
-    def save_session(
-        self, session_id: str, *, channel: str, state: str, locale: str, data: bytes, address: bytes | None,
-        new: bool,
-    ) -> None:
-        now = utcnow()
-        values: dict[str, Any] = {"state": state, "locale": locale, "data": data, "updated_at": now}
+    def save_session(self, session_id: str, *, channel: str, data: bytes, address: bytes | None, new: bool) -> None:
+        """`data` is sealed with the conversation key and holds the state and language too: the plain columns
+        stay empty (they held them before conversation keys)."""
+        now = utcminute()
+        values: dict[str, Any] = {"state": "", "locale": "", "data": data, "updated_at": now}
         if address is not None:
             values["address"] = address
         if new:
@@ -171,9 +178,16 @@ class Repository:
         open a new session; the update that asked for the erasure is marked so that its re-delivery repeats
         the "erased" answer instead of showing the welcome.
         """
+        from bot.storage import data_keys
+
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
-        for ticket_id in self.s.execute(tickets).scalars():
+        ticket_ids = list(self.s.execute(tickets).scalars())
+        for ticket_id in ticket_ids:
             audit.append(self.s, "person", "erased", ticket_id)  # the erasure is on record; nothing of the person
+        # the keys first: whatever of this conversation any copy still holds is unreadable from the commit on
+        data_keys.erase(self.s, [data_keys.session_key_id(session_id),
+                                 *(data_keys.ticket_key_id(i) for i in ticket_ids if i is not None)])
+        self.s.execute(delete(WebchatCode).where(col(WebchatCode.session_id) == session_id))
         self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
@@ -196,7 +210,7 @@ class Repository:
     # --------------------------------------------------------------------- message trail
     def add_trail(self, session_id: str, message_ids: Iterable[int]) -> None:
         """Remember the ids of messages shown in this session's chat (a channel's own numbering)."""
-        now = utcnow()
+        now = utcminute()
         rows = [{"session_id": session_id, "message_id": m, "created_at": now} for m in message_ids]
         if rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
             self.c.execute(_TRAIL_INSERT, rows)
@@ -207,7 +221,7 @@ class Repository:
 
     # --------------------------------------------------------------------- outbox
     def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
-        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcnow()}
+        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcminute()}
         return int(self.c.execute(_INSERT_OUTBOX, params).scalar_one())
 
     def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
@@ -231,8 +245,12 @@ class Repository:
         assert row.id is not None
         return row.id
 
-    def open_ticket(self, session_id: str, new: NewTicket) -> Ticket:
-        """Create a ticket on the latest live consent of this session to the current text, or refuse."""
+    def open_ticket(self, session_id: str, new: NewTicket, keys: Keyring) -> Ticket:
+        """Create a ticket on the latest live consent of this session to the current text, or refuse.
+
+        Only what the queue sorts and filters on stays plain (level, priority, language, status); the
+        reasons, role, region and goal are sealed with the summary and story under the ticket's own key.
+        """
         stmt = (
             select(ConsentRecord)
             .where(
@@ -248,12 +266,19 @@ class Repository:
         self.withdraw_open(session_id, actor="system:new-request")
         ticket = Ticket(
             session_id=session_id, consent_id=consent.id or 0, status=TicketStatus.WAITING, level=new.level,
-            priority=new.priority, reasons=",".join(new.reasons), locale=new.locale, role=new.role, region=new.region,
-            goal=new.goal, summary=new.summary, story=new.story,
+            priority=new.priority, reasons="", locale=new.locale, role="", region=None, goal="", summary=b"",
+            story=None,
         )
         self.s.add(ticket)
-        self.s.flush()
+        self.s.flush()  # the id names the ticket's key
         assert ticket.id is not None
+        box = keys.ticket(self.s, ticket.id)
+        ticket.summary = box.seal_text(new.summary, f"ticket:{session_id}")
+        ticket.story = box.seal_text(new.story, f"ticket:{session_id}") if new.story else None
+        from bot.storage.sealed import Profile, seal_profile
+
+        ticket.profile = seal_profile(box, ticket.id, Profile(new.reasons, new.role, new.region, new.goal))
+        self.s.add(ticket)
         self.s.add(TicketEvent(ticket_id=ticket.id, actor="person", action="created"))
         # what statistics keep: no text, no pseudonym, and it outlives the ticket's retention
         self.s.add(TicketStat(ticket_id=ticket.id, created_at=ticket.created_at, level=new.level, locale=new.locale))
@@ -271,28 +296,28 @@ class Repository:
         ticket = self.open_ticket_of(session_id)
         if ticket is None:
             return 0
-        now = utcnow()
+        now, minute = utcnow(), utcminute()
         ticket.status = TicketStatus.WITHDRAWN
-        ticket.updated_at = ticket.closed_at = now
+        ticket.updated_at, ticket.closed_at = now, minute
         ticket.person_left = actor == "person"
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket.id)
-                       .values(closed_at=now, outcome="withdrawn"))
+                       .values(closed_at=minute, outcome="withdrawn"))
         self.s.add(ticket)
         self.s.add(TicketEvent(ticket_id=ticket.id or 0, actor=actor, action="withdrawn"))
         audit.append(self.s, actor, "withdrawn", ticket.id)
         self.s.execute(
             update(ConsentRecord)
             .where(col(ConsentRecord.id) == ticket.consent_id, col(ConsentRecord.withdrawn_at).is_(None))
-            .values(withdrawn_at=now)
+            .values(withdrawn_at=minute)
         )
         return 1
 
     def add_ticket_message(self, ticket_id: int, sender: str, body: bytes) -> None:
-        now = utcnow()
-        self.s.add(TicketMessage(ticket_id=ticket_id, sender=sender, body=body, created_at=now))
+        minute = utcminute()
+        self.s.add(TicketMessage(ticket_id=ticket_id, sender=sender, body=body, created_at=minute))
         if sender == "person":
-            self.s.execute(update(Ticket).where(col(Ticket.id) == ticket_id).values(last_person_at=now,
-                                                                                  updated_at=now))
+            self.s.execute(update(Ticket).where(col(Ticket.id) == ticket_id).values(last_person_at=minute,
+                                                                                  updated_at=utcnow()))
 
     def queue_position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets a counsellor will take before this one."""
@@ -301,7 +326,10 @@ class Repository:
             col(Ticket.id) != ticket.id,
             or_(
                 col(Ticket.priority) > ticket.priority,
-                (col(Ticket.priority) == ticket.priority) & (col(Ticket.created_at) <= ticket.created_at),
+                (col(Ticket.priority) == ticket.priority) & (col(Ticket.created_at) < ticket.created_at),
+                # times are kept to the minute: within one, the earlier ticket has the lower id
+                (col(Ticket.priority) == ticket.priority) & (col(Ticket.created_at) == ticket.created_at)
+                & (col(Ticket.id) < ticket.id),
             ),
         )
         return 1 + int((self.s.execute(stmt)).scalar_one())

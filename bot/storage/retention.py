@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot.storage import data_keys
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, Accounts
 from bot.storage.models import (
     ConsentRecord,
@@ -74,10 +75,15 @@ DEFAULT_RETENTION = Retention()
 async def purge(store: Store, now: dt.datetime, policy: Retention | None = None) -> dict[str, int]:
     """Delete what has expired, in one transaction; returns counts (no contents) for the log."""
     rules = policy or DEFAULT_RETENTION
-    return await store.run(lambda s: _purge(s, now, rules))
+    counts = await store.run(lambda s: _purge(s, now, rules))
+    if any(counts.values()):
+        await store.after_erasure()
+    return counts
 
 
 def _erase_tickets(s: Session, ids: list[int | None]) -> None:
+    """The tickets' keys go first, in the same transaction: every copy of their texts becomes unreadable."""
+    data_keys.erase(s, [data_keys.ticket_key_id(i) for i in ids if i is not None])
     s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(ids)))
     s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(ids)))
     s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(ids)))

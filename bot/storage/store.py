@@ -14,6 +14,8 @@ thread's commits and wake-ups stop growing with the number of updates; a unit al
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +30,7 @@ from bot.storage.database import is_sqlite, sqlite_pragmas
 from bot.storage.repository import Contention
 
 T = TypeVar("T")
+log = logging.getLogger("baken.store")
 #: how often a unit of work that met a concurrent writer (Contention) is run again before the error stands
 ATTEMPTS = 3
 #: at most this many queued units share one transaction (a batch holds SQLite's write lock while it runs)
@@ -47,6 +50,9 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Connection | None = None  # SQLite: the writer's connection, used in the writer thread only
         self._sessions = async_sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False)
+        self._engine = async_engine
+        self._rewrite_lock = asyncio.Lock()
+        self._retry: asyncio.Task[None] | None = None
         if is_sqlite(url):
             sync_url = make_url(url).set(drivername="sqlite+pysqlite")
             self._sync = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
@@ -128,12 +134,94 @@ class Store:
                     outcomes.append((None, exc))
         return outcomes
 
+    async def after_erasure(self) -> None:
+        """Make a committed erasure physical, as far as the database allows.
+
+        SQLite: copy the WAL into the database and truncate it, so erased rows do not linger in the WAL
+        file; with `secure_delete` on, the freed cells are zeroed. PostgreSQL: a deleted row stays in its
+        page as a dead tuple until VACUUM, and plain VACUUM leaves its bytes in the page's free space; the
+        erased texts there are unreadable once their key is gone, but the key's own dead tuple would still
+        open them. So the small `data_keys` table is rewritten (VACUUM FULL) at once, and again in the
+        background while a transaction older than the erasure keeps the dead row alive.
+        """
+        if self._sync is not None and self._executor is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._checkpoint)
+            return
+        async with self._rewrite_lock:
+            if await self._rewrite_keys():
+                return
+        # a transaction older than the erasure is still open somewhere in the cluster: PostgreSQL keeps the
+        # dead row for it. Try again in the background until it is gone.
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.create_task(self._rewrite_until_clean(), name="baken-erasure-rewrite")
+
+    async def _rewrite_until_clean(self, every: float = 0.5, tries: int = 240) -> None:
+        for _ in range(tries):
+            await asyncio.sleep(every)
+            async with self._rewrite_lock:
+                if await self._rewrite_keys():
+                    return
+        log.warning("erased data keys still wait in the table's pages: a long transaction holds them")
+
+    async def _rewrite_keys(self) -> bool:
+        """VACUUM FULL the key table; True when no erased key's row was kept back."""
+        kept: list[int] = []
+
+        def listen(_conn: Any, message: Any) -> None:
+            said = f"{getattr(message, 'message', '')} {getattr(message, 'detail', '')}"
+            found = re.search(r"(\d+) dead row versions cannot be removed yet", said)
+            if found:
+                kept.append(int(found[1]))
+
+        try:
+            async with self._engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                raw: Any = (await auto.get_raw_connection()).driver_connection
+                raw.add_log_listener(listen)
+                try:
+                    # never queue the conversations behind a long transaction: give up quickly, retry later
+                    await auto.exec_driver_sql("SET lock_timeout = '500ms'")
+                    await auto.exec_driver_sql("VACUUM (FULL, VERBOSE) data_keys")
+                finally:
+                    raw.remove_log_listener(listen)
+                    await auto.exec_driver_sql("RESET lock_timeout")  # the connection goes back to the pool
+        except Exception:  # the lock was busy, or the database briefly away: the retry comes
+            log.warning("could not rewrite the data key table after an erasure; will retry")
+            return False
+        return not any(kept)
+
+    async def wait_for_erasure(self) -> None:
+        """For tests and tools: until the background rewrite (if any) has finished."""
+        if self._retry is not None:
+            await self._retry
+
+    def _checkpoint(self) -> None:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self._sync.connect() if self._sync is not None else None
+        if self._conn is None:
+            return
+        # on the driver's connection, outside SQLAlchemy's transaction (a checkpoint cannot run inside one)
+        raw = self._conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            # a reader elsewhere can hold the WAL: wait a second at most, never the writer's 30 (the erased rows
+            # in a WAL left behind are sealed under destroyed keys all the same)
+            cursor.execute("PRAGMA busy_timeout=1000")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.fetchall()
+        finally:
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
     def _close_connection(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
     async def close(self) -> None:
+        if self._retry is not None and not self._retry.done():
+            self._retry.cancel()
         if self._executor is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_connection)
             self._executor.shutdown(wait=True)

@@ -9,6 +9,7 @@ from bot.app import Services
 from bot.counsellors import Enrolment, add_counsellor
 from bot.desk import SignedIn
 from bot.storage.repository import NewTicket, Repository
+from bot.storage.sealed import seal_session
 from handover.consent import CONSENT_VERSION
 from handover.permissions import Role
 
@@ -49,12 +50,12 @@ async def consented_ticket(services: Services, user: str, *, locale: str = "nl",
     def unit(s: Session) -> int:
         repo = Repository(s)
         data = {"locale": locale, "ticket_open": True}
-        repo.save_session(sid, channel=channel, state="waiting", locale=locale,
-                          data=keys.seal_json(data, f"session:{sid}"), address=None, new=True)
+        repo.save_session(sid, channel=channel, data=seal_session(keys.conversation(s, sid), sid, "waiting", data),
+                          address=None, new=True)
         repo.record_consent(sid, CONSENT_VERSION, locale, shares_story=False)
         ticket = repo.open_ticket(sid, NewTicket(
             level=level, priority=priority, reasons=("observed:withdrawal",), locale=locale, role="parent",
-            region="flanders", goal="advice", summary=keys.seal_text(summary, f"ticket:{sid}"), story=None))
+            region="flanders", goal="advice", summary=summary, story=None), keys)
         assert ticket.id is not None
         return ticket.id
 

@@ -40,8 +40,9 @@ async def test_the_person_is_told_who_joined_and_gets_each_reply_through_their_c
     await desk.claim(anna, ticket)
     await desk.reply(anna, ticket, "<script>alert(1)</script> Bonjour")
     sid = services.keyring.pseudonym("console", "p2")
-    rows = await services.store.run(lambda s: pending_relay(s, "console", sid))
-    texts = [m["text"] for r in rows for m in services.keyring.open_json(r.payload, f"outbox:{sid}")]
+    texts = await services.store.run(lambda s: [m["text"] for r in pending_relay(s, "console", sid)
+                                                for m in services.keyring.conversation(s, sid)
+                                                .open_json(r.payload, f"outbox:{sid}")])
     assert "Anna" in texts[0] and texts[0] != texts[1]
     assert texts[1] == "Anna: <script>alert(1)</script> Bonjour", "text is passed as text; channels escape it"
     view = await desk.view(anna, ticket)
@@ -169,7 +170,6 @@ async def test_forget_erases_notes_and_messages_but_the_audit_keeps_that_it_happ
 async def test_an_escalation_is_told_to_the_person_and_a_reopen_brings_them_back_to_the_chat(
     services: Services,
 ) -> None:
-    from bot.storage.repository import Repository
     from content.i18n import translator
 
     desk = desk_of(services)
@@ -181,15 +181,16 @@ async def test_an_escalation_is_told_to_the_person_and_a_reopen_brings_them_back
     assert (await desk.view(sara, ticket)).review_requested
     await desk.close(sara, ticket, Closing(Outcome.AUTHORITIES, "a dated plan to hurt someone"))
     sid = services.keyring.pseudonym("console", "p8")
-    rows = await services.store.run(lambda s: pending_relay(s, "console", sid))
-    texts = [m["text"] for r in rows for m in services.keyring.open_json(r.payload, f"outbox:{sid}")]
+    texts = await services.store.run(lambda s: [m["text"] for r in pending_relay(s, "console", sid)
+                                                for m in services.keyring.conversation(s, sid)
+                                                .open_json(r.payload, f"outbox:{sid}")])
     fr = translator("fr")
     assert any(fr("Because of serious, immediate danger to someone's life, a supervisor decided to inform the "
                   "emergency services, as the consent text said could happen.") in x for x in texts)
-    row = await services.store.run(lambda s: Repository(s).lock_session(sid))
-    assert row is not None and row.state == "done"
+    state, _ = await services.dispatcher.load_state("console", "p8")
+    assert state == "done"
     entries = await services.store.run(lambda s: audit.recent(s))
     assert any(e.action == "close" and "a dated plan" in e.detail and e.actor.startswith("sara") for e in entries)
     await desk.reopen(sara, ticket)
-    row = await services.store.run(lambda s: Repository(s).lock_session(sid))
-    assert row is not None and row.state == "waiting"
+    state, _ = await services.dispatcher.load_state("console", "p8")
+    assert state == "waiting"

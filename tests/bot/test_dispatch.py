@@ -20,6 +20,7 @@ from bot.storage.models import (
     TicketMessage,
 )
 from bot.storage.repository import NewTicket, Repository
+from bot.storage.sealed import open_profile
 from flows.messages import Inbound
 from handover.consent import CONSENT_VERSION
 from handover.queue_rules import ConsentMissing
@@ -59,11 +60,17 @@ async def test_a_conversation_ends_in_a_ticket_with_prior_consent(services: Serv
         ticket = (await s.execute(select(Ticket).where(Ticket.session_id == sid))).scalar_one()
         consent = (await s.execute(select(ConsentRecord).where(ConsentRecord.id == ticket.consent_id))).scalar_one()
     assert ticket.status == "waiting" and ticket.level == "serious" and ticket.priority == 30
-    assert "observed:violence_ok" in ticket.reasons
-    assert ticket.region is None and ticket.role == "grandparent" and ticket.goal == "referral"
+    # what describes the person is sealed with the ticket's key; only what the queue sorts on stays plain
+    assert (ticket.reasons, ticket.role, ticket.region, ticket.goal) == ("", "", None, "")
+    assert ticket.profile is not None and b"grandparent" not in ticket.profile
+    box = await services.store.run(lambda s: services.keyring.ticket(s, ticket.id or 0))
+    profile = open_profile(box, ticket.id or 0, ticket.profile, ticket)
+    assert "observed:violence_ok" in profile.reasons
+    assert profile.region is None and profile.role == "grandparent" and profile.goal == "referral"
     assert consent.session_id == sid and consent.consent_version == CONSENT_VERSION
     assert consent.given_at <= ticket.created_at
-    summary = services.keyring.open_text(ticket.summary, f"ticket:{sid}")
+    assert ticket.created_at.second == 0 and ticket.created_at.microsecond == 0, "kept to the minute"
+    summary = box.open_text(ticket.summary, f"ticket:{sid}")
     assert "Approves of or justifies violence" in summary
     assert b"He only talks" not in ticket.story if ticket.story else True
 
@@ -118,15 +125,15 @@ async def test_stop_withdraws_the_ticket_and_its_consent(services: Services) -> 
 
 
 async def test_no_ticket_can_be_opened_without_consent(services: Services) -> None:
-    ticket = NewTicket("info", 10, (), "en", "other", None, "advice", b"x", None)
+    ticket = NewTicket("info", 10, (), "en", "other", None, "advice", "x", None)
 
     def without_consent(s: Session) -> None:
-        Repository(s).open_ticket("nobody", ticket)
+        Repository(s).open_ticket("nobody", ticket, services.keyring)
 
     def on_an_old_consent_text(s: Session) -> None:
         repo = Repository(s)
         repo.record_consent("old", "c0-outdated", "en", False)
-        repo.open_ticket("old", ticket)
+        repo.open_ticket("old", ticket, services.keyring)
 
     for unit in (without_consent, on_an_old_consent_text):
         with pytest.raises(ConsentMissing):

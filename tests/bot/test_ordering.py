@@ -102,8 +102,7 @@ async def test_a_session_created_meanwhile_is_a_retry_not_an_error(services: Ser
     sid = services.dispatcher.pseudonym("console", "early")
 
     def create_again(s: Session) -> None:
-        Repository(s).save_session(sid, channel="console", state="reason", locale="nl", data=b"x",
-                                   address=None, new=True)
+        Repository(s).save_session(sid, channel="console", data=b"x", address=None, new=True)
 
     with pytest.raises(Contention):
         await services.store.run(create_again)

@@ -556,4 +556,5 @@ async def test_danger_typed_at_the_story_brings_the_fitting_numbers_at_once(bake
     assert "112" in life[0].text and all(line in life[0].text for line in suicide)
     async with baken.services.sessions() as s:
         session = (await s.execute(select(ConversationSession))).scalar_one()
-    assert session.state == "danger"
+    state, _ = await baken.services.dispatcher.load_state("telegram", str(person.id))
+    assert state == "danger" and session.state == "", "the step is kept sealed, never in plain text"

@@ -316,9 +316,10 @@ async def test_a_counsellors_message_arrives_live(person_factory: Any, webchat_s
     services = await build_services(webchat_server.settings(), migrate=False)
     try:
         sid = services.dispatcher.pseudonym(CHANNEL, token)
-        payload = services.keyring.seal_json([Outbound("Hello, I am Anna, a counsellor.").to_json()], f"outbox:{sid}")
+        said = [Outbound("Hello, I am Anna, a counsellor.").to_json()]
         before = await person.bot_messages()
-        await services.store.run(lambda s: Repository(s).add_outbox(sid, CHANNEL, payload))
+        await services.store.run(lambda s: Repository(s).add_outbox(
+            sid, CHANNEL, services.keyring.conversation(s, sid).seal_json(said, f"outbox:{sid}")))
     finally:
         await services.close()
     await person.wait_for_reply(before)

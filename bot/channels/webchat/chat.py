@@ -27,7 +27,9 @@ from sqlmodel import col
 from bot.channels.webchat import codes
 from bot.channels.webchat.limits import AddressBook, WebchatLimits, bucket_of
 from bot.channels.webchat.render import render_all
+from bot.crypto import Keyring
 from bot.dispatch import Delivery, Dispatcher, Envelope
+from bot.storage import data_keys
 from bot.storage.models import OutboxMessage, utcnow
 from content.i18n import LOCALES, normalise_locale
 from flows.engine import Engine
@@ -402,17 +404,16 @@ class WebChat:
             return []
         sid = self.dispatcher.pseudonym(CHANNEL, peer.token)
         began = time.monotonic()
-        rows = await self.store.run(lambda s: _pending_rows(s, [sid]))
+        rows = await self.store.run(lambda s: _pending_rows(s, self.keys, [sid]))
         if unsent_only:
             sent = self._relay.sent.get(sid, set())
             rows = [r for r in rows if r[0] not in sent and self._relay.acked.get(r[0], 0.0) <= began]
-        frames = [self._row_frame(oid, rsid, payload) for oid, rsid, payload in rows]
+        frames = [self._row_frame(oid, replies) for oid, _, replies in rows]
         if rows:
             self._relay.sent.setdefault(sid, set()).update(oid for oid, _, _ in rows)
         return frames
 
-    def _row_frame(self, oid: int, sid: str, payload: bytes) -> Frame:
-        replies = [Outbound.from_json(o) for o in self.keys.open_json(payload, f"outbox:{sid}")]
+    def _row_frame(self, oid: int, replies: list[Outbound]) -> Frame:
         return {"type": "messages", "items": render_all(replies, oid), "ack": [oid]}
 
     # ------------------------------------------------------------------ the relay: rows written elsewhere
@@ -441,9 +442,9 @@ class WebChat:
             del relay.acked[oid]
         if not relay.listeners:
             return 0
-        rows = await self.store.run(lambda s: _pending_rows(s, None))
+        rows = await self.store.run(lambda s: _pending_rows(s, self.keys, None))
         count = 0
-        for oid, sid, payload in rows:
+        for oid, sid, replies in rows:
             if relay.acked.get(oid, 0.0) > began:
                 continue  # read before its acknowledgement committed: already with the page
             if sid in relay.busy:
@@ -453,7 +454,7 @@ class WebChat:
             if not listeners or sent is None or oid in sent:
                 continue
             sent.add(oid)
-            frame = self._row_frame(oid, sid, payload)
+            frame = self._row_frame(oid, replies)
             for listener in list(listeners):
                 with contextlib.suppress(Exception):  # a closing socket: the row waits for the next connection
                     await listener.push([frame])
@@ -484,11 +485,16 @@ class WebChat:
         return await self.store.run(lambda s: codes.purge_codes(s, now or utcnow()))
 
 
-def _pending_rows(s: Session, sids: list[str] | None) -> list[tuple[int, str, bytes]]:
+def _pending_rows(s: Session, keys: Keyring, sids: list[str] | None) -> list[tuple[int, str, list[Outbound]]]:
+    """Unsent rows, opened inside the transaction with their conversation's key."""
     stmt = select(col(OutboxMessage.id), col(OutboxMessage.session_id), col(OutboxMessage.payload)).where(
         col(OutboxMessage.channel) == CHANNEL, col(OutboxMessage.sent_at).is_(None)
     )
     if sids is not None:
         stmt = stmt.where(col(OutboxMessage.session_id).in_(sids))
     stmt = stmt.order_by(col(OutboxMessage.id)).limit(1000)
-    return [(int(r[0]), str(r[1]), bytes(r[2])) for r in s.execute(stmt)]
+    rows = s.execute(stmt).all()
+    data_keys.preload(s, keys, {data_keys.session_key_id(str(r[1])) for r in rows})
+    return [(int(r[0]), str(r[1]),
+             [Outbound.from_json(o) for o in keys.conversation(s, str(r[1])).open_json(bytes(r[2]), f"outbox:{r[1]}")])
+            for r in rows]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.crypto import Keyring
+from bot.storage import data_keys
 from bot.storage.models import WebchatCode, utcnow
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
@@ -44,7 +45,8 @@ def store_code(s: Session, keys: Keyring, session_id: str, token: str, code: str
     """One live code per session: a new one replaces the old."""
     digest = code_hash(keys, normalise(code) or "")
     s.execute(delete(WebchatCode).where(col(WebchatCode.session_id) == session_id))
-    s.add(WebchatCode(code_hash=digest, session_id=session_id, token=keys.seal_text(token, f"webcode:{digest}")))
+    box = keys.conversation(s, session_id)  # erased with the conversation, like the code's row
+    s.add(WebchatCode(code_hash=digest, session_id=session_id, token=box.seal_text(token, f"webcode:{digest}")))
 
 
 def redeem_code(s: Session, keys: Keyring, bare: str, now: dt.datetime | None = None) -> str | None:
@@ -57,7 +59,11 @@ def redeem_code(s: Session, keys: Keyring, bare: str, now: dt.datetime | None = 
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
     if (now or utcnow()) - created > MAX_AGE:
         return None
-    return keys.open_text(row.token, f"webcode:{digest}")
+    try:
+        box = data_keys.obtain(s, keys, data_keys.session_key_id(row.session_id), create=False)
+    except KeyError:
+        return None  # the conversation was erased
+    return box.open_text(row.token, f"webcode:{digest}")
 
 
 def forget_codes(s: Session, session_id: str) -> None:

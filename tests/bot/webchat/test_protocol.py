@@ -109,8 +109,8 @@ async def test_a_message_written_to_the_outbox_elsewhere_arrives_live(webchat_ap
     services = webchat_api.services
     sid = services.dispatcher.pseudonym(CHANNEL, tab.token)
     said = "Counsellor: hello, I read your message. <img src=x onerror=alert(1)>"
-    payload = services.keyring.seal_json([Outbound(said).to_json()], f"outbox:{sid}")
-    await services.store.run(lambda s: Repository(s).add_outbox(sid, CHANNEL, payload))
+    await services.store.run(lambda s: Repository(s).add_outbox(
+        sid, CHANNEL, services.keyring.conversation(s, sid).seal_json([Outbound(said).to_json()], f"outbox:{sid}")))
     arrived = await tab.until("messages", within=5)
     assert "I read your message" in texts(arrived)
     assert "<img" not in texts(arrived) and "&lt;img src=x" in texts(arrived), "what people write is never markup"
@@ -139,8 +139,9 @@ async def test_the_plain_http_fallback_talks_and_waits_for_relayed_messages(webc
     sid = services.dispatcher.pseudonym(CHANNEL, token)
     waiting = asyncio.create_task(client.post("/chat/poll", json={"token": token}))
     await asyncio.sleep(0)  # let the poll start waiting before the row exists
-    payload = services.keyring.seal_json([Outbound("A counsellor's reply").to_json()], f"outbox:{sid}")
-    await services.store.run(lambda s: Repository(s).add_outbox(sid, CHANNEL, payload))
+    await services.store.run(lambda s: Repository(s).add_outbox(sid, CHANNEL, services.keyring.conversation(s, sid)
+                                                                .seal_json([Outbound("A counsellor's reply").to_json()],
+                                                                           f"outbox:{sid}")))
     webchat_api.chat.poke(sid)
     polled = await (await asyncio.wait_for(waiting, 10)).json()
     assert "A counsellor's reply" in texts(polled["frames"][0])
