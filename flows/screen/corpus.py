@@ -20,6 +20,8 @@ from pathlib import Path
 CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written
 SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 13)))
+#: the parts the statistical model is trained on (flows/screen/model_build.py): every part seen before it
+TRAIN_SPLITS: frozenset[str] = frozenset(("tune", "held", *(f"held{n}" for n in range(2, 12))))
 
 
 @dataclass(frozen=True, slots=True)
