@@ -21,11 +21,14 @@ from flows.screen.screen import LANGS
 
 #: per language: (fire when the rules found nothing and P(urgent) >= threshold,
 #:                silence a rules hit when P(urgent) < veto)
+#: The simulation also chose a veto (nl 0.05, fr/de/en 0.10). On held13's first run it silenced 10 urgent
+#: messages (six attack plans among them) to spare 15 false alarms, so it is off: a false alarm costs a
+#: line and one tap, a miss can cost a life (docs/danger-screen.md).
 THRESHOLDS: dict[str, tuple[float, float]] = {
-    "nl": (0.50, 0.05),
-    "fr": (0.75, 0.10),
-    "de": (0.45, 0.10),
-    "en": (0.50, 0.10),
+    "nl": (0.50, 0.0),
+    "fr": (0.75, 0.0),
+    "de": (0.45, 0.0),
+    "en": (0.50, 0.0),
 }
 
 

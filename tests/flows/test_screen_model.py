@@ -52,7 +52,8 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     model = screen_model.load(lang)
     assert model is not None, "run `make screen-model`"
     assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
-    assert 0.0 < model.veto < model.threshold < 1.0
+    assert 0.0 < model.threshold < 1.0
+    assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
 
 
 def test_the_model_never_trains_on_a_part_kept_for_a_first_run() -> None:
@@ -115,3 +116,15 @@ def test_the_classes_are_harmless_and_the_screen_categories() -> None:
     from flows.screen import CATEGORIES
 
     assert CLASSES[0] == "harmless" and set(CLASSES[1:]) == set(CATEGORIES)
+
+
+def test_the_evaluation_says_what_the_model_added_and_can_leave_it_out() -> None:
+    import subprocess
+    import sys
+
+    def run(*extra: str) -> str:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "screen", "--eval", "--split", "held11", *extra],
+                              capture_output=True, text=True, timeout=120, check=True).stdout
+
+    assert "of which the statistical model alone:" in run()
+    assert "the lexicons and rules alone (no statistical model)" in run("--rules-only")
