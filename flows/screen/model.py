@@ -31,6 +31,10 @@ MODELS = Path(__file__).with_name("model")
 CLASSES: tuple[str, ...] = ("harmless", "self_harm", "attack", "travel", "home", "violence", "weapons")
 #: character n-gram sizes taken from each folded word (with a space on each side)
 CHAR_NGRAMS: tuple[int, ...] = (3, 4, 5)
+#: the model speaks only on messages it can read: at least this many words whose stem it knows, making up
+#: at least this share of the message ("hello" alone, or English typed in a Dutch chat, is not its to judge)
+MIN_KNOWN_WORDS = 4
+MIN_KNOWN_SHARE = 0.6
 
 
 def word_ngrams(word: str) -> set[str]:
@@ -108,6 +112,9 @@ class Model:
     def _verdict(self, text: str, explain: bool) -> Verdict:
         weights = self.weights
         words = self.analyser.words(text)
+        stems = sum(f"w {self.analyser.stem(w)}" in weights for w in words)
+        if stems < MIN_KNOWN_WORDS or stems < MIN_KNOWN_SHARE * len(words):
+            return Verdict(0.0, CLASSES[1], ())
         known = {f for f in word_features(words, self.analyser) if f in weights}
         for word in words:
             known.update(self._known_ngrams(word))

@@ -58,7 +58,7 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
 
 def test_the_model_never_trains_on_a_part_kept_for_a_first_run() -> None:
     """held12 and later were written to measure the model: it was trained on the parts before them only."""
-    assert TRAIN_SPLITS == set(SPLITS[:SPLITS.index("held11") + 1])
+    assert TRAIN_SPLITS == {*SPLITS[:SPLITS.index("held11") + 1], "tune2"}
     trained = {ex.text for ex in examples("en") if ex.split in TRAIN_SPLITS}
     assert not any(ex.text in trained for ex in examples("en") if ex.split not in TRAIN_SPLITS)
 
@@ -87,6 +87,10 @@ def test_a_phrase_only_the_model_catches_fires_with_its_category(
         ("de", "wir backen am sonntag pfannkuchen mit den kindern"),
         ("en", "my son loves cooking and got a new chef's knife from his gran"),
         ("en", ""),
+        ("en", "hello"),  # too few words the model knows
+        ("nl", "He has changed a lot since the summer."),  # English typed in a Dutch chat
+        ("en", "My daughter cries every night."),
+        ("nl", "Mijn dochter huilt elke avond."),
     ],
 )
 def test_a_harmless_phrase_stays_silent(screen: Screen, lang: str, text: str) -> None:
@@ -95,9 +99,9 @@ def test_a_harmless_phrase_stays_silent(screen: Screen, lang: str, text: str) ->
 
 
 def test_a_joke_keeps_the_model_silent(screen: Screen) -> None:
-    text = "haha hij zegt dat niemand hem nog zal zien na vanavond"
-    assert screen.models["nl"].score(text).urgent >= screen.models["nl"].threshold
-    assert screen.check(text, "nl") is None
+    text = "haha she just wants to not wake up tomorrow"
+    assert screen.models["en"].score(text).urgent >= screen.models["en"].threshold, "the model alone would fire"
+    assert screen.check(text, "en") is None
 
 
 def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) -> None:
