@@ -10,7 +10,7 @@ LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-vers
 	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
 .PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint \
-	typecheck bench eval-danger fuzz clean
+	typecheck bench eval-danger screen-model fuzz clean
 
 # A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
 $(STAMP): $(LOCK) pyproject.toml
@@ -82,6 +82,9 @@ fuzz: install ## 10,000 malformed Telegram updates against the real webhook: no 
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
 	$(BIN)/baken screen --eval
+
+screen-model: install ## retrain the danger screen's statistical model from the corpus (pure Python, no network)
+	$(BIN)/python -m flows.screen.model_build
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     args = ap.parse_args()
     total, build = bench_load()
-    print(f"danger screen start-up: {total * 1000:.0f} ms CPU to import and build (building the lexicons: "
+    print(f"danger screen start-up: {total * 1000:.0f} ms CPU to import and build (lexicons and models: "
           f"{build * 1000:.0f} ms), once per process")
     cold, warm, n = bench_check(args.rounds)
     print(f"danger screen per message, {n} corpus messages in 4 languages:")

@@ -211,7 +211,7 @@ def _screen(args: argparse.Namespace, settings: Settings) -> int:
     from flows.screen import LANGS, load_screen
     from flows.screen.evaluation import report
 
-    screen = load_screen()
+    screen = load_screen(with_model=not args.rules_only)
     if args.eval:
         langs = [args.lang] if args.lang else list(LANGS)
         print(report(screen, split=args.split, langs=langs, verbose=args.verbose))
@@ -395,6 +395,8 @@ def parser() -> argparse.ArgumentParser:
                     help="which part of the corpus --eval measures (default: every held-out part together; "
                          "docs/danger-screen.md gives each part's first run)")
     sc.add_argument("--verbose", action="store_true", help="the words that fired; with --eval, every miss")
+    sc.add_argument("--rules-only", action="store_true",
+                    help="the lexicons and rules without the statistical model, to compare")
     sc.set_defaults(func=_screen)
     return p
 

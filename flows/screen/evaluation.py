@@ -15,6 +15,9 @@ class Tally:
     urgent: int = 0
     caught: int = 0
     right_category: int = 0
+    #: urgent messages only the statistical model caught, and harmless ones only it flagged
+    by_model: int = 0
+    flagged_by_model: int = 0
     harmless: int = 0
     flagged: int = 0
     misses: list[Example] = field(default_factory=list)
@@ -43,10 +46,12 @@ def evaluate(screen: Screen, items: Iterable[Example]) -> dict[tuple[str, str], 
                 else:
                     tally.caught += 1
                     tally.right_category += hit.category == ex.category
+                    tally.by_model += hit.source == "model"
             else:
                 tally.harmless += 1
                 if hit is not None:
                     tally.flagged += 1
+                    tally.flagged_by_model += hit.source == "model"
                     tally.false_alarms.append((ex, hit.category))
     return tallies
 
@@ -85,6 +90,15 @@ def report(screen: Screen, split: str = "heldout", langs: Iterable[str] = LANGS,
     total_flagged = sum(tallies[(lg, "*")].flagged for lg in langs)
     lines.append(f"all languages: recall {total_caught}/{total_urgent} = {total_caught / max(total_urgent, 1):.1%}, "
                  f"false positives {total_flagged}/{total_harmless} = {total_flagged / max(total_harmless, 1):.1%}")
+    if screen.models:
+        by_model = sum(tallies[(lg, "*")].by_model for lg in langs)
+        flagged_by_model = sum(tallies[(lg, "*")].flagged_by_model for lg in langs)
+        lines.append(f"of which the statistical model alone: {by_model} caught, {flagged_by_model} flagged "
+                     "(thresholds per language: " + ", ".join(
+                         f"{lg} {screen.models[lg].threshold:.2f}/veto {screen.models[lg].veto:.2f}"
+                         for lg in langs if lg in screen.models) + ")")
+    else:
+        lines.append("the lexicons and rules alone (no statistical model)")
     sizes = screen.size
     lines.append("phrases in the lexicons: " + ", ".join(f"{lg} {sizes[lg]}" for lg in langs)
                  + f" (total {sum(sizes[lg] for lg in langs)})")

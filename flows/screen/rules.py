@@ -36,6 +36,8 @@ class Rules:
     intent: str
     unless_soon: frozenset[str]
     unless_intent: frozenset[str] = frozenset()
+    #: filters that never yield (idioms, jokes): they also keep the statistical model silent
+    never_yield: frozenset[str] = frozenset()
 
     @property
     def danger_concepts(self) -> frozenset[str]:
@@ -73,10 +75,11 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
         )
     unless = doc.get("filters_yield_to_soon", [])
     unless_intent = doc.get("filters_yield_to_intent", [])
-    assert isinstance(unless, list) and isinstance(unless_intent, list)
+    never = doc.get("filters_never_yield", [])
+    assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
-                 frozenset(str(c) for c in unless_intent))
+                 frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

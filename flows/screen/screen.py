@@ -3,6 +3,10 @@
 Only the person's own language runs, so French "arme" never fires on Dutch "mijn arme zoon" and English
 "gun" never on "ik gun hem". Brussels mixes Dutch and French in one message: the other language's
 lexicon runs too, but only when the message holds enough of that language's own small words.
+
+The rules name what they know; when they find nothing, the language's statistical model (`model.py`,
+trained at build time from the corpus) may still fire with its own category when it is sure enough —
+never on words the lexicon reads as an idiom or a joke.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from pathlib import Path
 
 import yaml
 
+from flows.screen import model as screen_model
 from flows.screen.analysis import STEMMERS, analyser
 from flows.screen.lexicon import Found, Lexicon
+from flows.screen.model import Model
 from flows.screen.rules import Rules, load_rules
 
 LEXICONS = Path(__file__).with_name("lexicons")
@@ -34,6 +40,8 @@ class Hit:
     imminent: bool
     lang: str
     evidence: tuple[str, ...]
+    #: "rules" (the lexicons named it) or "model" (only the statistical model was sure enough)
+    source: str = "rules"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +55,11 @@ class Language:
 class Screen:
     """Built once at start-up; `check` is pure and cheap (see bench/screen.py)."""
 
-    def __init__(self, rules: Rules, languages: Mapping[str, Language]) -> None:
+    def __init__(self, rules: Rules, languages: Mapping[str, Language],
+                 models: Mapping[str, Model] | None = None) -> None:
         self.rules = rules
         self.languages = dict(languages)
+        self.models = dict(models or {})
 
     @property
     def size(self) -> dict[str, int]:
@@ -59,29 +69,52 @@ class Screen:
     def check(self, text: str, lang: str) -> Hit | None:
         if lang not in self.languages:
             lang = "en"
-        hit = self._check_in(text, lang)
+        hit, concepts = self._check_in(text, lang)
         if hit is not None:
-            return hit
+            return self._unless_vetoed(hit, text, lang)
         for other in MIXED.get(lang, ()):
             if other not in self.languages:
                 continue
             if self._mixed_in(text, other):
-                hit = self._check_in(text, other)
+                hit, _ = self._check_in(text, other)
                 if hit is not None:
                     return hit
-        return None
+        return self._model_hit(text, lang, concepts)
+
+    def _unless_vetoed(self, hit: Hit, text: str, lang: str) -> Hit | None:
+        """A hit of the rules stands unless the model is all but sure the message is harmless."""
+        model = self.models.get(lang)
+        if model is None or model.veto <= 0.0:
+            return hit
+        if model.score(text).urgent < model.veto:
+            return None
+        return hit
+
+    def _model_hit(self, text: str, lang: str, concepts: set[str]) -> Hit | None:
+        """The model's word when the rules found nothing: only above its threshold, never on a joke or idiom."""
+        model = self.models.get(lang)
+        if model is None or concepts & self.rules.never_yield:
+            return None
+        verdict = model.score(text)
+        if verdict.urgent < model.threshold:
+            return None
+        verdict = model.explain(text)
+        evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",
+                    *(f"model feature: {f.strip()}" for f in verdict.evidence))
+        return Hit(verdict.category, self.rules.soon in concepts, lang, evidence, "model")
 
     def _mixed_in(self, text: str, other: str) -> bool:
         language = self.languages[other]
         words = set(language.lexicon.analyser.words(text))
         return len(words & language.markers) >= MIX_MARKERS
 
-    def _check_in(self, text: str, lang: str) -> Hit | None:
+    def _check_in(self, text: str, lang: str) -> tuple[Hit | None, set[str]]:
+        """The rules' hit in one language, and every concept found (the model needs the filters)."""
         language = self.languages[lang]
         lexicon = language.lexicon
         words = lexicon.analyser.words(text)
         if not words:
-            return None
+            return None, set()
         for other, friends in language.false_friends.items():
             if other in self.languages and friends.intersection(words) and self._mixed_in(text, other):
                 words = [w for w in words if w not in friends]
@@ -104,8 +137,8 @@ class Screen:
                 continue
             used = rule.any | set().union(*rule.all) if rule.all else rule.any
             evidence = tuple(dict.fromkeys(f"{f.concept}: {f.pattern}" for f in found if f.concept in used))
-            return Hit(rule.category, soon, lang, evidence)
-        return None
+            return Hit(rule.category, soon, lang, evidence), concepts
+        return None, concepts
 
 
 def _inside(found: Found, idioms: list[Found]) -> bool:
@@ -124,12 +157,19 @@ def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = N
     return Language(Lexicon(lang, concepts, analyser(lang), typo_concepts), markers, friends)
 
 
-@lru_cache(maxsize=2)
-def load_screen(directory: Path = LEXICONS) -> Screen:
+@lru_cache(maxsize=4)
+def load_screen(directory: Path = LEXICONS, with_model: bool = True) -> Screen:
+    """The screen of all languages; `with_model=False` gives the rules alone (for comparisons)."""
     rules = load_rules()
     languages = {lang: load_language(lang, directory, rules) for lang in LANGS}
     for lang, language in languages.items():
         unknown = set(language.lexicon.concepts) - rules.concepts
         if unknown:
             raise ValueError(f"{lang} lexicon: concepts no rule uses: {sorted(unknown)}")
-    return Screen(rules, languages)
+    models: dict[str, Model] = {}
+    if with_model:
+        for lang in LANGS:
+            loaded = screen_model.load(lang)
+            if loaded is not None:
+                models[lang] = loaded
+    return Screen(rules, languages, models)

@@ -1,0 +1,241 @@
+"""A small statistical model next to the rules: it adds recall where the lexicons have no word yet.
+
+A multinomial logistic regression per language over the analysed message: Snowball stems, pairs of
+neighbouring stems, and character n-grams of the folded words (they forgive typos and catch compounds
+such as "afscheidsbrief" the lexicon never listed). Seven classes: harmless and the six categories, so a
+hit of the model still names its category.
+
+It is trained at build time from the reviewed corpus (`python -m flows.screen.model_build`, pure
+Python, no network, deterministic: a fixed seed and order), and the weights are committed beside this
+module as `model/<lang>.json` with the corpus digest they came from, so start-up only reads a file and
+nothing is ever downloaded. Scoring a message is a few hundred dictionary look-ups.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from flows.screen.analysis import Analyser, analyser
+
+MODELS = Path(__file__).with_name("model")
+#: the model's classes: index 0 is harmless, the others are the screen's categories
+CLASSES: tuple[str, ...] = ("harmless", "self_harm", "attack", "travel", "home", "violence", "weapons")
+#: character n-gram sizes taken from each folded word (with a space on each side)
+CHAR_NGRAMS: tuple[int, ...] = (3, 4, 5)
+#: the model speaks only on messages it can read: at least this many words whose stem it knows, making up
+#: at least this share of the message ("hello" alone, or English typed in a Dutch chat, is not its to judge)
+MIN_KNOWN_WORDS = 4
+MIN_KNOWN_SHARE = 0.6
+
+
+def word_ngrams(word: str) -> set[str]:
+    """The character n-grams of one folded word, with a space on each side."""
+    padded = f" {word} "
+    size = len(padded)
+    return {padded[i:i + n] for n in CHAR_NGRAMS for i in range(size - n + 1)}
+
+
+def word_features(words: Sequence[str], an: Analyser) -> set[str]:
+    """The stem and stem-pair features of a message's words."""
+    stems = [an.stem(w) for w in words]
+    out: set[str] = {f"w {s}" for s in stems}
+    out.update(f"b {a} {b}" for a, b in pairwise(stems))
+    return out
+
+
+def feature_set(text: str, an: Analyser) -> set[str]:
+    """The features of one message: stems, stem pairs and character n-grams of the folded words."""
+    words = an.words(text)
+    out = word_features(words, an)
+    for word in words:
+        out |= word_ngrams(word)
+    return out
+
+
+def features(text: str, an: Analyser) -> list[str]:
+    """The same features in a fixed order, for training (the order must not depend on hashing)."""
+    return sorted(feature_set(text, an))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The model's reading of one message: how likely it is urgent, and the most likely category."""
+
+    urgent: float
+    category: str
+    #: the features that pushed most towards that category, for a reviewer
+    evidence: tuple[str, ...]
+
+
+class Model:
+    """Weights of one language; `score` is pure and cheap."""
+
+    def __init__(self, lang: str, weights: Mapping[str, Sequence[float]], bias: Sequence[float],
+                 threshold: float = 0.5, veto: float = 0.0, digest: str = "") -> None:
+        self.lang = lang
+        self.weights = weights
+        self.bias = tuple(bias)
+        #: the model fires alone (when the rules found nothing) from this probability of urgent
+        self.threshold = threshold
+        #: below this probability of urgent, a hit of the rules is taken for a false alarm
+        self.veto = veto
+        self.digest = digest
+        self.analyser = analyser(lang)
+        self._ngram_cache: dict[str, tuple[str, ...]] = {}
+
+    def _known_ngrams(self, word: str) -> tuple[str, ...]:
+        """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
+        cached = self._ngram_cache.get(word)
+        if cached is None:
+            cached = tuple(g for g in word_ngrams(word) if g in self.weights)
+            if len(self._ngram_cache) < 100_000:
+                self._ngram_cache[word] = cached
+        return cached
+
+    def score(self, text: str) -> Verdict:
+        """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
+        return self._verdict(text, explain=False)
+
+    def explain(self, text: str) -> Verdict:
+        """`score` with the three features that pushed most towards the category, for a hit's evidence."""
+        return self._verdict(text, explain=True)
+
+    def _verdict(self, text: str, explain: bool) -> Verdict:
+        weights = self.weights
+        words = self.analyser.words(text)
+        stems = sum(f"w {self.analyser.stem(w)}" in weights for w in words)
+        if stems < MIN_KNOWN_WORDS or stems < MIN_KNOWN_SHARE * len(words):
+            return Verdict(0.0, CLASSES[1], ())
+        known = {f for f in word_features(words, self.analyser) if f in weights}
+        for word in words:
+            known.update(self._known_ngrams(word))
+        feats = list(known)
+        if not feats:  # nothing the model knows: the class priors alone are no evidence
+            return Verdict(0.0, CLASSES[1], ())
+        scale = 1.0 / math.sqrt(len(feats))
+        columns = zip(*(weights[f] for f in feats), strict=True)
+        sums = [b + math.fsum(col) * scale for b, col in zip(self.bias, columns, strict=True)]
+        probs = _softmax(sums)
+        best = max(range(1, len(probs)), key=probs.__getitem__)
+        top: tuple[str, ...] = ()
+        if explain:
+            ranked = sorted(feats, key=lambda f: (weights[f][0] - weights[f][best], f))
+            top = tuple(ranked[:3])
+        return Verdict(1.0 - probs[0], CLASSES[best], top)
+
+    def to_json(self) -> dict[str, object]:
+        return {"lang": self.lang, "classes": list(CLASSES), "threshold": self.threshold,
+                "veto": self.veto, "corpus_digest": self.digest, "bias": [round(b, 4) for b in self.bias],
+                "weights": {f: [round(w, 4) for w in row] for f, row in sorted(self.weights.items())}}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, object]) -> Model:
+        if doc.get("classes") != list(CLASSES):
+            raise ValueError("screen model: classes differ from this code's")
+        weights = doc["weights"]
+        bias = doc["bias"]
+        assert isinstance(weights, dict) and isinstance(bias, list)
+        return cls(str(doc["lang"]), {str(f): tuple(row) for f, row in weights.items()}, bias,
+                   float(str(doc["threshold"])), float(str(doc.get("veto", 0.0))),
+                   str(doc.get("corpus_digest", "")))
+
+
+def _softmax(values: Sequence[float]) -> list[float]:
+    top = max(values)
+    exps = [math.exp(v - top) for v in values]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSettings:
+    epochs: int = 12
+    rate: float = 0.5
+    l2: float = 1e-4
+    #: a feature must occur in this many training messages to get a weight (keeps the file small)
+    min_count: int = 2
+    seed: int = 11
+
+
+def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSettings = TrainingSettings(),
+          threshold: float = 0.5, veto: float = 0.0) -> Model:
+    """Fit the weights on (text, class) pairs by stochastic gradient descent with AdaGrad steps.
+
+    Deterministic: the same items in the same order give the same weights, on any machine.
+    """
+    an = analyser(lang)
+    rows = [(features(text, an), CLASSES.index(label)) for text, label in items]
+    counts = Counter(f for feats, _ in rows for f in feats)
+    kept = {f for f, n in counts.items() if n >= settings.min_count}
+    rows = [([f for f in feats if f in kept], label) for feats, label in rows]
+    k = len(CLASSES)
+    weights: dict[str, list[float]] = {f: [0.0] * k for f in sorted(kept)}
+    squares: dict[str, list[float]] = {f: [1e-8] * k for f in sorted(kept)}
+    bias = [0.0] * k
+    bias_squares = [1e-8] * k
+    order = list(range(len(rows)))
+    rng = random.Random(settings.seed)
+    for _ in range(settings.epochs):
+        rng.shuffle(order)
+        for index in order:
+            feats, label = rows[index]
+            scale = 1.0 / math.sqrt(max(len(feats), 1))
+            sums = list(bias)
+            for f in feats:
+                row = weights[f]
+                for c in range(k):
+                    sums[c] += row[c] * scale
+            probs = _softmax(sums)
+            grads = [p - (1.0 if c == label else 0.0) for c, p in enumerate(probs)]
+            for c in range(k):
+                bias_squares[c] += grads[c] * grads[c]
+                bias[c] -= settings.rate * grads[c] / math.sqrt(bias_squares[c])
+            for f in feats:
+                row = weights[f]
+                sq = squares[f]
+                for c in range(k):
+                    g = grads[c] * scale + settings.l2 * row[c]
+                    sq[c] += g * g
+                    row[c] -= settings.rate * g / math.sqrt(sq[c])
+    pruned = {f: tuple(row) for f, row in weights.items() if max(abs(w) for w in row) >= 0.01}
+    return Model(lang, pruned, bias, threshold, veto)
+
+
+def corpus_digest(items: Iterable[tuple[str, str]]) -> str:
+    """What the model was trained from, so a test can tell when the committed weights are stale."""
+    h = hashlib.sha256()
+    for text, label in items:
+        h.update(f"{label}\t{text}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def model_path(lang: str, directory: Path = MODELS) -> Path:
+    return directory / f"{lang}.json.gz"
+
+
+def save(model: Model, directory: Path = MODELS) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = model_path(model.lang, directory)
+    data = json.dumps(model.to_json(), sort_keys=True, separators=(",", ":")).encode()
+    # mtime=0: the same weights give the same bytes, so a rebuild leaves git clean
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as fh:
+        fh.write(data)
+    return path
+
+
+def load(lang: str, directory: Path = MODELS) -> Model | None:
+    """The committed model of a language, or None when none was built (the rules then run alone)."""
+    path = model_path(lang, directory)
+    if not path.exists():
+        return None
+    with gzip.open(path, "rb") as fh:
+        return Model.from_json(json.loads(fh.read()))

@@ -1,0 +1,134 @@
+"""The danger screen's statistical model: built from the corpus, reproducible, offline, and what it adds."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from flows.screen import LANGS, load_screen
+from flows.screen import model as screen_model
+from flows.screen.corpus import SPLITS, TRAIN_SPLITS, examples
+from flows.screen.model import CLASSES, Model, TrainingSettings, corpus_digest, train
+from flows.screen.model_build import training_items
+from flows.screen.screen import Screen
+
+SMALL = TrainingSettings(epochs=3)
+
+
+def _sample(lang: str, n: int = 120) -> list[tuple[str, str]]:
+    return training_items(lang)[:n]
+
+
+@pytest.fixture(scope="module")
+def screen() -> Screen:
+    return load_screen()
+
+
+def test_training_twice_gives_the_same_weights_and_the_same_bytes(tmp_path: Path) -> None:
+    first = train("nl", _sample("nl"), SMALL)
+    second = train("nl", _sample("nl"), SMALL)
+    assert first.weights == second.weights and first.bias == second.bias
+    a = screen_model.save(first, tmp_path / "a")
+    b = screen_model.save(second, tmp_path / "b")
+    assert a.read_bytes() == b.read_bytes(), "a rebuild must leave git clean"
+
+
+def test_training_and_loading_never_touch_the_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the screen model tried to open a socket")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    model = train("en", _sample("en"), SMALL)
+    screen_model.save(model, tmp_path)
+    loaded = screen_model.load("en", tmp_path)
+    assert loaded is not None and loaded.score("he wants to kill himself").urgent > 0.0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> None:
+    model = screen_model.load(lang)
+    assert model is not None, "run `make screen-model`"
+    assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
+    assert 0.0 < model.threshold < 1.0
+    assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
+
+
+def test_the_model_never_trains_on_a_part_kept_for_a_first_run() -> None:
+    """held12 and later were written to measure the model: it was trained on the parts before them only."""
+    assert TRAIN_SPLITS == {*SPLITS[:SPLITS.index("held11") + 1], "tune2"}
+    trained = {ex.text for ex in examples("en") if ex.split in TRAIN_SPLITS}
+    assert not any(ex.text in trained for ex in examples("en") if ex.split not in TRAIN_SPLITS)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "category"),
+    [
+        ("nl", "hij zegt dat niemand hem nog zal zien na vanavond", "self_harm"),
+        ("en", "she just wants to not wake up tomorrow", "self_harm"),
+        ("en", "my son says he will make them all pay on monday at school", "attack"),
+    ],
+)
+def test_a_phrase_only_the_model_catches_fires_with_its_category(
+        screen: Screen, lang: str, text: str, category: str) -> None:
+    assert load_screen(with_model=False).check(text, lang) is None, "the lexicons alone miss it"
+    hit = screen.check(text, lang)
+    assert hit is not None and hit.category == category and hit.source == "model"
+    assert hit.evidence[0].startswith("model: ") and any(e.startswith("model feature: ") for e in hit.evidence)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("nl", "we bakken zondag pannenkoeken met de kinderen"),
+        ("fr", "on fait des crepes dimanche avec les enfants"),
+        ("de", "wir backen am sonntag pfannkuchen mit den kindern"),
+        ("en", "my son loves cooking and got a new chef's knife from his gran"),
+        ("en", ""),
+        ("en", "hello"),  # too few words the model knows
+        ("nl", "He has changed a lot since the summer."),  # English typed in a Dutch chat
+        ("en", "My daughter cries every night."),
+        ("nl", "Mijn dochter huilt elke avond."),
+    ],
+)
+def test_a_harmless_phrase_stays_silent(screen: Screen, lang: str, text: str) -> None:
+    assert screen.check(text, lang) is None
+    assert screen.models[lang].score(text).urgent < screen.models[lang].threshold
+
+
+def test_a_joke_keeps_the_model_silent(screen: Screen) -> None:
+    text = "haha she just wants to not wake up tomorrow"
+    assert screen.models["en"].score(text).urgent >= screen.models["en"].threshold, "the model alone would fire"
+    assert screen.check(text, "en") is None
+
+
+def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) -> None:
+    strict = screen.models["en"]
+    picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5)
+    vetoing = Screen(screen.rules, screen.languages, {"en": picky})
+    idiom = "i could kill for a coffee this morning"
+    assert screen.check(idiom, "en") is not None, "the lexicons fire on it"
+    assert vetoing.check(idiom, "en") is None
+    knife = vetoing.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
+                          "en")
+    assert knife is not None and knife.category == "violence"
+
+
+def test_the_classes_are_harmless_and_the_screen_categories() -> None:
+    from flows.screen import CATEGORIES
+
+    assert CLASSES[0] == "harmless" and set(CLASSES[1:]) == set(CATEGORIES)
+
+
+def test_the_evaluation_says_what_the_model_added_and_can_leave_it_out() -> None:
+    import subprocess
+    import sys
+
+    def run(*extra: str) -> str:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "screen", "--eval", "--split", "held11", *extra],
+                              capture_output=True, text=True, timeout=120, check=True).stdout
+
+    assert "of which the statistical model alone:" in run()
+    assert "the lexicons and rules alone (no statistical model)" in run("--rules-only")
