@@ -255,7 +255,8 @@ async def test_a_server_error_shows_nothing_of_the_fault(site: Site) -> None:
 
 
 async def test_development_mode_is_refused_off_this_computer(tmp_path: Path) -> None:
-    """ASVS 13.4.2, 15.2.3: BAKEN_DASHBOARD_DEV on a server others can reach changes nothing."""
+    """ASVS 13.4.2, 15.2.3: BAKEN_DASHBOARD_DEV on a server others can reach changes nothing. And the sign-in
+    form's own cookie is SameSite=Strict and HttpOnly (ASVS 3.3.2)."""
     for host, dev in (("0.0.0.0", False), ("192.0.2.10", False), ("127.0.0.1", True)):
         (tmp_path / host).mkdir()
         app = make_app(settings_for(tmp_path / host, host=host))
@@ -264,7 +265,8 @@ async def test_development_mode_is_refused_off_this_computer(tmp_path: Path) -> 
             said = "Development mode" in await page.text()
             cookies = page.headers.getall("Set-Cookie")
             assert said is dev, host
-            assert all(("Secure" in c) is not dev for c in cookies), f"{host}: {cookies}"
+            assert cookies and all(("Secure" in c) is not dev for c in cookies), f"{host}: {cookies}"
+            assert all("SameSite=Strict" in c and "HttpOnly" in c for c in cookies), "ASVS 3.3.2, 3.3.4"
 
 
 def test_long_passwords_work_and_are_checked_exactly() -> None:
