@@ -288,3 +288,32 @@ def test_only_web_addresses_and_phone_numbers_become_links() -> None:
     assert hrefs and all(h.startswith(("https://", "http://", "tel:")) for h in hrefs), hrefs
     assert not re.search(r'href="(javascript|data|vbscript):', shown)
     assert not re.search(r"<[^>]*onmouseover", shown) and "<b>" not in shown
+
+
+async def test_the_bot_api_client_follows_no_redirect(tmp_path: Path) -> None:
+    """ASVS 15.3.2: an answer from the Bot API address that points elsewhere is not followed; the server
+    refuses to start rather than talk to whatever the redirect names."""
+    from tests.bot.fake_telegram import TOKEN, FakeBotAPI
+    from tests.bot.test_telegram import fast_tuning
+
+    elsewhere = FakeBotAPI()
+    await elsewhere.start()
+
+    async def bounce(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPTemporaryRedirect(elsewhere.url + request.path_qs)  # 307: the method and body would go too
+
+    redirector = web.Application()
+    redirector.router.add_route("*", "/{tail:.*}", bounce)
+    bouncing = TestServer(redirector, host="127.0.0.1")
+    await bouncing.start_server()
+    settings = settings_for(tmp_path, telegram_token=TOKEN,
+                            telegram_api_url=str(bouncing.make_url("")).rstrip("/"))
+    client: TestClient[Any, Any] = TestClient(TestServer(make_app(settings, telegram=fast_tuning()), host="127.0.0.1"))
+    try:
+        with pytest.raises(Exception, match="307"):
+            await client.start_server()
+        assert elsewhere.of("getMe") == [] and elsewhere.calls == [], "nothing reached the redirect's target"
+    finally:
+        await client.close()
+        await bouncing.close()
+        await elsewhere.close()
