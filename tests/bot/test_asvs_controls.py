@@ -5,6 +5,7 @@ how people's text becomes links. Each test names the ASVS 5.0 requirements it st
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,61 @@ async def test_the_bot_api_client_follows_no_redirect(tmp_path: Path) -> None:
         await client.close()
         await bouncing.close()
         await elsewhere.close()
+
+
+def _self_signed(tmp_path: Path) -> ssl.SSLContext:
+    """A TLS server context with a certificate nobody vouches for (made here, for 127.0.0.1)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return context
+
+
+async def test_the_bot_api_client_refuses_a_certificate_nobody_vouches_for(tmp_path: Path) -> None:
+    """ASVS 12.3.2: Baken talks to the Bot API only over a TLS connection whose certificate checks out."""
+    from tests.bot.fake_telegram import TOKEN
+
+    reached: list[str] = []
+
+    async def anything(request: web.Request) -> web.StreamResponse:
+        reached.append(request.path)
+        return web.json_response({"ok": True, "result": {}})
+
+    impostor = web.Application()
+    impostor.router.add_route("*", "/{tail:.*}", anything)
+    runner = web.AppRunner(impostor)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=_self_signed(tmp_path))
+    await site.start()
+    port = runner.addresses[0][1]
+    settings = settings_for(tmp_path, telegram_token=TOKEN, telegram_api_url=f"https://127.0.0.1:{port}")
+    from tests.bot.test_telegram import fast_tuning
+
+    client: TestClient[Any, Any] = TestClient(TestServer(make_app(settings, telegram=fast_tuning()), host="127.0.0.1"))
+    try:
+        with pytest.raises(Exception, match=r"(?i)certificate|ssl"):
+            await client.start_server()
+        assert reached == [], "no request was sent over the unverified connection"
+    finally:
+        await client.close()
+        await runner.cleanup()
