@@ -376,3 +376,23 @@ async def test_the_bot_api_client_refuses_a_certificate_nobody_vouches_for(tmp_p
     finally:
         await client.close()
         await runner.cleanup()
+
+
+async def test_a_request_with_two_lengths_is_refused_before_any_handler(site: Site) -> None:
+    """ASVS 4.2.1: a request whose length is given twice (Content-Length and chunked) is refused by the
+    server, so a proxy that reads one and Baken the other cannot smuggle a second request through."""
+    import asyncio
+
+    host, port = site.client.server.host, site.client.server.port
+    smuggled = (b"POST /chat/send HTTP/1.1\r\nHost: baken\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"0\r\n\r\nGET /dashboard/audit HTTP/1.1\r\nHost: baken\r\n\r\n")
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(smuggled)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(65536), 10)
+    finally:
+        writer.close()
+    assert re.match(rb"HTTP/1\.[01] 400 ", answer), answer[:80]
+    assert len(re.findall(rb"HTTP/1\.[01] \d{3} ", answer)) == 1, "the hidden second request was never read"
