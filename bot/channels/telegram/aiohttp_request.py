@@ -119,7 +119,8 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as exc:
             raise TimedOut(POOL_FULL) from exc
         try:
-            async with session.request(method, url, data=body, timeout=timeout, proxy=self.proxy) as response:
+            async with session.request(method, url, data=body, timeout=timeout, proxy=self.proxy,
+                                       allow_redirects=False) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's ServerTimeoutError and the total ceiling alike
             raise TimedOut from exc
