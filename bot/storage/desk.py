@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, and_, bindparam, func, insert, or_, select,
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
+from bot.events import announce_relay, announce_ticket
 from bot.storage.models import (
     CannedReply,
     ConversationSession,
@@ -146,7 +147,11 @@ class Desk:
 
     # ------------------------------------------------------------------ changes: one conditional UPDATE each
     def claim(self, ticket_id: int, counsellor_id: int, *, supervisor: bool) -> bool:
-        """True for exactly one of any number of counsellors claiming at once: the row decides."""
+        """True for exactly one of any number of counsellors claiming at once, in any process: the row decides.
+
+        One conditional `UPDATE … RETURNING`: the second claimer's UPDATE waits for the first one's row lock,
+        then re-reads the row, finds a holder and matches nothing.
+        """
         offered = or_(col(Ticket.transfer_to).is_(None), col(Ticket.transfer_to) == counsellor_id)
         stmt = (
             update(Ticket)
@@ -154,8 +159,39 @@ class Desk:
                    col(Ticket.holder_id).is_(None), *(() if supervisor else (offered,)))
             .values(status=TicketStatus.CLAIMED.value, holder_id=counsellor_id, transfer_to=None,
                     updated_at=utcnow())
+            .returning(col(Ticket.id))
         )
-        return _rowcount(self.s.execute(stmt)) == 1
+        won = self.s.execute(stmt).scalar() is not None
+        if won:
+            announce_ticket(self.s, ticket_id)
+        return won
+
+    def next_claimable(self, visible: Callable[[TicketFacts], bool], counsellor_id: int, *, supervisor: bool,
+                       batch: int = 20) -> int | None:
+        """The first ticket of the queue this counsellor may take, locked for this transaction.
+
+        On PostgreSQL `FOR UPDATE SKIP LOCKED`: two counsellors pressing "take next" at once lock different
+        tickets instead of queueing on the same one, so both get one. SQLite runs one writer at a time
+        (BEGIN IMMEDIATE), which is the same guarantee by other means.
+        """
+        offered = or_(_TICKETS.c.transfer_to.is_(None), _TICKETS.c.transfer_to == counsellor_id)
+        claimable = [s.value for s in sources_of(Change.CLAIM)]
+        stmt = (select(*_ORDER.selected_columns)
+                .where(_TICKETS.c.status.in_(claimable), _TICKETS.c.holder_id.is_(None),
+                       *(() if supervisor else (offered,)))
+                .order_by(_TICKETS.c.priority.desc(), _TICKETS.c.created_at, _TICKETS.c.id))
+        conn = self.s.connection()
+        locking = conn.dialect.name == "postgresql"
+        offset = 0
+        while True:
+            page = stmt.limit(batch).offset(offset)
+            rows = list(conn.execute(page.with_for_update(skip_locked=True) if locking else page))
+            for row in rows:
+                if visible(TicketFacts(row[1], row[2], row[3], row[4], row[5])):
+                    return int(row[0])
+            if len(rows) < batch:
+                return None
+            offset += batch
 
     def release(self, ticket_id: int, counsellor_id: int) -> bool:
         stmt = (
@@ -174,14 +210,14 @@ class Desk:
             .values(status=TicketStatus.TRANSFERRED.value, holder_id=None, transfer_to=to, transfer_locale=locale,
                     updated_at=utcnow())
         )
-        return _rowcount(self.s.execute(stmt)) == 1
+        return self._changed(stmt, ticket_id)
 
     def ask_review(self, ticket_id: int, counsellor_id: int) -> bool:
         stmt = (update(Ticket)
                 .where(col(Ticket.id) == ticket_id, col(Ticket.holder_id) == counsellor_id,
                        col(Ticket.status) == TicketStatus.CLAIMED.value)
                 .values(review_requested=True, updated_at=utcnow()))
-        return _rowcount(self.s.execute(stmt)) == 1
+        return self._changed(stmt, ticket_id)
 
     def close(self, ticket_id: int, counsellor_id: int | None, outcome: str, detail: bytes | None) -> bool:
         """`counsellor_id` None: a supervisor closes whatever holds it."""
@@ -192,7 +228,7 @@ class Desk:
             conditions.append(col(Ticket.holder_id) == counsellor_id)
         stmt = update(Ticket).where(*conditions).values(
             status=TicketStatus.CLOSED.value, outcome=outcome, outcome_detail=detail, closed_at=now, updated_at=now)
-        if _rowcount(self.s.execute(stmt)) != 1:
+        if not self._changed(stmt, ticket_id):
             return False
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                        .values(closed_at=now, outcome=outcome))
@@ -206,7 +242,7 @@ class Desk:
             .values(status=TicketStatus.WAITING.value, holder_id=None, transfer_to=None, transfer_locale=None,
                     outcome=None, outcome_detail=None, closed_at=None, updated_at=now)
         )
-        if _rowcount(self.s.execute(stmt)) != 1:
+        if not self._changed(stmt, ticket_id):
             return False
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                        .values(closed_at=None, outcome=None))
@@ -223,6 +259,14 @@ class Desk:
         ticket.level, ticket.priority, ticket.reasons = "urgent", priority, ",".join(reasons)
         ticket.updated_at = utcnow()
         self.s.add(ticket)
+        announce_ticket(self.s, ticket_id)
+
+    def _changed(self, stmt: Any, ticket_id: int) -> bool:
+        """Runs a conditional UPDATE of one ticket; announces it if it matched."""
+        if _rowcount(self.s.execute(stmt)) != 1:
+            return False
+        announce_ticket(self.s, ticket_id)
+        return True
 
     # ------------------------------------------------------------------ the chat and notes
     def add_counsellor_message(self, ticket_id: int, body: bytes) -> None:
@@ -233,15 +277,18 @@ class Desk:
         if _rowcount(self.s.execute(first)):
             self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                            .values(first_answer_at=now))
+        announce_ticket(self.s, ticket_id)
 
     def add_note(self, ticket_id: int, counsellor_id: int, body: bytes, explanations: list[str]) -> None:
         self.s.add(TicketNote(ticket_id=ticket_id, counsellor_id=counsellor_id, body=body,
                               explanations=",".join(explanations)))
+        announce_ticket(self.s, ticket_id)
 
     def relay(self, session_id: str, channel: str, payload: bytes) -> None:
         """A message for the person, written by the counsellor side: the channel's relay deliverer sends it."""
-        self.s.execute(insert(OutboxMessage).values(session_id=session_id, channel=channel, payload=payload,
-                                                    origin="relay", created_at=utcnow()))
+        stmt = insert(OutboxMessage).values(session_id=session_id, channel=channel, payload=payload,
+                                            origin="relay", created_at=utcnow()).returning(col(OutboxMessage.id))
+        announce_relay(self.s, channel, int(self.s.execute(stmt).scalar_one() or 0))
 
     # ------------------------------------------------------------------ canned replies
     def canned(self, locale: str | None = None) -> list[CannedReply]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.events import CHANNEL, Events, collected, payloads
 from bot.storage.database import is_sqlite, sqlite_pragmas
 from bot.storage.repository import Contention
 
@@ -39,6 +40,9 @@ class Store:
         self._executor: ThreadPoolExecutor | None = None
         self._conn: Connection | None = None  # SQLite: the writer's connection, used in the writer thread only
         self._sessions = async_sessionmaker(async_engine, class_=AsyncSession, expire_on_commit=False)
+        #: what units of work announce (bot/events.py): NOTIFY with the commit on PostgreSQL, and this
+        #: process's waiters woken right after the commit on either database
+        self.events = Events()
         if is_sqlite(url):
             sync_url = make_url(url).set(drivername="sqlite+pysqlite")
             self._sync = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
@@ -58,17 +62,30 @@ class Store:
     async def _run_once(self, fn: Callable[[Session], T]) -> T:
         if self._sync is not None and self._executor is not None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._run_sync, fn)
-        async with self._sessions() as session, session.begin():
-            return await session.run_sync(fn)
+            result, events = await loop.run_in_executor(self._executor, self._run_sync, fn)
+        else:
+            async with self._sessions() as session:
+                async with session.begin():
+                    result = await session.run_sync(fn)
+                    events = collected(session.sync_session)
+                    for payload in payloads(self.events.origin, events):
+                        # sent by PostgreSQL at commit, and only if the transaction commits
+                        await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                              {"channel": CHANNEL, "payload": payload})
+        if events:
+            self.events.publish(events)
+        return result
 
-    def _run_sync(self, fn: Callable[[Session], T]) -> T:
+    def _run_sync(self, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
         assert self._sync is not None
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._sync.connect()
         # the session begins (BEGIN IMMEDIATE) and commits or rolls back the connection's transaction
-        with Session(self._conn, expire_on_commit=False) as session, session.begin():
-            return fn(session)
+        with Session(self._conn, expire_on_commit=False) as session:
+            with session.begin():
+                result = fn(session)
+                events = collected(session)
+            return result, events
 
     def _close_connection(self) -> None:
         if self._conn is not None:
