@@ -184,11 +184,15 @@ class Desk:
         locking = conn.dialect.name == "postgresql"
         offset = 0
         while True:
-            page = stmt.limit(batch).offset(offset)
-            rows = list(conn.execute(page.with_for_update(skip_locked=True) if locking else page))
-            for row in rows:
-                if visible(TicketFacts(row[1], row[2], row[3], row[4], row[5])):
-                    return int(row[0])
+            rows = list(conn.execute(stmt.limit(batch).offset(offset)))
+            ids = [int(r[0]) for r in rows if visible(TicketFacts(r[1], r[2], r[3], r[4], r[5]))]
+            if ids and not locking:
+                return ids[0]
+            if ids:  # lock one row only: the first of these nobody else holds locked right now
+                first = conn.execute(stmt.with_only_columns(_TICKETS.c.id).where(_TICKETS.c.id.in_(ids))
+                                     .limit(1).with_for_update(skip_locked=True)).scalar()
+                if first is not None:
+                    return int(first)
             if len(rows) < batch:
                 return None
             offset += batch
