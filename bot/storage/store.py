@@ -51,6 +51,10 @@ class Store:
             # SQLite has one writer: one thread for every unit of work keeps them in order and cheap
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baken-sqlite")
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self._sync is not None
+
     async def run(self, fn: Callable[[Session], T]) -> T:
         for _ in range(ATTEMPTS - 1):
             try:
