@@ -136,6 +136,11 @@ class Events:
         self.queue = Signal()
         self._tickets: dict[int, Signal] = {}
         self._listener: asyncio.Task[None] | None = None
+        #: "commit": pg_notify inside the writer's transaction (sent at commit, only if it commits);
+        #: "after": sent after the commit by this process's listening connection, batched (see docs/scale-out.md)
+        self.mode = "after"
+        self._outgoing: list[Event] = []
+        self._send_now = asyncio.Event()
         self.listening = False  # True while the listening connection is up: other processes are heard
         self.received = 0  # notifications from other processes, for tests and benchmarks
 
@@ -185,6 +190,18 @@ class Events:
                 except Exception:  # one broken subscriber must not stop the others hearing
                     log.exception("event subscriber failed")
 
+    @property
+    def after_commit(self) -> bool:
+        """Announcements go out after the commit: mode "after" and this process has its connection (a
+        process that never listens, such as a command-line tool, notifies inside its transactions)."""
+        return self.mode == "after" and self._listener is not None
+
+    def send_after_commit(self, events: list[Event]) -> None:
+        """Queue committed events for the listening connection to NOTIFY (mode "after")."""
+        if len(self._outgoing) < 100_000:  # bounded while the connection is down; past that, the slow poll
+            self._outgoing.extend(events)
+        self._send_now.set()
+
     def _heard(self, payload: str) -> None:
         origin, _, body = payload.partition("|")
         if origin == self.origin:
@@ -222,9 +239,19 @@ class Events:
                 delay = 0.2
                 self.publish([Event(RESYNC)])  # what was announced while we were not listening
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), check_every)
-                    if not lost.is_set():  # a silent network drop shows only when we ask something
+                    if self._outgoing:  # one statement for everything queued since the last one
+                        batch, self._outgoing = self._outgoing, []
+                        for payload in payloads(self.origin, batch):
+                            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                        continue
+                    self._send_now.clear()
+                    woken = asyncio.ensure_future(self._send_now.wait())
+                    ended = asyncio.ensure_future(lost.wait())
+                    done, _ = await asyncio.wait((woken, ended), timeout=check_every,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
+                    ended.cancel()
+                    if not done:  # a silent network drop shows only when we ask something
                         await conn.fetchval("SELECT 1", timeout=check_every)
             except asyncio.CancelledError:
                 raise
