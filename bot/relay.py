@@ -12,6 +12,7 @@ events are heard.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -33,6 +34,8 @@ log = logging.getLogger("baken.relay")
 #: (session id, the channel address or None, the messages) -> the channel's ids of what it showed
 Send = Callable[[str, str | None, list[Outbound]], Awaitable[Sequence[int]]]
 POLL_EVERY = 0.25  # seconds; well inside the two seconds a counsellor's message may take
+#: the sliding window of the bot-wide limit, with a margin: requests leave evenly but arrive with jitter
+WINDOW = 1.1
 SLOW_POLL = 5.0  # the fallback while events are heard: a lost event costs at most this long
 
 
@@ -92,16 +95,26 @@ class RelayPump:
             unsubscribe()
 
 
-def paced(send: Send, gap: float = 1.0) -> Send:
-    """At most one relayed row a second per chat (Telegram's per-chat limit); the bot-wide 30/s is the bot's
-    own rate limiter, and one sender in the cluster (bot/leader.py) makes it hold cluster-wide."""
+def paced(send: Send, gap: float = 1.0, per_second: int = 30) -> Send:
+    """At most `per_second` relayed rows in any one second, and one a `gap` per chat (Telegram's limits).
+
+    A sliding window, not a bucket: PTB's rate limiter lets a burst of 30 through and then 30 a second, so
+    up to 60 can fall within one second. One sender in the cluster (bot/leader.py) makes this hold for all
+    the processes' out-of-band sends together.
+    """
     last: dict[str, float] = {}
+    window: collections.deque[float] = collections.deque(maxlen=per_second)
+    turn = asyncio.Lock()
 
     async def wrapped(session_id: str, address: str | None, replies: list[Outbound]) -> Sequence[int]:
         key = address or session_id
-        wait = last.get(key, -gap) + gap - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        async with turn:
+            wait = last.get(key, -gap) + gap - time.monotonic()
+            if len(window) == per_second:
+                wait = max(wait, window[0] + WINDOW - time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            window.append(time.monotonic())
         try:
             return await send(session_id, address, replies)
         finally:
