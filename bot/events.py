@@ -231,7 +231,8 @@ class Events:
         while True:
             conn: Any = None
             try:
-                conn = await asyncpg.connect(dsn, timeout=10)
+                # its own NOTIFY transactions change no data: they need not wait for the WAL to reach the disk
+                conn = await asyncpg.connect(dsn, timeout=10, server_settings={"synchronous_commit": "off"})
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, payload: self._heard(payload))

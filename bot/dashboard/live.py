@@ -10,6 +10,7 @@ or close the former holder's stream ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -22,6 +23,7 @@ from handover.permissions import Action
 from handover.queue_rules import TicketStatus
 
 QUEUE_EVERY = 1.0
+QUEUE_COALESCE = 0.2
 TICKET_EVERY = 0.4
 HEARTBEAT = 15.0
 routes = web.RouteTableDef()
@@ -50,7 +52,8 @@ async def queue_events(request: web.Request) -> web.StreamResponse:
     mark = await desk.queue_mark()
     last_write = time.monotonic()
     while True:
-        await events.queue.wait(seen, events.poll_every(QUEUE_EVERY))
+        if await events.queue.wait(seen, events.poll_every(QUEUE_EVERY)):
+            await asyncio.sleep(QUEUE_COALESCE)  # a burst of ticket changes: one read, not one per change
         seen = events.queue.mark()
         current = await desk.queue_mark()
         if current != mark:
