@@ -55,7 +55,10 @@ class BotAPI:
             if name == "getMe":
                 return web.json_response({"ok": True, "result": {"id": 42, "is_bot": True, "first_name": "Baken",
                                                                  "username": "BakenClusterBot"}})
-            form: Any = await request.post() if request.content_type != "application/json" else await request.json()
+            try:
+                form: Any = await request.post() if request.content_type != "application/json" else await request.json()
+            except ConnectionResetError:  # the sending process was killed mid-request
+                return web.json_response({"ok": False}, status=400)
             chat = form.get("chat_id")
             chat_id = int(str(chat)) if chat is not None else None
             self.sent.append(Sent(time.monotonic(), name, chat_id, str(form.get("text", ""))))

@@ -135,7 +135,7 @@ async def kill_run(database_url: str, secret: str, root: Path, api: BotAPI, *, p
     out_of_order = sum(1 for c in people if [position.get(u["update_id"], -1) for u in c.updates]
                        != sorted(position.get(u["update_id"], -1) for u in c.updates))
     folder = root / f"replay-{uuid.uuid4().hex[:6]}"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     replayed = await _replay(people, {c.chat_id: c.updates for c in people}, folder)
     doubled = (len(handled) - len(set(handled))
                + sum(1 for c in people if states[c.chat_id] != replayed[c.chat_id][0]))

@@ -14,7 +14,7 @@ from bot.periodic import claim_period
 from bot.storage.migrate import upgrade
 from tests.conftest import POSTGRES_URL
 
-EVERY_MS = 250
+EVERY_MS = 400
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,7 +37,7 @@ async def test_two_processes_run_each_period_once_between_them(database_url: str
         for proc in procs:
             assert proc.stdout is not None
             assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"ready"
-        await asyncio.sleep(EVERY_MS / 1000 * 16)
+        await asyncio.sleep(EVERY_MS / 1000 * 14)
     finally:
         for proc in procs:
             proc.terminate()
