@@ -2,8 +2,9 @@
 
 Why: the dashboard's live pages, the web chat's relay and the relay pumps used to learn of new rows by
 polling the tables. A unit of work now `announce`s what it wrote; the Store sends the announcements with
-the transaction (PostgreSQL `pg_notify`, delivered only if it commits, in commit order) and, after the
-commit, wakes this process's own waiters directly. Each process keeps one listening connection (asyncpg)
+the transaction (PostgreSQL `pg_notify`, delivered only if it commits, in commit order; or, in mode
+"after", batched by the listening connection just after the commit) and, after the commit, wakes this
+process's own waiters directly. Each process keeps one listening connection (asyncpg)
 for the others' announcements.
 
 An event carries ids only (a ticket number, an outbox row number, a channel name): never text, never a
@@ -137,8 +138,10 @@ class Events:
         self._tickets: dict[int, Signal] = {}
         self._listener: asyncio.Task[None] | None = None
         #: "commit": pg_notify inside the writer's transaction (sent at commit, only if it commits);
-        #: "after": sent after the commit by this process's listening connection, batched (see docs/scale-out.md)
-        self.mode = "after"
+        #: "after": sent after the commit by this process's listening connection, batched. Measured against
+        #: each other in bench/notify_cost.py; neither won consistently here (docs/scale-out.md), and "commit"
+        #: has no window where a committed change goes unannounced, and one round trip less.
+        self.mode = "commit"
         self._outgoing: list[Event] = []
         self._send_now = asyncio.Event()
         self.listening = False  # True while the listening connection is up: other processes are heard

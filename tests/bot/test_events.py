@@ -52,11 +52,13 @@ async def soon(condition: Callable[[], bool], seconds: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
+@pytest.mark.parametrize("mode", ["commit", "after"])
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.skipif(not POSTGRES_URL, reason="LISTEN/NOTIFY is PostgreSQL's (BAKEN_TEST_POSTGRES_URL is not set)")
 async def test_a_reply_stored_in_one_process_wakes_the_others_ticket_and_relay(
-    services: Services, other: Services
+    services: Services, other: Services, mode: str
 ) -> None:
+    services.store.events.mode = mode
     desk = DeskService(services.store, services.keyring)
     ticket = await consented_ticket(services, "p1", channel="web")
     anna = await signed_in(services, "anna")
