@@ -25,7 +25,7 @@ from bot.storage import audit, data_keys
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, IDLE_TIMEOUT, MAX_FAILURES, Accounts, aware
 from bot.storage.desk import Desk, QueueItem, facts_of
 from bot.storage.models import Counsellor, Ticket, TicketMessage
-from bot.storage.repository import Repository
+from bot.storage.repository import Contention, Repository
 from bot.storage.sealed import open_profile, open_session, seal_session
 from bot.storage.store import Store
 from content.i18n import translator
@@ -366,6 +366,32 @@ class DeskService:
             return None
 
         await self._change(me, ticket_id, Action.CLAIM, fn)
+
+    async def take_next(self, me: SignedIn) -> int | None:
+        """Claim the first ticket of the queue this counsellor may claim; None when there is none.
+
+        Two counsellors pressing at once get two different tickets: the pick is locked with SKIP LOCKED on
+        PostgreSQL (see Desk.next_claimable), and the claim is the same conditional UPDATE as a click.
+        """
+        actor = me.actor
+
+        def unit(s: Session) -> int | None:
+            desk = Desk(s)
+            ticket_id = desk.next_claimable(lambda f: allowed(Action.CLAIM, actor, f), me.counsellor_id,
+                                            supervisor=me.role is Role.SUPERVISOR)
+            if ticket_id is None:
+                return None
+            ticket = self._load(s, me, ticket_id, Action.CLAIM)
+            if not desk.claim(ticket_id, me.counsellor_id, supervisor=me.role is Role.SUPERVISOR):
+                raise Contention("the picked ticket was claimed meanwhile")  # rolled back and picked again
+            self._tell(s, ticket, joined_notice(translator(ticket.locale), me.alias))
+            audit.append(s, me.label, Action.CLAIM.value, ticket_id, "take next")
+            return ticket_id
+
+        taken = await self.store.run(unit)
+        if taken is not None and self.on_relay is not None:
+            self.on_relay()
+        return taken
 
     async def release(self, me: SignedIn, ticket_id: int) -> None:
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:

@@ -1,4 +1,8 @@
-"""Background duties of a running server: purge what has expired, every hour."""
+"""Background duties of a running server: purge what has expired, every hour.
+
+On SQLite (one process) a plain loop; on PostgreSQL, where several processes may serve, one process of the
+cluster purges per hour (bot/periodic.py).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from bot.periodic import run_periodically
 from bot.storage.retention import DEFAULT_RETENTION, Retention, purge
 from bot.storage.store import Store
 
@@ -22,9 +27,18 @@ async def purging(
     policy: Retention = DEFAULT_RETENTION,
     after_each: Callable[[dict[str, int]], None] | None = None,
 ) -> AsyncIterator[None]:
-    """Purge at once, then every hour, until the server stops."""
+    """Purge at once, then every hour, until the server stops (on PostgreSQL: once an hour in the cluster)."""
+
+    async def once() -> None:
+        counts = await purge(store, clock(), policy)
+        if any(counts.values()):
+            log.info("purged %s", describe(counts))
+        if after_each is not None:
+            after_each(counts)
 
     async def loop() -> None:
+        if not store.is_sqlite:
+            await run_periodically(store, "purge", every, lambda _period: once())
         while True:
             counts: dict[str, int] = {}
             try:

@@ -4,14 +4,18 @@ deliverer of the person's channel picks them up — in this process or in anothe
 The seam for every channel: `RelayPump(store, keyring, channel, send)` polls the outbox rows of one
 channel (optionally of one session), opens each with the keyring, calls `send(session_id, address,
 replies)` and deletes the row once `send` returned; `send` returns the channel's message ids (for /forget)
-or raises to have the row retried. `wake()` skips the wait when the dashboard runs in the same process.
+or raises to have the row retried. The pump wakes when any process announces a relayed row for its
+channel (bot/events.py); otherwise it polls every `every` seconds, or every `slow` while the cross-process
+events are heard.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from sqlalchemy import select
@@ -32,14 +36,17 @@ log = logging.getLogger("baken.relay")
 #: (session id, the channel address or None, the messages) -> the channel's ids of what it showed
 Send = Callable[[str, str | None, list[Outbound]], Awaitable[Sequence[int]]]
 POLL_EVERY = 0.25  # seconds; well inside the two seconds a counsellor's message may take
+#: the sliding window of the bot-wide limit, with a margin: requests leave evenly but arrive with jitter
+WINDOW = 1.1
+SLOW_POLL = 5.0  # the fallback while events are heard: a lost event costs at most this long
 
 
 class RelayPump:
     def __init__(self, store: Store, keys: Keyring, channel: str, send: Send, *, session_id: str | None = None,
-                 every: float = POLL_EVERY) -> None:
+                 every: float = POLL_EVERY, slow: float = SLOW_POLL) -> None:
         self.store, self.keys, self.channel, self.send = store, keys, channel, send
         self.session_id = session_id
-        self.every = every
+        self.every, self.slow = every, slow
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -84,14 +91,50 @@ class RelayPump:
         return sent
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except Exception:  # the database may be briefly away; the pump must outlive that
-                log.exception("relay round failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.every)
-            self._wake.clear()
+        unsubscribe = self.store.events.on_relay(self.channel, self.wake)
+        try:
+            while True:
+                self._wake.clear()  # before reading: a row announced during the round wakes the next one
+                try:
+                    await self.once()
+                except Exception:  # the database may be briefly away; the pump must outlive that
+                    log.exception("relay round failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.store.events.poll_every(self.every, self.slow))
+        finally:
+            unsubscribe()
+
+
+def paced(send: Send, gap: float = 1.0, per_second: int = 30) -> Send:
+    """At most `per_second` relayed rows in any one second, and one a `gap` per chat (Telegram's limits).
+
+    A sliding window, not a bucket: PTB's rate limiter lets a burst of 30 through and then 30 a second, so
+    up to 60 can fall within one second. One sender in the cluster (bot/leader.py) makes this hold for all
+    the processes' out-of-band sends together.
+    """
+    last: dict[str, float] = {}
+    window: collections.deque[float] = collections.deque(maxlen=per_second)
+    turn = asyncio.Lock()
+
+    async def wrapped(session_id: str, address: str | None, replies: list[Outbound]) -> Sequence[int]:
+        key = address or session_id
+        async with turn:
+            wait = last.get(key, -gap) + gap - time.monotonic()
+            if len(window) == per_second:
+                wait = max(wait, window[0] + WINDOW - time.monotonic())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            window.append(time.monotonic())
+        try:
+            return await send(session_id, address, replies)
+        finally:
+            now = time.monotonic()
+            last[key] = now
+            if len(last) > 10_000:  # keep only the chats that are still inside their gap
+                for stale in [k for k, at in last.items() if at + gap < now]:
+                    del last[stale]
+
+    return wrapped
 
 
 @contextlib.asynccontextmanager

@@ -21,18 +21,21 @@ from bot.desk import DeskService
 from bot.dispatch import COUNSELLOR_NOTICES
 from bot.health import Readiness
 from bot.housekeeping import purging
+from bot.leader import Leadership, leading
 from bot.logs import request_ids
 from bot.pages import add_pages
 from bot.proxies import parse_networks, trusted_proxies
-from bot.relay import RelayPump, pumping
+from bot.relay import RelayPump, paced, pumping
 from bot.security_headers import add_security_headers
 from bot.settings import Settings
+from bot.storage.database import is_sqlite
 from flows.messages import Outbound
 from handover.queue_rules import parse_targets
 
 log = logging.getLogger("baken.server")
 SERVICES = web.AppKey("services", Services)
 READINESS = web.AppKey("readiness", Readiness)
+SENDER = web.AppKey("sender", Leadership)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -98,8 +101,13 @@ def make_app(
         policy, warnings = settings.retention()
         for warning in warnings:
             log.warning(warning)
-        async with purging(services.store, policy=policy):
-            yield
+        if not is_sqlite(settings.db_url):  # hear the other processes' events (bot/events.py)
+            services.store.events.start_listening(settings.db_url)
+        try:
+            async with purging(services.store, policy=policy):
+                yield
+        finally:
+            await services.store.events.stop_listening()
         await app[READINESS].close()
         await services.close()
 
@@ -116,20 +124,28 @@ def make_app(
         await channel.start()
         app[TELEGRAM] = channel
         services = app[SERVICES]
-        # counsellors' messages written by any process reach Telegram through this pump
-        pump = RelayPump(services.store, services.keyring, TELEGRAM_CHANNEL, channel.send_relayed)
+        # counsellors' messages written by any process reach Telegram through this pump, which runs in one
+        # process of the cluster only (bot/leader.py): the bot-wide send limits then hold across processes
+        pump = RelayPump(services.store, services.keyring, TELEGRAM_CHANNEL, paced(channel.send_relayed))
         wakers.append(pump.wake)
-        async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(pumping(pump))
-            group = settings.telegram_counsellor_chat_id
-            if group is not None:
-                async def notify(_sid: str, _address: str | None, replies: list[Outbound]) -> list[int]:
-                    for reply in replies:
-                        await channel.send_notice(group, reply.text)
-                    return []
+        group = settings.telegram_counsellor_chat_id
 
-                notices = RelayPump(services.store, services.keyring, COUNSELLOR_NOTICES, notify, every=2.0)
-                await stack.enter_async_context(pumping(notices))
+        @contextlib.asynccontextmanager
+        async def sender() -> AsyncIterator[None]:
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(pumping(pump))
+                if group is not None:
+                    async def notify(_sid: str, _address: str | None, replies: list[Outbound]) -> list[int]:
+                        for reply in replies:
+                            await channel.send_notice(group, reply.text)
+                        return []
+
+                    notices = RelayPump(services.store, services.keyring, COUNSELLOR_NOTICES, notify, every=2.0)
+                    await stack.enter_async_context(pumping(notices))
+                yield
+
+        app[SENDER] = Leadership(settings.db_url, sender)
+        async with leading(app[SENDER]):
             try:
                 yield
             finally:

@@ -1,23 +1,29 @@
 """The live channel: server-sent events for the queue and for one ticket's chat.
 
-Events come from the database, not from process memory: the person may write through another process
-(`baken chat`, or a second server behind the same webhook), so each stream polls a small query. Every poll
-of a ticket checks the permission again: after a transfer or close the former holder's stream ends.
+What is shown comes from the database, not from process memory: the person may write through another
+process (`baken chat`, or a second server behind the same webhook). A stream reads a small query when an
+event says its ticket or the queue changed (bot/events.py: in-process, and from other processes over
+PostgreSQL LISTEN/NOTIFY), and otherwise polls: quickly where other processes cannot be heard (SQLite),
+slowly as a fallback where they can. Every read of a ticket checks the permission again: after a transfer
+or close the former holder's stream ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from aiohttp import web
 
 from bot.dashboard.auth import DESK, declare, me_of
 from bot.desk import Denied
+from bot.events import Signal
 from handover.permissions import Action
 from handover.queue_rules import TicketStatus
 
 QUEUE_EVERY = 1.0
+QUEUE_COALESCE = 0.2
 TICKET_EVERY = 0.4
 HEARTBEAT = 15.0
 routes = web.RouteTableDef()
@@ -40,21 +46,23 @@ async def _send(response: web.StreamResponse, event: str, data: object) -> None:
 async def queue_events(request: web.Request) -> web.StreamResponse:
     """Says "queue" whenever an open ticket appears, changes or leaves; the page then fetches its rows."""
     desk = request.app[DESK]
+    events = desk.store.events
     response = await _open(request)
+    seen = events.queue.mark()
     mark = await desk.queue_mark()
-    idle = 0.0
+    last_write = time.monotonic()
     while True:
-        await asyncio.sleep(QUEUE_EVERY)
+        if await events.queue.wait(seen, events.poll_every(QUEUE_EVERY)):
+            await asyncio.sleep(QUEUE_COALESCE)  # a burst of ticket changes: one read, not one per change
+        seen = events.queue.mark()
         current = await desk.queue_mark()
         if current != mark:
             mark = current
             await _send(response, "queue", {"open": current[0]})
-            idle = 0.0
-        else:
-            idle += QUEUE_EVERY
-            if idle >= HEARTBEAT:
-                await response.write(b": still here\n\n")
-                idle = 0.0
+            last_write = time.monotonic()
+        elif time.monotonic() - last_write >= HEARTBEAT:
+            await response.write(b": still here\n\n")
+            last_write = time.monotonic()
 
 
 @routes.get("/tickets/{ticket}/events")
@@ -69,16 +77,31 @@ async def ticket_events(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         raise web.HTTPNotFound() from exc
     status, _ = await desk.messages_after(me, ticket_id, after)  # refuses before the stream opens
+    events = desk.store.events
+    signal = events.ticket(ticket_id)
     response = await _open(request)
-    idle = 0.0
+    try:
+        await _follow(response, request, ticket_id, after, status, signal)
+    finally:
+        events.forget_ticket(ticket_id)
+    return response
+
+
+async def _follow(response: web.StreamResponse, request: web.Request, ticket_id: int, after: int, status: str,
+                  signal: Signal) -> None:
+    desk = request.app[DESK]
+    me = me_of(request)
+    events = desk.store.events
+    last_write = time.monotonic()
     while True:
+        seen = signal.mark()
         try:
             current, lines = await desk.messages_after(me, ticket_id, after)
         except Denied:
             facts = await desk.facts(ticket_id)
             ended = facts is not None and facts.status == TicketStatus.WITHDRAWN
             await _send(response, "gone", {"ended": ended})  # ended: the person left; else no longer ours
-            return response
+            return
         for line in lines:
             after = line.id
             await _send(response, "line", {"id": line.id, "sender": line.sender, "text": line.text,
@@ -87,10 +110,8 @@ async def ticket_events(request: web.Request) -> web.StreamResponse:
             status = current
             await _send(response, "status", {"status": status})
         if lines or current != status:
-            idle = 0.0
-        else:
-            idle += TICKET_EVERY
-            if idle >= HEARTBEAT:
-                await response.write(b": still here\n\n")
-                idle = 0.0
-        await asyncio.sleep(TICKET_EVERY)
+            last_write = time.monotonic()
+        elif time.monotonic() - last_write >= HEARTBEAT:
+            await response.write(b": still here\n\n")
+            last_write = time.monotonic()
+        await signal.wait(seen, events.poll_every(TICKET_EVERY))

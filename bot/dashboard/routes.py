@@ -112,7 +112,18 @@ async def static(request: web.Request) -> web.StreamResponse:
 @declare(Action.SIGNED_IN)
 async def queue_page(request: web.Request) -> web.StreamResponse:
     rows, visible, total = await request.app[DESK].queue(me_of(request), QUEUE_ROWS)
-    return render(request, "queue.html", {"rows": rows, "shown": len(rows), "visible": visible, "total": total})
+    return render(request, "queue.html", {"rows": rows, "shown": len(rows), "visible": visible, "total": total,
+                                          "notice": request.query.get("notice", "")})
+
+
+@routes.post("/queue/next")
+@declare(Action.SIGNED_IN)
+async def take_next(request: web.Request) -> web.StreamResponse:
+    """Claim the first ticket this counsellor may take and open it; back to the queue when there is none."""
+    taken = await request.app[DESK].take_next(me_of(request))
+    if taken is None:
+        raise web.HTTPSeeOther("/dashboard/?notice=none")
+    raise _back(taken, "claimed")
 
 
 @routes.get("/queue/rows")

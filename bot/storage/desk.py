@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, and_, bindparam, func, insert, or_, select,
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
+from bot.events import announce_relay, announce_ticket
 from bot.storage.models import (
     CannedReply,
     ConversationSession,
@@ -152,7 +153,11 @@ class Desk:
 
     # ------------------------------------------------------------------ changes: one conditional UPDATE each
     def claim(self, ticket_id: int, counsellor_id: int, *, supervisor: bool) -> bool:
-        """True for exactly one of any number of counsellors claiming at once: the row decides."""
+        """True for exactly one of any number of counsellors claiming at once, in any process: the row decides.
+
+        One conditional `UPDATE … RETURNING`: the second claimer's UPDATE waits for the first one's row lock,
+        then re-reads the row, finds a holder and matches nothing.
+        """
         offered = or_(col(Ticket.transfer_to).is_(None), col(Ticket.transfer_to) == counsellor_id)
         stmt = (
             update(Ticket)
@@ -160,8 +165,43 @@ class Desk:
                    col(Ticket.holder_id).is_(None), *(() if supervisor else (offered,)))
             .values(status=TicketStatus.CLAIMED.value, holder_id=counsellor_id, transfer_to=None,
                     updated_at=utcnow())
+            .returning(col(Ticket.id))
         )
-        return _rowcount(self.s.execute(stmt)) == 1
+        won = self.s.execute(stmt).scalar() is not None
+        if won:
+            announce_ticket(self.s, ticket_id)
+        return won
+
+    def next_claimable(self, visible: Callable[[TicketFacts], bool], counsellor_id: int, *, supervisor: bool,
+                       batch: int = 20) -> int | None:
+        """The first ticket of the queue this counsellor may take, locked for this transaction.
+
+        On PostgreSQL `FOR UPDATE SKIP LOCKED`: two counsellors pressing "take next" at once lock different
+        tickets instead of queueing on the same one, so both get one. SQLite runs one writer at a time
+        (BEGIN IMMEDIATE), which is the same guarantee by other means.
+        """
+        offered = or_(_TICKETS.c.transfer_to.is_(None), _TICKETS.c.transfer_to == counsellor_id)
+        claimable = [s.value for s in sources_of(Change.CLAIM)]
+        stmt = (select(*_ORDER.selected_columns)
+                .where(_TICKETS.c.status.in_(claimable), _TICKETS.c.holder_id.is_(None),
+                       *(() if supervisor else (offered,)))
+                .order_by(_TICKETS.c.priority.desc(), _TICKETS.c.created_at, _TICKETS.c.id))
+        conn = self.s.connection()
+        locking = conn.dialect.name == "postgresql"
+        offset = 0
+        while True:
+            rows = list(conn.execute(stmt.limit(batch).offset(offset)))
+            ids = [int(r[0]) for r in rows if visible(TicketFacts(r[1], r[2], r[3], r[4], r[5]))]
+            if ids and not locking:
+                return ids[0]
+            if ids:  # lock one row only: the first of these nobody else holds locked right now
+                first = conn.execute(stmt.with_only_columns(_TICKETS.c.id).where(_TICKETS.c.id.in_(ids))
+                                     .limit(1).with_for_update(skip_locked=True)).scalar()
+                if first is not None:
+                    return int(first)
+            if len(rows) < batch:
+                return None
+            offset += batch
 
     def release(self, ticket_id: int, counsellor_id: int) -> bool:
         stmt = (
@@ -180,14 +220,14 @@ class Desk:
             .values(status=TicketStatus.TRANSFERRED.value, holder_id=None, transfer_to=to, transfer_locale=locale,
                     updated_at=utcnow())
         )
-        return _rowcount(self.s.execute(stmt)) == 1
+        return self._changed(stmt, ticket_id)
 
     def ask_review(self, ticket_id: int, counsellor_id: int) -> bool:
         stmt = (update(Ticket)
                 .where(col(Ticket.id) == ticket_id, col(Ticket.holder_id) == counsellor_id,
                        col(Ticket.status) == TicketStatus.CLAIMED.value)
                 .values(review_requested=True, updated_at=utcnow()))
-        return _rowcount(self.s.execute(stmt)) == 1
+        return self._changed(stmt, ticket_id)
 
     def close(self, ticket_id: int, counsellor_id: int | None, outcome: str, detail: bytes | None) -> bool:
         """`counsellor_id` None: a supervisor closes whatever holds it."""
@@ -198,7 +238,7 @@ class Desk:
             conditions.append(col(Ticket.holder_id) == counsellor_id)
         stmt = update(Ticket).where(*conditions).values(
             status=TicketStatus.CLOSED.value, outcome=outcome, outcome_detail=detail, closed_at=minute, updated_at=now)
-        if _rowcount(self.s.execute(stmt)) != 1:
+        if not self._changed(stmt, ticket_id):
             return False
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                        .values(closed_at=minute, outcome=outcome))
@@ -212,7 +252,7 @@ class Desk:
             .values(status=TicketStatus.WAITING.value, holder_id=None, transfer_to=None, transfer_locale=None,
                     outcome=None, outcome_detail=None, closed_at=None, updated_at=now)
         )
-        if _rowcount(self.s.execute(stmt)) != 1:
+        if not self._changed(stmt, ticket_id):
             return False
         self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                        .values(closed_at=None, outcome=None))
@@ -235,6 +275,14 @@ class Desk:
         ticket.level, ticket.priority = "urgent", priority
         ticket.updated_at = utcnow()
         self.s.add(ticket)
+        announce_ticket(self.s, ticket_id)
+
+    def _changed(self, stmt: Any, ticket_id: int) -> bool:
+        """Runs a conditional UPDATE of one ticket; announces it if it matched."""
+        if _rowcount(self.s.execute(stmt)) != 1:
+            return False
+        announce_ticket(self.s, ticket_id)
+        return True
 
     # ------------------------------------------------------------------ the chat and notes
     def add_counsellor_message(self, ticket_id: int, body: bytes) -> dt.datetime | None:
@@ -246,17 +294,21 @@ class Desk:
         if _rowcount(self.s.execute(first)):
             self.s.execute(update(TicketStat).where(col(TicketStat.ticket_id) == ticket_id)
                            .values(first_answer_at=now))
+            announce_ticket(self.s, ticket_id)
             return now
+        announce_ticket(self.s, ticket_id)
         return None
 
     def add_note(self, ticket_id: int, counsellor_id: int, body: bytes, explanations: list[str]) -> None:
         self.s.add(TicketNote(ticket_id=ticket_id, counsellor_id=counsellor_id, body=body,
                               explanations=",".join(explanations)))
+        announce_ticket(self.s, ticket_id)
 
     def relay(self, session_id: str, channel: str, payload: bytes) -> None:
         """A message for the person, written by the counsellor side: the channel's relay deliverer sends it."""
-        self.s.execute(insert(OutboxMessage).values(session_id=session_id, channel=channel, payload=payload,
-                                                    origin="relay", created_at=utcminute()))
+        stmt = insert(OutboxMessage).values(session_id=session_id, channel=channel, payload=payload,
+                                            origin="relay", created_at=utcminute()).returning(col(OutboxMessage.id))
+        announce_relay(self.s, channel, int(self.s.execute(stmt).scalar_one() or 0))
 
     # ------------------------------------------------------------------ canned replies
     def canned(self, locale: str | None = None) -> list[CannedReply]:

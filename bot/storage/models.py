@@ -310,3 +310,16 @@ class SurveyAnswer(SQLModel, table=True):
     question: str = Field(max_length=16)  # helpful | come_back
     answer: str = Field(max_length=8)  # yes | no | unsure
     at: dt.datetime = Field(default_factory=utcminute, index=True)
+
+
+class PeriodicRun(SQLModel, table=True):
+    """Which process runs a periodic job (the purge) in which period: the first to insert the row does.
+
+    No personal data: a job name, a period number and a time.
+    """
+
+    __tablename__ = "periodic_runs"
+
+    job: str = Field(primary_key=True, max_length=32)
+    period: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    started_at: dt.datetime = Field(default_factory=utcnow)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
+from bot.events import announce_ticket
 from bot.storage import audit
 from bot.storage.models import (
     ConsentRecord,
@@ -282,6 +283,7 @@ class Repository:
         self.s.add(TicketEvent(ticket_id=ticket.id, actor="person", action="created"))
         # what statistics keep: no text, no pseudonym, and it outlives the ticket's retention
         self.s.add(TicketStat(ticket_id=ticket.id, created_at=ticket.created_at, level=new.level, locale=new.locale))
+        announce_ticket(self.s, ticket.id)
         return ticket
 
     def open_ticket_of(self, session_id: str) -> Ticket | None:
@@ -310,6 +312,7 @@ class Repository:
             .where(col(ConsentRecord.id) == ticket.consent_id, col(ConsentRecord.withdrawn_at).is_(None))
             .values(withdrawn_at=minute)
         )
+        announce_ticket(self.s, ticket.id)
         return 1
 
     def add_ticket_message(self, ticket_id: int, sender: str, body: bytes) -> None:
@@ -318,6 +321,7 @@ class Repository:
         if sender == "person":
             self.s.execute(update(Ticket).where(col(Ticket.id) == ticket_id).values(last_person_at=minute,
                                                                                   updated_at=utcnow()))
+        announce_ticket(self.s, ticket_id)
 
     def queue_position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets a counsellor will take before this one."""

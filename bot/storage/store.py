@@ -21,11 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.events import CHANNEL, Events, collected, payloads
 from bot.storage.database import is_sqlite, sqlite_pragmas
 from bot.storage.repository import Contention
 
@@ -53,6 +54,10 @@ class Store:
         self._engine = async_engine
         self._rewrite_lock = asyncio.Lock()
         self._retry: asyncio.Task[None] | None = None
+        #: what units of work announce (bot/events.py): NOTIFY with the commit on PostgreSQL, and this
+        #: process's waiters woken right after the commit on either database
+        self.events = Events()
+        self.notify = True  # False only in the benchmark that measures what NOTIFY costs
         if is_sqlite(url):
             sync_url = make_url(url).set(drivername="sqlite+pysqlite")
             self._sync = create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False},
@@ -63,6 +68,10 @@ class Store:
         self._queued: deque[_Queued] = deque()  # units waiting for the writer (appended and popped atomically)
         self.largest_batch = 0  # the most units that shared one transaction so far (for tests and benches)
         self._draining = False  # a drain is submitted and has not yet taken the queue
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self._sync is not None
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         for _ in range(ATTEMPTS - 1):
@@ -75,22 +84,38 @@ class Store:
     async def _run_once(self, fn: Callable[[Session], T]) -> T:
         if self._sync is not None and self._executor is not None:
             loop = asyncio.get_running_loop()
-            done: asyncio.Future[T] = loop.create_future()
+            done: asyncio.Future[tuple[T, list[Any]]] = loop.create_future()
             self._queued.append((fn, done, loop))
             if not self._draining:  # else the writer's drain in hand takes this unit too: no wake-up per unit
                 self._draining = True
                 self._executor.submit(self._drain)
-            return await done
-        async with self._sessions() as session, session.begin():
-            return await session.run_sync(fn)
+            result, events = await done
+        else:
+            async with self._sessions() as session:
+                async with session.begin():
+                    result = await session.run_sync(fn)
+                    events = collected(session.sync_session)
+                    in_commit = self.notify and not self.events.after_commit
+                    for payload in payloads(self.events.origin, events) if in_commit else ():
+                        # sent by PostgreSQL at commit, and only if the transaction commits
+                        await session.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                              {"channel": CHANNEL, "payload": payload})
+        if events:
+            if self.notify and self.events.after_commit and not self.is_sqlite:
+                self.events.send_after_commit(events)
+            self.events.publish(events)
+        return result
 
-    def _run_sync(self, fn: Callable[[Session], T]) -> T:
+    def _run_sync(self, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
         assert self._sync is not None
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._sync.connect()
         # the session begins (BEGIN IMMEDIATE) and commits or rolls back the connection's transaction
-        with Session(self._conn, expire_on_commit=False) as session, session.begin():
-            return fn(session)
+        with Session(self._conn, expire_on_commit=False) as session:
+            with session.begin():
+                result = fn(session)
+                events = collected(session)
+            return result, events
 
     def _drain(self) -> None:
         """In the writer thread: run what is queued, a transaction per batch, until the queue is empty."""
@@ -128,9 +153,12 @@ class Store:
             for fn in units:
                 try:
                     with Session(self._conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-                                 ) as session, session.begin():
-                        outcomes.append((fn(session), None))
-                except Exception as exc:  # rolled back to its savepoint: the others stand
+                                 ) as session:
+                        with session.begin():
+                            result = fn(session)
+                            events = collected(session)
+                        outcomes.append(((result, events), None))
+                except Exception as exc:  # rolled back to its savepoint, its events dropped: the others stand
                     outcomes.append((None, exc))
         return outcomes
 

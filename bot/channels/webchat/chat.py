@@ -108,13 +108,17 @@ class WebChat:
         self._acks: dict[str, set[int]] = {}  # acknowledged, to delete in the next batch
         self._ack_wake = asyncio.Event()
         self._ack_task: asyncio.Task[None] | None = None
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
+        # a counsellor's reply stored by any process wakes the relay at once (bot/events.py)
+        self._unsubscribe = self.store.events.on_relay(CHANNEL, self.poke)
         self._task = asyncio.create_task(self._relay_loop(), name="baken-webchat-relay")
         self._ack_task = asyncio.create_task(self._ack_loop(), name="baken-webchat-acks")
 
     async def stop(self) -> None:
+        self._unsubscribe()
         for task in (self._task, self._ack_task):
             if task is not None:
                 task.cancel()
@@ -421,7 +425,8 @@ class WebChat:
         next_purge = time.monotonic() + 60
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.limits.relay_check_seconds)
+                await asyncio.wait_for(self._wake.wait(),
+                                       self.store.events.poll_every(self.limits.relay_check_seconds))
             self._wake.clear()
             try:
                 await self.deliver_waiting()
