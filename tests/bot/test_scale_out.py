@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.storage.desk import Desk
 from bot.storage.migrate import upgrade
 from bot.storage.repository import Repository
+from bot.storage.sealed import seal_session
 from flows.messages import Outbound
 from tests.bot.desk_support import PASSWORD
 from tests.conftest import POSTGRES_URL
@@ -66,10 +67,11 @@ async def relay_to_telegram(services: Services, chats: range) -> None:
     def unit(s: Session) -> None:
         for chat in chats:
             sid = keys.pseudonym("telegram", str(chat))
-            Repository(s).save_session(sid, channel="telegram", state="waiting", locale="nl",
-                                       data=keys.seal_json({"locale": "nl"}, f"session:{sid}"),
-                                       address=keys.seal_text(str(chat), f"address:{sid}"), new=True)
-            Desk(s).relay(sid, "telegram", keys.seal_json([Outbound(f"relayed {chat}").to_json()], f"outbox:{sid}"))
+            box = keys.conversation(s, sid)
+            data = seal_session(box, sid, "waiting", {"locale": "nl"})
+            Repository(s).save_session(sid, channel="telegram", data=data,
+                                       address=box.seal_text(str(chat), f"address:{sid}"), new=True)
+            Desk(s).relay(sid, "telegram", box.seal_json([Outbound(f"relayed {chat}").to_json()], f"outbox:{sid}"))
 
     await services.store.run(unit)
 
