@@ -20,10 +20,12 @@ from sqlmodel import col
 
 from bot.crypto import Keyring
 from bot.lanes import KeyedLocks
+from bot.request_limit import count_recent, mark_key, mark_request
 from bot.storage.desk import Desk
 from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.store import Store
+from bot.urgent import StorageHealth
 from content.i18n import translator
 from flows.effects import (
     ForgetSession,
@@ -105,6 +107,7 @@ class Dispatcher:
         #: per conversation, at most `max_waiting` messages in its lane; past it handle() raises LaneFull
         self.lanes: KeyedLocks[str] = KeyedLocks(max_waiting)
         self.ordered = ordered  # False only to measure what ordering costs (bench.ordering)
+        self.health = StorageHealth()  # whether steps lately failed or hang: the urgent numbers' note says so
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         return self.keys.pseudonym(channel, user_id)
@@ -117,9 +120,17 @@ class Dispatcher:
         """
         sid = self.keys.pseudonym(env.channel, env.user_id)
         if not self.ordered:
-            return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+            with self.health.unit():
+                return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
         async with self.lanes.hold(sid):
-            return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+            with self.health.unit():
+                return await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+
+    def urgent_numbers(self, inbound: Inbound, locale: str | None) -> Callable[[], list[Outbound]] | None:
+        """For a message asking for urgent help: what makes its numbers without storage (see bot.urgent)."""
+        if self.engine.urgent_answer(inbound, locale, storage_down=False) is None:
+            return None
+        return lambda: self.engine.urgent_answer(inbound, locale, storage_down=self.health.down()) or []
 
     def _handle(self, repo: Repository, sid: str, env: Envelope) -> Delivery:
         if self.ordered:
@@ -137,6 +148,8 @@ class Dispatcher:
             data = self.keys.open_json(row.data, f"session:{sid}")
             if row.address is not None and address is None:
                 address = self.keys.open_text(row.address, f"address:{sid}")
+        if state == "review" and data is not None:  # the consent question: how many requests lately
+            data["recent_requests"] = count_recent(repo.s, mark_key(self.keys, sid), self.clock())
         result = self.engine.step(state, data, env.inbound, env.locale_hint)
         replies = list(result.replies)
         replies += self._apply(repo, sid, result)
@@ -178,6 +191,7 @@ class Dispatcher:
                     summary=self.keys.seal_text(effect.summary, f"ticket:{sid}"),
                     story=self.keys.seal_text(effect.story, f"ticket:{sid}") if effect.story else None,
                 ))
+                mark_request(repo.s, mark_key(self.keys, sid), self.clock())
                 position = repo.queue_position(ticket)
                 t = translator(effect.locale)
                 urgent = effect.level == "urgent"

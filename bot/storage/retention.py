@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from bot.request_limit import purge_marks
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, Accounts
 from bot.storage.models import (
     ConsentRecord,
@@ -125,6 +126,7 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
             col(OutboxMessage.created_at) < now - dt.timedelta(days=policy.unsent_outbox_days)
         )
     )
+    purge_marks(s, now)  # request marks count for 48 hours only
     # sign-in bookkeeping: failures count for 30 minutes, a dashboard session lives 12 hours at most
     Accounts(s).purge_failures(now)
     s.execute(delete(DashboardSession).where(col(DashboardSession.created_at) < now - ABSOLUTE_TIMEOUT))
