@@ -85,7 +85,8 @@ def make_app(
         assert settings.telegram_token
         channel = TelegramChannel(
             app[SERVICES].dispatcher, settings.telegram_token, api_url=settings.telegram_api_url,
-            webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=telegram,
+            webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings),
+            tuning=telegram or TelegramTuning(urgent_grace=settings.urgent_grace_seconds),
         )
         await channel.start()
         app[TELEGRAM] = channel
@@ -115,10 +116,15 @@ def make_app(
         app.cleanup_ctx.append(telegram_ctx)
         if settings.telegram_webhook_url:
             app.add_subapp(PREFIX, webhook_app())
+    def make_webchat(app: web.Application) -> WebChat:
+        chat = WebChat(app[SERVICES].dispatcher, app[SERVICES].engine, webchat,
+                       address_scale=settings.webchat_address_scale)
+        chat.urgent_grace = settings.urgent_grace_seconds
+        return chat
+
     add_webchat(
         app,
-        lambda app: WebChat(app[SERVICES].dispatcher, app[SERVICES].engine, webchat,
-                            address_scale=settings.webchat_address_scale),
+        make_webchat,
         origins=settings.webchat_origin_list, exit_url=settings.webchat_exit_url,
     )
     app.router.add_get("/healthz", health)

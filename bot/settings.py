@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     #: multiplies the per-address limits: behind a proxy that hides client addresses, or for the load script
     webchat_address_scale: int = 1
 
+    #: seconds a stored step may take before a message asking for urgent help gets its numbers without it
+    urgent_grace_seconds: float = 0.5
+
     telegram_token: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = None

@@ -12,7 +12,6 @@ is left out, so nobody gets them twice.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -29,8 +28,6 @@ T = TypeVar("T")
 STORAGE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, OSError, TimeoutError)
 #: how long the stored step has before the numbers go out without it; a normal step takes milliseconds
 GRACE_SECONDS = 0.5
-#: a unit of work under way this long means the database is stuck (locked by another writer, unreachable)
-STALLED_SECONDS = 0.25
 #: what a channel says when a message could not be kept at all (the database failed)
 NOT_KEPT = N_("Baken is down for the moment and could not keep your message. Please send it again in a few "
               "minutes.")
@@ -38,36 +35,21 @@ NOT_KEPT = N_("Baken is down for the moment and could not keep your message. Ple
 
 @dataclass
 class StorageHealth:
-    """What the Dispatcher saw of the database lately: units under way since when, and the last failure."""
+    """Whether the Dispatcher's last unit of work failed on the database (and none succeeded since)."""
 
-    clock: Callable[[], float] = time.monotonic
-    _started: dict[int, float] = field(default_factory=dict)
-    _failed_at: float | None = None
-    _next: int = 0
+    failed: bool = False
 
     @contextmanager
     def unit(self) -> Iterator[None]:
-        """Around one unit of work: its start is known while it runs; a failure marks storage as down."""
-        key = self._next = self._next + 1
-        self._started[key] = self.clock()
         try:
             yield
         except STORAGE_ERRORS:
-            self._failed_at = self.clock()
+            self.failed = True
             raise
-        except BaseException:
-            raise
-        else:
-            self._failed_at = None
-        finally:
-            del self._started[key]
+        self.failed = False
 
-    def down(self, grace: float = STALLED_SECONDS) -> bool:
-        """The last unit failed, or one has been under way longer than a step ever needs."""
-        if self._failed_at is not None:
-            return True
-        now = self.clock()
-        return any(now - began > grace for began in self._started.values())
+    def down(self) -> bool:
+        return self.failed
 
 
 @dataclass

@@ -254,9 +254,10 @@ class Engine:
         conv.say_emergency(category or None)
         if storage_down:
             conv.say(conv.t("The rest of Baken is down for the moment, so for now I can only give you these "
-                            "numbers. Your message is not lost: I will answer it as soon as Baken works again."))
+                            "numbers."))
         else:
-            conv.say(conv.t("I will answer the rest of your messages in a moment."))
+            conv.say(conv.t("The rest of Baken is slow for the moment, so these numbers come first. I will answer "
+                            "the rest of your message as soon as I can."))
         return conv.out
 
     def _urgent_category(self, inbound: Inbound, locale: str | None) -> str | None:

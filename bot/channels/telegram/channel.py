@@ -78,6 +78,8 @@ class TelegramTuning:
     max_concurrent_updates: int = 64
     #: webhook updates in hand at once, working or waiting; past it the webhook answers 503 + Retry-After
     max_pending_updates: int = 1024
+    #: one chat's updates in hand at once; past it that chat alone gets 429 + Retry-After (a flood)
+    max_per_chat: int = 32
     #: False only to measure what per-chat ordering costs (bench.ordering): no lanes, the same bounds
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
@@ -118,7 +120,8 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
+        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered,
+                                      max_per_chat=tuning.max_per_chat))
         .job_queue(None)
     )
     if tuning.rate_limiter is not None:
@@ -254,7 +257,12 @@ class TelegramChannel:
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
-            await app.update_processor.process_update(update, app.process_update(update))
+            work = app.process_update(update)
+            try:
+                await app.update_processor.process_update(update, work)
+            except LaneFull:
+                work.close()  # never started: too many of this chat's updates are in hand already
+                return Handled.CHAT_BUSY
         finally:
             _OUTCOME.reset(token)
             self._pending -= 1

@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 from content.i18n import translator
-from tests.bot.test_urgent_without_storage import DOWN, WITHIN, locked
+from tests.bot.test_urgent_without_storage import SLOW, WITHIN, locked
 from tests.bot.webchat.conftest import ChatServer, texts
 
 
@@ -26,7 +26,7 @@ async def test_web_chat_urgent_with_sqlite_locked(webchat_api: ChatServer, setti
         first = await tab.until("messages", within=WITHIN)
         assert time.monotonic() - asked < WITHIN
         shown = texts(first)
-        assert "112" in shown and "101" in shown and translator("nl")(DOWN) in shown
+        assert "112" in shown and "101" in shown and translator("nl")(SLOW) in shown
         assert first.get("re") is None, "the message stays unanswered on the page until it is stored"
     late = await tab.until("messages", within=40)
     assert late.get("re") == "urgentframe0001", "the stored answer follows once the lock is gone"
