@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 from sqlalchemy import text
 
 from bot.app import Services, build_services
@@ -24,11 +26,13 @@ from bot.pages import add_pages
 from bot.relay import RelayPump, pumping
 from bot.security_headers import add_security_headers
 from bot.settings import Settings
+from bot.slow_headers import HeaderDeadline
 from flows.messages import Outbound
 from handover.queue_rules import parse_targets
 
 log = logging.getLogger("baken.server")
 SERVICES = web.AppKey("services", Services)
+HEADER_DEADLINE = web.AppKey("header_deadline", HeaderDeadline)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -50,6 +54,8 @@ def make_app(
     settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
 ) -> web.Application:
     app = web.Application()
+    deadline = app[HEADER_DEADLINE] = HeaderDeadline(settings.header_timeout_seconds)
+    app.middlewares.append(deadline.middleware)
     add_security_headers(app)
     wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes
 
@@ -132,7 +138,50 @@ def make_app(
     return app
 
 
+#: the access log never names the client: no address, no user agent, no referrer
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
+
+
+async def start_serving(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, asyncio.Server]:
+    """Start the app on host:port with the header deadline around every connection (see bot.slow_headers)."""
+    runner = web.AppRunner(app, handle_signals=True, access_log=logging.getLogger("aiohttp.access"),
+                           access_log_format=ACCESS_LOG_FORMAT)
+    await runner.setup()
+    assert runner.server is not None
+    deadline = app[HEADER_DEADLINE]
+    listening = await asyncio.get_running_loop().create_server(
+        deadline.protocols(runner.server), host, port, backlog=1024, reuse_address=True,
+    )
+    return runner, listening
+
+
+async def stop_serving(runner: web.AppRunner, listening: asyncio.Server) -> None:
+    listening.close()
+    await runner.cleanup()
+
+
 def serve(settings: Settings) -> None:
-    # the access log never names the client: no address, no user agent, no referrer
-    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None,
-                access_log_format='"%r" %s %b %Tfs')
+    """`baken serve`: until SIGTERM or Ctrl-C, then a clean shutdown (as aiohttp's run_app does it)."""
+    app = make_app(settings)
+
+    async def main() -> None:
+        runner, listening = await start_serving(app, settings.host, settings.port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop_serving(runner, listening)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    task = loop.create_task(main())
+    try:
+        loop.run_until_complete(task)
+    except (GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(task)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     #: multiplies the per-address limits: behind a proxy that hides client addresses, or for the load script
     webchat_address_scale: int = 1
 
+    #: seconds a client has to send a whole request head before its connection is closed (slowloris)
+    header_timeout_seconds: float = 10.0
     #: seconds a stored step may take before a message asking for urgent help gets its numbers without it
     urgent_grace_seconds: float = 0.5
 
