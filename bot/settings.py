@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     retention_idle_session_days: str | None = None
     retention_closed_ticket_days: str | None = None
     retention_open_request_days: str | None = None
+    retention_audit_days: str | None = None
     log_level: str = "INFO"
     #: first-answer targets per level for the queue's colours
     wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
@@ -80,7 +81,8 @@ class Settings(BaseSettings):
 
     def retention(self) -> tuple[Retention, list[str]]:
         return Retention.parse(
-            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days
+            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days,
+            self.retention_audit_days,
         )
 
     @property

@@ -27,6 +27,7 @@ from bot.storage.models import (
     TicketMessage,
     TicketNote,
     TicketStat,
+    WebchatCode,
     utcnow,
 )
 from handover.consent import CONSENT_VERSION
@@ -157,16 +158,18 @@ class Repository:
         )
         return str(self.s.execute(stmt).scalar_one_or_none() or "")
 
-    def forget(self, session_id: str, erasing: tuple[str, str] | None = None, locale: str = "") -> None:
-        """Erase every row that holds anything of this session.
+    def forget(self, session_id: str, erasing: tuple[str, str] | None = None, locale: str = "",
+               actor: str = "person") -> None:
+        """Erase every row that holds anything of this session (its web chat codes too).
 
+        `actor` says who erased it in the audit log: the person, or "system:retention" for the idle purge.
         Handled update ids stay (unlinked) until they expire, so a re-delivery is still a no-op and cannot
         open a new session; the update that asked for the erasure is marked so that its re-delivery repeats
         the "erased" answer instead of showing the welcome.
         """
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
         for ticket_id in self.s.execute(tickets).scalars():
-            audit.append(self.s, "person", "erased", ticket_id)  # the erasure is on record; nothing of the person
+            audit.append(self.s, actor, "erased", ticket_id)  # the erasure is on record; nothing of the person
         self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets)))
@@ -184,6 +187,8 @@ class Repository:
                 .values(session_id=f"erased:{locale}"[:64])
             )
         self.s.execute(delete(MessageTrail).where(col(MessageTrail.session_id) == session_id))
+        # a code to continue elsewhere must not outlive its conversation
+        self.s.execute(delete(WebchatCode).where(col(WebchatCode.session_id) == session_id))
         self.s.execute(delete(ConversationSession).where(col(ConversationSession.id) == session_id))
 
     # --------------------------------------------------------------------- message trail
