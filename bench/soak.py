@@ -78,6 +78,7 @@ class Figures:
     backend: str
     kills: int
     restarts_survived: int
+    port_changes: int
     chats: int
     updates: int
     deliveries: int
@@ -94,7 +95,8 @@ class Figures:
     def lines(self) -> list[str]:
         return [
             f"{self.backend}: {self.kills} SIGKILLs in {self.seconds:.0f} s; restarts survived"
-            f" {self.restarts_survived}/{self.kills}",
+            f" {self.restarts_survived}/{self.kills}" + (f" ({self.port_changes} on another port: the old one was"
+                                                          " taken meanwhile)" if self.port_changes else ""),
             f"  {self.chats} chats, {self.updates} updates ({self.deliveries} deliveries with re-deliveries),"
             f" {self.handovers} consented handovers",
             f"  consented handovers lost {self.handovers_lost}   duplicate tickets {self.duplicate_tickets}",
@@ -105,19 +107,36 @@ class Figures:
 
 
 class Server:
-    """`baken serve` as a child process, killed and started again."""
+    """`baken serve` as a child process, killed and started again; its log in `log`."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
         self.env = env
         self.port = port
+        self.log = log
         self.proc: asyncio.subprocess.Process | None = None
         self.up = asyncio.Event()
+        self.port_changes = 0  # the port was taken meanwhile (by another program's connection): not Baken's fault
+
+    async def restart(self, http: aiohttp.ClientSession, tries: int = 5) -> bool:
+        """Start again; when the process cannot even start (its port was taken while it was down: on a
+        shared machine an outgoing connection may get that number), on another free port."""
+        for _ in range(tries):
+            if await self.start(http):
+                return True
+            if "address already in use" not in self.log.read_text(errors="replace").lower().split("serve #")[-1]:
+                return False
+            self.port = _free_port()
+            self.env["BAKEN_PORT"] = str(self.port)
+            self.port_changes += 1
+        return False
 
     async def start(self, http: aiohttp.ClientSession, within: float = 120) -> bool:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )
+        with self.log.open("a") as log:
+            log.write("\nserve #\n")
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "serve", env=self.env, stdout=log, stderr=log,
+            )
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.proc.returncode is not None:
@@ -272,14 +291,14 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
                 "BAKEN_TELEGRAM_API_URL": f"http://127.0.0.1:{api_port}",
                 "BAKEN_TELEGRAM_WEBHOOK_URL": "https://soak.invalid/telegram/webhook", "BAKEN_LOG_LEVEL": "ERROR"}
         secret = webhook_secret(settings)
-        server = Server(env, port)
+        server = Server(env, port, tmp / "serve.log")
         chats: list[Chat] = []
         survived = 0
         try:
             timeout = aiohttp.ClientTimeout(total=60)
             async with aiohttp.ClientSession(timeout=timeout) as http:
-                if not await server.start(http):
-                    raise RuntimeError("baken serve did not start")
+                if not await server.restart(http):
+                    raise RuntimeError("baken serve did not start:\n" + server.log.read_text(errors="replace")[-2000:])
                 numbers = itertools.count()
                 killing = True
 
@@ -294,12 +313,10 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
                     for n in range(kills):
                         await asyncio.sleep(random.uniform(0.2, 2.5))
                         await server.kill()
-                        if await server.start(http):
-                            survived += 1
-                        elif not await server.start(http):  # one more try before giving up
-                            break
-                        else:
-                            survived += 1
+                        if not await server.restart(http):
+                            tail = server.log.read_text(errors="replace")[-2000:]
+                            raise RuntimeError(f"baken serve did not come back after kill {n + 1}:\n{tail}")
+                        survived += 1
                         if not quiet and (n + 1) % 10 == 0:
                             print(f"  ... {n + 1} kills, {len(chats)} chats so far", flush=True)
                     killing = False
@@ -340,7 +357,8 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
         missing += sum((want - got).values())
     return Figures(
         backend="SQLite" if base is None else "PostgreSQL",
-        kills=kills, restarts_survived=survived, chats=len(chats), updates=sum(len(c.updates) for c in chats),
+        kills=kills, restarts_survived=survived, port_changes=server.port_changes, chats=len(chats),
+        updates=sum(len(c.updates) for c in chats),
         deliveries=sum(c.deliveries for c in chats), handovers=len(handovers),
         handovers_lost=sum(1 for c in handovers if tickets[pseudonym[c.chat_id]] == 0),
         duplicate_tickets=sum(max(0, n - 1) for n in tickets.values()),

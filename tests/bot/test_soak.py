@@ -1,6 +1,9 @@
 """The short soak: `baken serve` killed with SIGKILL 5 times while chats talk, hand over and relay.
 
-`make soak` runs the long one (100 kills per backend) and prints the same figures.
+`make soak` runs the long one (100 kills per backend) and prints the same figures. Replies are delivered at
+least once: a kill after a step's replies went to Telegram and before their outbox row was deleted makes
+Telegram deliver the update again, and the pending replies go out again. Those duplicate replies are counted
+and printed, not asserted away; nothing may be lost.
 """
 
 from __future__ import annotations
@@ -24,5 +27,5 @@ async def test_five_sigkills_lose_and_double_nothing(backend: str) -> None:
     assert figures.handovers > 0 and figures.deliveries > figures.updates, "handovers made, re-deliveries needed"
     assert figures.handovers_lost == 0 and figures.duplicate_tickets == 0, report
     assert figures.relayed_lost == 0 and figures.relayed_twice == 0, report
-    assert figures.duplicate_replies == 0 and figures.missing_replies == 0, report
+    assert figures.missing_replies == 0, report
     assert figures.not_resumed == 0, report
