@@ -28,6 +28,7 @@ from bench.ordering import LOCALES, SCRIPTS  # conversations that never reach th
 from bot.app import Services, build_services
 from bot.channels.telegram.channel import TelegramTuning
 from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.notices import SLOW_DOWN
 from bot.channels.telegram.webhook import webhook_secret
 from bot.dispatch import Envelope
 from bot.lanes import LaneFull
@@ -35,6 +36,7 @@ from bot.settings import Settings
 from bot.storage.migrate import upgrade
 from bot.storage.models import ConversationSession, InboundSeen
 from bot.storage.repository import Contention, Repository
+from content.i18n import translator
 from flows.messages import Inbound
 from tests.bot.fake_telegram import TOKEN, BakenOnTelegram, FakeBotAPI, Person, press, text
 from tests.bot.test_server import free_port
@@ -430,6 +432,8 @@ async def test_a_flooder_waiting_holds_no_working_slot(tmp_path: Path, fake: Fak
             assert await baken.post(text(calm, "/start")) == 200 and not slowed.done()
         release.set()
         assert await slowed == 200
-        assert len(fake.of("sendMessage", flooder.id)) == 2
+        sent = [c.text for c in fake.of("sendMessage", flooder.id)]
+        slow_down = translator("nl")(SLOW_DOWN)
+        assert sent.count(slow_down) == 1 and len(sent) == 3, "two answers, and the slow-down notice once"
     finally:
         await baken.close()
