@@ -10,7 +10,7 @@ LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-vers
 	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
 .PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint \
-	typecheck bench eval-danger screen-model fuzz clean
+	typecheck bench eval-danger screen-model fuzz soak clean
 
 # A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
 $(STAMP): $(LOCK) pyproject.toml
@@ -43,6 +43,9 @@ test: install ## lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+soak: install ## SIGKILL `baken serve` 100 times under load, on SQLite and (BAKEN_TEST_POSTGRES_URL) PostgreSQL
+	$(BIN)/python -m bench.soak --kills $(or $(KILLS),100) --both
 
 messages: messages-extract messages-update ## extract, update and compile the catalogs; report coverage
 	$(BIN)/python -m content.coverage --fill-en || true

@@ -103,7 +103,9 @@ def _serve_baken(settings: dict[str, Any], ordered: bool, port: int, ready: Any)
     from bot.settings import Settings
 
     logging.basicConfig(level=logging.ERROR)
+    # urgent_grace: /urgent's numbers must not overtake a late step here, where replies are compared in order
     tuning = TelegramTuning(rate_limiter=None, flood=FloodGate(rate=1e9, burst=10**9), ordered=ordered,
+                            urgent_grace=60.0,
                             max_pending_updates=10**6)
     app = make_app(Settings(**settings), telegram=tuning)
 

@@ -72,7 +72,8 @@ async def add_counsellor(store: Store, keys: Keyring, name: str, *, role: str, l
             ui_locale=ui_locale if ui_locale in LOCALES else "en", password_hash=password_hash,
             totp_secret=keys.seal_text(secret, f"totp:{name}"),
         ), [recovery_hash(c) for c in codes])
-        audit.append(s, "admin", "account_added", None, f"{name}#{c.id} role={role_value.value} languages={langs}")
+        audit.append(s, "admin", "account_added", None,
+                     audit.fields(account=f"{name}#{c.id}", role=role_value.value, languages=langs))
 
     await store.run(unit)
     return Enrolment(name, secret, provisioning_uri(secret, name), codes)
@@ -85,7 +86,7 @@ async def disable_counsellor(store: Store, name: str) -> None:
         if c is None:
             raise AccountError(f"no account {name!r}")
         accounts.disable(c)
-        audit.append(s, "admin", "account_disabled", None, f"{name}#{c.id}")
+        audit.append(s, "admin", "account_disabled", None, audit.fields(account=f"{name}#{c.id}"))
 
     await store.run(unit)
 
@@ -100,7 +101,7 @@ async def reset_second_factor(store: Store, keys: Keyring, name: str) -> Enrolme
         if c is None:
             raise AccountError(f"no account {name!r}")
         accounts.reset_second_factor(c, keys.seal_text(secret, f"totp:{name}"), [recovery_hash(x) for x in codes])
-        audit.append(s, "admin", "second_factor_reset", None, f"{name}#{c.id}")
+        audit.append(s, "admin", "second_factor_reset", None, audit.fields(account=f"{name}#{c.id}"))
 
     await store.run(unit)
     return Enrolment(name, secret, provisioning_uri(secret, name), codes)

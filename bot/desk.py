@@ -28,14 +28,18 @@ from bot.storage.models import Counsellor, Ticket, TicketMessage
 from bot.storage.repository import Contention, Repository
 from bot.storage.sealed import open_profile, open_session, seal_session
 from bot.storage.store import Store
-from content.i18n import translator
+from content.i18n import N_, translator
 from flows.messages import Outbound
 from handover.credentials import recovery_hash, totp_step, verify_password
-from handover.lifecycle import Closing, LifecycleError, Outcome, can_reopen, check_closing
+from handover.lifecycle import Closing, LifecycleError, can_reopen, check_closing
 from handover.permissions import Action, Actor, Role, TicketFacts, allowed, lost_claim
 from handover.queue_rules import DEFAULT_TARGETS, WaitColour, wait_colour
 from handover.relay_notices import closed_notice, joined_notice, reopened_notice, transferred_notice
 from handover.statistics import StatRow
+
+#: how a counsellor's reason is labelled in the ticket's notes (the dashboard's language of its writer)
+TRANSFER_REASON = N_("Reason for the transfer")
+REVIEW_REASON = N_("Reason to ask for a review")
 
 log = logging.getLogger("baken.desk")
 
@@ -110,6 +114,7 @@ class TicketView:
     holder: str | None
     holder_id: int | None
     outcome: str | None
+    outcome_detail: str | None  # the closing counsellor's words (decrypted), shown on the ticket page
     review_requested: bool
     person_left: bool
     closed_at: dt.datetime | None
@@ -303,7 +308,10 @@ class DeskService:
                 region=profile.region, goal=profile.goal, summary=box.open_text(ticket.summary, f"ticket:{sid}"),
                 story=box.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
                 created_at=aware(ticket.created_at), holder=names.get(ticket.holder_id or -1),
-                holder_id=ticket.holder_id, outcome=ticket.outcome, review_requested=ticket.review_requested,
+                holder_id=ticket.holder_id, outcome=ticket.outcome,
+                outcome_detail=(self.keys.open_text(ticket.outcome_detail, f"outcome:{ticket_id}")
+                                if ticket.outcome_detail else None),
+                review_requested=ticket.review_requested,
                 person_left=ticket.person_left, closed_at=aware(ticket.closed_at) if ticket.closed_at else None,
                 messages=[self._open_message(box, ticket, m) for m in desk.messages(ticket_id)],
                 notes=[NoteView(names.get(n.counsellor_id, "?"), box.open_text(n.body, f"note:{ticket_id}"),
@@ -335,6 +343,14 @@ class DeskService:
         await self.store.run(unit)
         if self.on_relay is not None:
             self.on_relay()
+
+    def _reason(self, desk: Desk, me: SignedIn, ticket_id: int, label: str, reason: str) -> None:
+        """A counsellor's reason for a transfer or a review: a note on the ticket (encrypted, purged with it),
+        never free text in the audit log."""
+        text = reason.strip()[:500]
+        if text:
+            body = f"{translator(me.ui_locale)(label)}: {text}"
+            desk.add_note(ticket_id, me.counsellor_id, self.keys.seal_text(body, f"note:{ticket_id}"), [])
 
     def _tell(self, s: Session, ticket: Ticket, *messages: Outbound) -> None:
         """Queue messages for the person on the channel they came from (any process delivers them)."""
@@ -411,8 +427,8 @@ class DeskService:
             if not desk.transfer(ticket_id, me.counsellor_id, to=to, locale=locale):
                 raise Conflict("the ticket changed meanwhile")
             self._tell(s, ticket, transferred_notice(translator(ticket.locale)))
-            target = f"counsellor#{to}" if to is not None else f"language:{locale}"
-            return f"to {target}; {reason.strip()[:500]}".strip("; ")
+            self._reason(desk, me, ticket_id, TRANSFER_REASON, reason)
+            return audit.fields(to=f"counsellor#{to}" if to is not None else f"language:{locale}")
 
         await self._change(me, ticket_id, Action.TRANSFER, fn)
 
@@ -456,7 +472,8 @@ class DeskService:
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
             if not desk.ask_review(ticket_id, me.counsellor_id):
                 raise Conflict("the ticket changed meanwhile")
-            return reason.strip()[:500]
+            self._reason(desk, me, ticket_id, REVIEW_REASON, reason)
+            return None
 
         await self._change(me, ticket_id, Action.ASK_REVIEW, fn)
 
@@ -471,9 +488,8 @@ class DeskService:
                 raise Conflict("the ticket changed meanwhile")
             self._tell(s, ticket, closed_notice(translator(ticket.locale), closing.outcome))
             self._set_flow(s, ticket, waiting=False)
-            # the reason for an escalation is a supervisor's record; other details stay with the ticket
-            return f"outcome={closing.outcome.value}" + (
-                f"; reason: {closing.detail.strip()}" if closing.outcome is Outcome.AUTHORITIES else "")
+            # the closing words stay with the ticket, encrypted, and show on its page (outcome_detail)
+            return audit.fields(outcome=closing.outcome.value)
 
         await self._change(me, ticket_id, Action.CLOSE, fn)
 
@@ -523,7 +539,7 @@ class DeskService:
 
         def unit(s: Session) -> None:
             Desk(s).save_canned(reply_id, locale, title.strip()[:80], body.strip()[:2000])
-            audit.append(s, me.label, "edit_canned", None, f"{locale}: {title.strip()[:80]}")
+            audit.append(s, me.label, "edit_canned", None, audit.fields(locale=locale, reply=reply_id or "new"))
 
         await self.store.run(unit)
 
@@ -533,7 +549,7 @@ class DeskService:
 
         def unit(s: Session) -> None:
             Desk(s).delete_canned(reply_id)
-            audit.append(s, me.label, "delete_canned", None, str(reply_id))
+            audit.append(s, me.label, "delete_canned", None, audit.fields(reply=reply_id))
 
         await self.store.run(unit)
 

@@ -22,11 +22,13 @@ from sqlmodel import col
 from bot import metrics
 from bot.crypto import Keyring
 from bot.lanes import KeyedLocks, LaneFull
+from bot.request_limit import count_recent, mark_key, mark_request
 from bot.storage.desk import Desk
 from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.sealed import open_session, seal_session
 from bot.storage.store import Store
+from bot.urgent import StorageHealth
 from content.i18n import translator
 from flows.effects import (
     ForgetSession,
@@ -112,6 +114,7 @@ class Dispatcher:
         #: per conversation, at most `max_waiting` messages in its lane; past it handle() raises LaneFull
         self.lanes: KeyedLocks[str] = KeyedLocks(max_waiting)
         self.ordered = ordered  # False only to measure what ordering costs (bench.ordering)
+        self.health = StorageHealth()  # whether steps lately failed or hang: the urgent numbers' note says so
 
     def pseudonym(self, channel: str, user_id: str) -> str:
         return self.keys.pseudonym(channel, user_id)
@@ -137,10 +140,12 @@ class Dispatcher:
     async def _handle_in_lane(self, env: Envelope) -> Delivery:
         sid = self.keys.pseudonym(env.channel, env.user_id)
         if not self.ordered:
-            delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+            with self.health.unit():
+                delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
         else:
             async with self.lanes.hold(sid):
-                delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
+                with self.health.unit():
+                    delivery = await self.store.run(lambda s: self._handle(Repository(s), sid, env))
         if delivery.forgotten and not delivery.duplicate:
             await self.store.after_erasure()  # SQLite: the erased rows leave the WAL file too
         return delivery
@@ -158,6 +163,12 @@ class Dispatcher:
         for _ in range(delivery.relayed):
             metrics.count_relay("to_counsellor", channel)
 
+    def urgent_numbers(self, inbound: Inbound, locale: str | None) -> Callable[[], list[Outbound]] | None:
+        """For a message asking for urgent help: what makes its numbers without storage (see bot.urgent)."""
+        if self.engine.urgent_answer(inbound, locale, storage_down=False) is None:
+            return None
+        return lambda: self.engine.urgent_answer(inbound, locale, storage_down=self.health.down()) or []
+
     def _handle(self, repo: Repository, sid: str, env: Envelope) -> Delivery:
         if self.ordered:
             repo.lock_conversation(sid)  # before the dedupe: a re-delivery waits for its first delivery
@@ -174,6 +185,8 @@ class Dispatcher:
             state, data = open_session(box, sid, row)
             if row.address is not None and address is None:
                 address = box.open_text(row.address, f"address:{sid}")
+        if state == "review" and data is not None:  # the consent question: how many requests lately
+            data["recent_requests"] = count_recent(repo.s, mark_key(self.keys, sid), self.clock())
         stepping = time.perf_counter()
         result = self.engine.step(state, data, env.inbound, env.locale_hint)
         flow_seconds = time.perf_counter() - stepping
@@ -221,6 +234,7 @@ class Dispatcher:
                     role=effect.role, region=effect.region, goal=effect.goal, summary=effect.summary,
                     story=effect.story or None,
                 ), self.keys)
+                mark_request(repo.s, mark_key(self.keys, sid), self.clock())
                 position = repo.queue_position(ticket)
                 t = translator(effect.locale)
                 urgent = effect.level == "urgent"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.web_runner import GracefulExit
 
 from bot import metrics
 from bot.app import Services, build_services
@@ -28,6 +30,7 @@ from bot.proxies import parse_networks, trusted_proxies
 from bot.relay import RelayPump, paced, pumping
 from bot.security_headers import add_security_headers
 from bot.settings import Settings
+from bot.slow_headers import HeaderDeadline
 from bot.storage.database import is_sqlite
 from flows.messages import Outbound
 from handover.queue_rules import parse_targets
@@ -36,6 +39,7 @@ log = logging.getLogger("baken.server")
 SERVICES = web.AppKey("services", Services)
 READINESS = web.AppKey("readiness", Readiness)
 SENDER = web.AppKey("sender", Leadership)
+HEADER_DEADLINE = web.AppKey("header_deadline", HeaderDeadline)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -73,7 +77,10 @@ def make_app(
     settings: Settings, *, telegram: TelegramTuning | None = None, webchat: WebchatLimits | None = None,
 ) -> web.Application:
     proxies = parse_networks(settings.trusted_proxies)
-    app = web.Application(middlewares=[trusted_proxies(proxies), request_ids] if proxies else [request_ids])
+    deadline = HeaderDeadline(settings.header_timeout_seconds)
+    app = web.Application(middlewares=[deadline.middleware, *([trusted_proxies(proxies)] if proxies else []),
+                                       request_ids])
+    app[HEADER_DEADLINE] = deadline
     add_security_headers(app)
     wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes
 
@@ -114,7 +121,7 @@ def make_app(
     async def telegram_ctx(app: web.Application) -> AsyncIterator[None]:
         """The bot lives as long as the server: getMe, commands and webhook (or polling) at start."""
         assert settings.telegram_token
-        tuning = telegram or TelegramTuning()
+        tuning = telegram or TelegramTuning(urgent_grace=settings.urgent_grace_seconds)
         tuning.http = settings.telegram_http
         tuning.webhook_reply = settings.telegram_webhook_reply
         channel = TelegramChannel(
@@ -157,10 +164,15 @@ def make_app(
         app.cleanup_ctx.append(telegram_ctx)
         if settings.telegram_webhook_url:
             app.add_subapp(PREFIX, webhook_app())
+    def make_webchat(app: web.Application) -> WebChat:
+        chat = WebChat(app[SERVICES].dispatcher, app[SERVICES].engine, webchat,
+                       address_scale=settings.webchat_address_scale)
+        chat.urgent_grace = settings.urgent_grace_seconds
+        return chat
+
     add_webchat(
         app,
-        lambda app: WebChat(app[SERVICES].dispatcher, app[SERVICES].engine, webchat,
-                            address_scale=settings.webchat_address_scale),
+        make_webchat,
         origins=settings.webchat_origin_list, exit_url=settings.webchat_exit_url,
     )
     app.router.add_get("/healthz", health)
@@ -170,7 +182,50 @@ def make_app(
     return app
 
 
+#: the access log never names the client: no address, no user agent, no referrer
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
+
+
+async def start_serving(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, asyncio.Server]:
+    """Start the app on host:port with the header deadline around every connection (see bot.slow_headers)."""
+    runner = web.AppRunner(app, handle_signals=True, access_log=logging.getLogger("aiohttp.access"),
+                           access_log_format=ACCESS_LOG_FORMAT)
+    await runner.setup()
+    assert runner.server is not None
+    deadline = app[HEADER_DEADLINE]
+    listening = await asyncio.get_running_loop().create_server(
+        deadline.protocols(runner.server), host, port, backlog=1024, reuse_address=True,
+    )
+    return runner, listening
+
+
+async def stop_serving(runner: web.AppRunner, listening: asyncio.Server) -> None:
+    listening.close()
+    await runner.cleanup()
+
+
 def serve(settings: Settings) -> None:
-    # the access log never names the client: no address, no user agent, no referrer
-    web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None,
-                access_log_format='"%r" %s %b %Tfs')
+    """`baken serve`: until SIGTERM or Ctrl-C, then a clean shutdown (as aiohttp's run_app does it)."""
+    app = make_app(settings)
+
+    async def main() -> None:
+        runner, listening = await start_serving(app, settings.host, settings.port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await stop_serving(runner, listening)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    task = loop.create_task(main())
+    try:
+        loop.run_until_complete(task)
+    except (GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(task)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

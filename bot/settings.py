@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     retention_idle_session_days: str | None = None
     retention_closed_ticket_days: str | None = None
     retention_open_request_days: str | None = None
+    retention_audit_days: str | None = None
     log_level: str = "INFO"
     #: "json" (one object a line) or "text"; unset: JSON when environment is production, else text
     log_format: str | None = None
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     webchat_exit_url: str = "https://www.google.be/"
     #: multiplies the per-address limits: behind a proxy that hides client addresses, or for the load script
     webchat_address_scale: int = 1
+
+    #: seconds a client has to send a whole request head before its connection is closed (slowloris)
+    header_timeout_seconds: float = 10.0
+    #: seconds a stored step may take before a message asking for urgent help gets its numbers without it
+    urgent_grace_seconds: float = 0.5
 
     telegram_token: str | None = None
     telegram_webhook_url: str | None = None
@@ -86,7 +92,8 @@ class Settings(BaseSettings):
 
     def retention(self) -> tuple[Retention, list[str]]:
         return Retention.parse(
-            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days
+            self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days,
+            self.retention_audit_days,
         )
 
     @property

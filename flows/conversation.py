@@ -64,6 +64,8 @@ STATES: list[str] = [
 
 #: states left for the danger question when the screen catches danger in a typed text; after the answer
 #: the person comes back (states after the guidance come back to a fresh guidance, with the new level)
+#: new counsellor requests one person may make in 48 hours (the window is kept by the channel layer)
+REQUEST_LIMIT = 5
 ALARM_FROM = frozenset(STATES) - {"danger", "waiting", "language", "confirm_forget"}
 AFTER_GUIDANCE = frozenset({"guidance", "postcode", "contacts", "goal", "review", "done"})
 
@@ -140,6 +142,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "counsellor", "source": ["guidance", "contacts"], "dest": "goal"},
     {"trigger": "goal", "source": "goal", "dest": "review", "before": "set_goal"},
     {"trigger": "share_story", "source": "review", "dest": None, "after": "toggle_story"},
+    # at most REQUEST_LIMIT new requests in 48 hours: past it, a kind no, the numbers and the open request
+    {"trigger": "consent", "source": "review", "dest": None, "conditions": "too_many_requests",
+     "after": "refuse_request"},
     {"trigger": "consent", "source": "review", "dest": "waiting", "before": "give_consent"},
     {"trigger": "decline", "source": "review", "dest": "guidance", "before": "say_declined"},
     {"trigger": "text", "source": "waiting", "dest": None, "after": "relay"},
@@ -247,6 +252,10 @@ class Conversation:
 
     def has_no_danger_answer(self, *_: Any) -> bool:
         return self.data["danger"] is None
+
+    def too_many_requests(self, *_: Any) -> bool:
+        """The channel layer tells how many requests this person made in the last 48 hours."""
+        return int(self.data.get("recent_requests") or 0) >= REQUEST_LIMIT
 
     def is_resuming(self, *_: Any) -> bool:
         return self.data["resume"] is not None
@@ -630,6 +639,21 @@ class Conversation:
         )
         d["ticket_open"] = True
         self.say(self.t("Thank you. Your request is in the queue for a counsellor."))
+
+    def refuse_request(self, *_: Any) -> None:
+        """Past the limit: no new request. Where to turn instead, and the open request if there is one."""
+        t = self.t
+        self.say(t("You have asked for a counsellor {n} times in the last 48 hours. That is as many new requests "
+                   "as Baken can take from one person, so that everyone who writes can be helped.").format(
+                       n=REQUEST_LIMIT))
+        if self.data["ticket_open"]:
+            self.say(t("Your open request is still in the queue: a counsellor will answer you here. You can "
+                       "add to it by writing to me."))
+        else:
+            self.say(t("You can ask for a counsellor again in two days. Until then, the lines below listen day "
+                       "and night, and everything else here stays open to you."))
+        self.say_emergency(None)
+        self.goto = "waiting" if self.data["ticket_open"] else "guidance"
 
     def say_declined(self, *_: Any) -> None:
         self.say(self.t("That is fine: nothing was shared. You can read on, look up services, or come back later."))

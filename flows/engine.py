@@ -240,6 +240,44 @@ class Engine:
             self._render(c)
         return StepResult(c.state, c.data, c.out, c.effects, event)
 
+    def urgent_answer(self, inbound: Inbound, locale: str | None, *, storage_down: bool) -> list[Outbound] | None:
+        """The numbers for a message that asks for urgent help, worked out without the stored conversation.
+
+        For a channel that cannot get the stored step in time (the database is locked or down, or the
+        person's earlier messages still wait): /urgent, a danger answer other than "none", or free text the
+        screen flags. None for anything else. The note says what happens to the rest of the message.
+        """
+        category = self._urgent_category(inbound, locale)
+        if category is None:
+            return None
+        conv = Conversation("welcome", fresh_data(locale), self.content)
+        conv.say_emergency(category or None)
+        if storage_down:
+            conv.say(conv.t("The rest of Baken is down for the moment, so for now I can only give you these "
+                            "numbers."))
+        else:
+            conv.say(conv.t("The rest of Baken is slow for the moment, so these numbers come first. I will answer "
+                            "the rest of your message as soon as I can."))
+        return conv.out
+
+    def _urgent_category(self, inbound: Inbound, locale: str | None) -> str | None:
+        """"" for urgent help with no category, the danger answer or screen category, or None (not urgent)."""
+        if inbound.kind is InboundKind.COMMAND:
+            name = inbound.text[1:].partition(" ")[0].split("@", 1)[0].lower()
+            return "" if COMMANDS.get(name) == "urgent" else None
+        if inbound.kind is InboundKind.CHOICE:
+            event, _, value = inbound.text.partition(":")
+            if event == "danger" and value in VALID_VALUES["danger"] and value != "none":
+                return value
+            return None
+        if inbound.kind is InboundKind.TEXT and inbound.text.strip():
+            try:
+                hit = self.content.screen.check(inbound.text, locale if locale in LOCALES else DEFAULT_LOCALE)
+            except Exception:  # the stored step screens again; a fault here must not stop anything
+                return None
+            return hit.category if hit is not None else None
+        return None
+
     def erased(self, locale: str) -> list[Outbound]:
         """The answer to an erasure: the same each time it is asked for, so a re-delivery can repeat it."""
         conv = Conversation("welcome", fresh_data(locale), self.content)

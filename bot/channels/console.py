@@ -10,6 +10,8 @@ from typing import TextIO
 
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.relay import RelayPump, pumping
+from bot.urgent import NOT_KEPT, STORAGE_ERRORS, numbers_first, without_numbers
+from content.i18n import DEFAULT_LOCALE, translator
 from flows.messages import Button, Inbound, Outbound
 
 CHANNEL = "console"
@@ -38,10 +40,23 @@ async def run_console(
     interactive = stdin.isatty()
     last_buttons: tuple[Button, ...] = ()
 
+    async def show(replies: list[Outbound]) -> None:
+        stdout.write(render(Delivery("", replies)) + "\n\n")
+        stdout.flush()
+
     async def send(inbound: Inbound) -> None:
+        """One step; urgent help shows its numbers even when storage is late or down (see bot.urgent)."""
         nonlocal last_buttons
-        delivery = await dispatcher.handle(Envelope(CHANNEL, user, inbound, locale_hint=locale))
-        await dispatcher.delivered(delivery.outbox_ids)
+        work = dispatcher.handle(Envelope(CHANNEL, user, inbound, locale_hint=locale))
+        try:
+            delivery, shown = await numbers_first(work, dispatcher.urgent_numbers(inbound, locale), show)
+            await dispatcher.delivered(delivery.outbox_ids)
+        except STORAGE_ERRORS:
+            stdout.write(translator(locale or DEFAULT_LOCALE)(NOT_KEPT) + "\n\n")
+            stdout.flush()
+            return
+        if shown:
+            delivery.replies = without_numbers(delivery.replies)
         stdout.write(render(delivery) + "\n\n")
         stdout.flush()
         with_buttons = [r for r in delivery.replies if r.buttons]

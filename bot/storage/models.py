@@ -32,6 +32,20 @@ class ConversationSession(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcminute, index=True)
 
 
+class RequestMark(SQLModel, table=True):
+    """One new counsellor request, kept 48 hours to limit how many one person makes (see bot.request_limit).
+
+    `key` is a keyed hash of the session's pseudonym for this purpose only: it matches no other column, so the
+    mark says nothing about which conversation it came from; `at` is rounded to the minute.
+    """
+
+    __tablename__ = "request_marks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True)
+    at: dt.datetime = Field(index=True)
+
+
 class InboundSeen(SQLModel, table=True):
     """Channel update ids already handled, so a re-delivery is a no-op."""
 

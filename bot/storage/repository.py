@@ -172,9 +172,11 @@ class Repository:
         )
         return str(self.s.execute(stmt).scalar_one_or_none() or "")
 
-    def forget(self, session_id: str, erasing: tuple[str, str] | None = None, locale: str = "") -> None:
-        """Erase every row that holds anything of this session.
+    def forget(self, session_id: str, erasing: tuple[str, str] | None = None, locale: str = "",
+               actor: str = "person") -> None:
+        """Erase every row that holds anything of this session (its web chat codes too).
 
+        `actor` says who erased it in the audit log: the person, or "system:retention" for the idle purge.
         Handled update ids stay (unlinked) until they expire, so a re-delivery is still a no-op and cannot
         open a new session; the update that asked for the erasure is marked so that its re-delivery repeats
         the "erased" answer instead of showing the welcome.
@@ -184,10 +186,11 @@ class Repository:
         tickets = select(col(Ticket.id)).where(col(Ticket.session_id) == session_id)
         ticket_ids = list(self.s.execute(tickets).scalars())
         for ticket_id in ticket_ids:
-            audit.append(self.s, "person", "erased", ticket_id)  # the erasure is on record; nothing of the person
+            audit.append(self.s, actor, "erased", ticket_id)  # the erasure is on record; nothing of the person
         # the keys first: whatever of this conversation any copy still holds is unreadable from the commit on
         data_keys.erase(self.s, [data_keys.session_key_id(session_id),
                                  *(data_keys.ticket_key_id(i) for i in ticket_ids if i is not None)])
+        # a code to continue elsewhere must not outlive its conversation
         self.s.execute(delete(WebchatCode).where(col(WebchatCode.session_id) == session_id))
         self.s.execute(delete(TicketMessage).where(col(TicketMessage.ticket_id).in_(tickets)))
         self.s.execute(delete(TicketNote).where(col(TicketNote.ticket_id).in_(tickets)))

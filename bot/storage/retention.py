@@ -9,7 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.storage import data_keys
+from bot.request_limit import purge_marks
+from bot.storage import audit, data_keys
 from bot.storage.accounts import ABSOLUTE_TIMEOUT, Accounts
 from bot.storage.models import (
     ConsentRecord,
@@ -27,6 +28,9 @@ from bot.storage.store import Store
 from handover.consent import RETENTION_DAYS
 from handover.queue_rules import OPEN_STATUSES
 
+#: who erases an idle session in the audit log: the purge, not the person
+RETENTION_ACTOR = "system:retention"
+
 
 @dataclass(frozen=True, slots=True)
 class Retention:
@@ -35,28 +39,30 @@ class Retention:
     idle_session_days: int = 7
     closed_ticket_days: int = RETENTION_DAYS
     open_request_days: int = 30
+    audit_days: int = 365
     seen_update_days: int = 2
     unsent_outbox_days: int = 2
 
     @classmethod
     def parse(
-        cls, idle_sessions: object = None, closed_tickets: object = None, open_requests: object = None
+        cls, idle_sessions: object = None, closed_tickets: object = None, open_requests: object = None,
+        audit_entries: object = None,
     ) -> tuple[Retention, list[str]]:
         """Settings as given; a broken or out-of-range value purges on the default, never keeps forever."""
         warnings: list[str] = []
         default = cls()
 
-        def days(name: str, value: object, fallback: int, ceiling: int) -> int:
+        def days(name: str, value: object, fallback: int, ceiling: int, floor: int = 1) -> int:
             if value is None or (isinstance(value, str) and not value.strip()):
                 return fallback
             try:
                 number = int(str(value).strip())
             except ValueError:
                 number = 0
-            if 1 <= number <= ceiling:
+            if floor <= number <= ceiling:
                 return number
             warnings.append(
-                f"BAKEN_RETENTION_{name.upper()}_DAYS={value!r} is not a number of days from 1 to {ceiling}: "
+                f"BAKEN_RETENTION_{name.upper()}_DAYS={value!r} is not a number of days from {floor} to {ceiling}: "
                 f"purging after {fallback} days instead"
             )
             return fallback
@@ -65,6 +71,7 @@ class Retention:
             idle_session_days=days("idle_session", idle_sessions, default.idle_session_days, 30),
             closed_ticket_days=days("closed_ticket", closed_tickets, default.closed_ticket_days, RETENTION_DAYS),
             open_request_days=days("open_request", open_requests, default.open_request_days, 90),
+            audit_days=days("audit", audit_entries, default.audit_days, 3650, floor=30),
         )
         return policy, warnings
 
@@ -121,7 +128,7 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
     )
     repo = Repository(s)
     for sid in list(s.execute(idle).scalars()):
-        repo.forget(sid)
+        repo.forget(sid, actor=RETENTION_ACTOR)
         counts["sessions"] += 1
     s.execute(
         delete(InboundSeen).where(col(InboundSeen.created_at) < now - dt.timedelta(days=policy.seen_update_days))
@@ -131,6 +138,8 @@ def _purge(s: Session, now: dt.datetime, policy: Retention) -> dict[str, int]:
             col(OutboxMessage.created_at) < now - dt.timedelta(days=policy.unsent_outbox_days)
         )
     )
+    purge_marks(s, now)  # request marks count for 48 hours only
+    audit.purge(s, now - dt.timedelta(days=policy.audit_days))
     # sign-in bookkeeping: failures count for 30 minutes, a dashboard session lives 12 hours at most
     Accounts(s).purge_failures(now)
     s.execute(delete(DashboardSession).where(col(DashboardSession.created_at) < now - ABSOLUTE_TIMEOUT))

@@ -190,7 +190,12 @@ async def test_an_escalation_is_told_to_the_person_and_a_reopen_brings_them_back
     state, _ = await services.dispatcher.load_state("console", "p8")
     assert state == "done"
     entries = await services.store.run(lambda s: audit.recent(s))
-    assert any(e.action == "close" and "a dated plan" in e.detail and e.actor.startswith("sara") for e in entries)
+    assert any(e.action == "close" and e.detail == "outcome=authorities" and e.actor.startswith("sara")
+               for e in entries)
+    assert not any("dated plan" in e.detail or "threat" in e.detail for e in entries), "no free text in the log"
+    view = await desk.view(sara, ticket)
+    assert view.outcome_detail == "a dated plan to hurt someone", "the reason shows on the ticket instead"
+    assert any("threat mentioned" in n.text for n in view.notes), "the review's reason is a note on the ticket"
     await desk.reopen(sara, ticket)
     state, _ = await services.dispatcher.load_state("console", "p8")
     assert state == "waiting"

@@ -41,11 +41,12 @@ from bot.channels.telegram.erase import Cleared, clear_chat
 from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.lanes import ChatLanes
 from bot.channels.telegram.log_filter import keep_secrets_out_of_logs
-from bot.channels.telegram.notices import CHAT_CLEARED, PRIVATE_ONLY, SOME_MESSAGES_REMAIN, say
+from bot.channels.telegram.notices import CHAT_CLEARED, PRIVATE_ONLY, SLOW_DOWN, SOME_MESSAGES_REMAIN, say
 from bot.channels.telegram.render import compose
-from bot.channels.telegram.updates import GROUPS, PRIVATE, edit_of, inbound_of
+from bot.channels.telegram.updates import GROUPS, PRIVATE, edit_of, inbound_of, urgent_candidate
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.lanes import LaneFull
+from bot.urgent import GRACE_SECONDS, NumbersSent, numbers_first, without_numbers
 from content.i18n import normalise_locale
 from flows.messages import Inbound, Outbound
 
@@ -78,6 +79,8 @@ class TelegramTuning:
     max_concurrent_updates: int = 64
     #: webhook updates in hand at once, working or waiting; past it the webhook answers 503 + Retry-After
     max_pending_updates: int = 1024
+    #: one chat's updates in hand at once; past it that chat alone gets 429 + Retry-After (a flood)
+    max_per_chat: int = 32
     #: False only to measure what per-chat ordering costs (bench.ordering): no lanes, the same bounds
     ordered: bool = True
     #: called with each update id once all handlers ran (tests await it in polling mode)
@@ -86,6 +89,8 @@ class TelegramTuning:
     http: str = "aiohttp"
     #: a step's reply that is one message rides in the webhook's answer (BAKEN_TELEGRAM_WEBHOOK_REPLY)
     webhook_reply: bool = False
+    #: seconds a webhook update asking for urgent help may take before its numbers go out without storage
+    urgent_grace: float = GRACE_SECONDS
 
 
 @dataclass
@@ -136,7 +141,8 @@ def build_application(token: str, api_url: str | None, *, polling: bool, tuning:
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered))
+        .concurrent_updates(ChatLanes(tuning.max_concurrent_updates, ordered=tuning.ordered,
+                                      max_per_chat=tuning.max_per_chat))
         .job_queue(None)
     )
     if tuning.http == "aiohttp":
@@ -176,6 +182,8 @@ class TelegramChannel:
         self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
         self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
         self._pending = 0  # webhook updates in hand
+        self._numbers_sent = NumbersSent()  # update ids whose urgent numbers went out without storage
+        self._answering = NumbersSent()  # update ids whose stored replies are being sent (or were)
         self._wire()
 
     @property
@@ -246,6 +254,8 @@ class TelegramChannel:
 
         The update joins its chat's lane at once, with no wait before it, so a chat's updates are handled in
         the order their requests arrived. Past `max_pending_updates` in hand it is refused whole (BUSY).
+        An update that asks for urgent help gets its numbers within `urgent_grace` seconds whatever happens
+        to the stored step (the database locked or down, the chat's lane full of a flood): see bot.urgent.
         Raises ValueError for a payload that is not an update (nothing of it is logged).
         """
         try:
@@ -253,6 +263,30 @@ class TelegramChannel:
         # OSError and OverflowError: a date the platform cannot represent
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
             raise ValueError("not a Telegram update") from exc
+        candidate = urgent_candidate(update)
+        numbers = None
+        if candidate is not None:
+            numbers = self.dispatcher.urgent_numbers(candidate[1], normalise_locale(candidate[2]))
+        if numbers is None:
+            return await self._process(update, reply_allowed)
+        key, chat_id = str(update.update_id), candidate[0] if candidate is not None else 0
+
+        async def send_numbers(replies: list[Outbound]) -> None:
+            if key in self._answering or key in self._numbers_sent:
+                return  # the stored answer is on its way, or this re-delivery's numbers went out before
+            self._numbers_sent.add(key)
+            log.warning("urgent numbers sent without the stored step: it is late or failed")
+            with suppress(TelegramError):
+                for part in compose(replies):
+                    await self.bot.send_message(chat_id, part.html, parse_mode=ParseMode.HTML,
+                                                reply_markup=part.markup, link_preview_options=NO_PREVIEW)
+
+        # urgent answers are several messages (numbers, then the question): never in the webhook's answer
+        answer, _ = await numbers_first(self._process(update, False), numbers, send_numbers,
+                                        grace=self.tuning.urgent_grace, failed=lambda a: a.handled != Handled.OK)
+        return answer
+
+    async def _process(self, update: Update, reply_allowed: bool) -> WebhookAnswer:
         if self._pending >= self.tuning.max_pending_updates:
             log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
             return WebhookAnswer(Handled.BUSY)
@@ -261,7 +295,12 @@ class TelegramChannel:
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
-            await app.update_processor.process_update(update, app.process_update(update))
+            work = app.process_update(update)
+            try:
+                await app.update_processor.process_update(update, work)
+            except LaneFull:
+                work.close()  # never started: too many of this chat's updates are in hand already
+                return WebhookAnswer(Handled.CHAT_BUSY)
         finally:
             _OUTCOME.reset(token)
             self._pending -= 1
@@ -355,16 +394,25 @@ class TelegramChannel:
         if user is None or chat is None:
             return
         user_id = str(user.id)
-        delay = self.flood.delay(self.dispatcher.pseudonym(CHANNEL, user_id))
+        pseudonym = self.dispatcher.pseudonym(CHANNEL, user_id)
+        urgent = self.dispatcher.urgent_numbers(inbound, normalise_locale(user.language_code)) is not None
+        delay = 0.0 if urgent else self.flood.delay(pseudonym)  # no limit ever holds up urgent help
+        if delay > 0 and self.flood.first_slowed(pseudonym):
+            with suppress(TelegramError):  # said once per flood, never stored
+                await self.bot.send_message(chat.id, say(SLOW_DOWN, user.language_code))
         if delay > 0:  # a flood costs its sender time, not a working slot other chats need
             async with self.lanes.aside():
                 await self.flood.sleep(delay)
+        key = str(update.update_id)
         delivery = await self.dispatcher.handle(
             Envelope(
-                CHANNEL, user_id, inbound, update_key=str(update.update_id),
+                CHANNEL, user_id, inbound, update_key=key,
                 locale_hint=normalise_locale(user.language_code), address=str(chat.id), message_ref=message_ref,
             )
         )
+        self._answering.add(key)
+        if key in self._numbers_sent:  # they went out while the step waited: the rest only
+            delivery.replies = without_numbers(delivery.replies)
         await self.deliver(chat.id, delivery)
 
     async def deliver(self, chat_id: int, delivery: Delivery) -> None:

@@ -30,16 +30,27 @@ class FloodGate:
         self.sleep = sleep
         self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._told: set[str] = set()  # keys slowed and told so, until their bucket fills again
 
     def delay(self, key: str) -> float:
         """Take a token for `key`; the seconds to wait before its message may be handled (0 for most)."""
         now = self.clock()
         tokens, at = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate) - 1.0
+        refilled = min(self.burst, tokens + (now - at) * self.rate)
+        if refilled >= self.burst:
+            self._told.discard(key)  # calm again: a later flood is told again
+        tokens = refilled - 1.0
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self.max_keys:
             self._forget_idle(now)
         return 0.0 if tokens >= 0 else -tokens / self.rate
+
+    def first_slowed(self, key: str) -> bool:
+        """True once per flood: the first time `key` is slowed since its bucket was last full."""
+        if key in self._told:
+            return False
+        self._told.add(key)
+        return True
 
     async def wait(self, key: str) -> float:
         seconds = self.delay(key)
@@ -52,3 +63,4 @@ class FloodGate:
         full = [k for k, (tokens, at) in self._buckets.items() if tokens + (now - at) * self.rate >= self.burst]
         for k in full:
             del self._buckets[k]
+            self._told.discard(k)

@@ -22,9 +22,12 @@ class ChatLanes(BaseUpdateProcessor):
     bounded by `max_working`, taken inside the lane so that a queue in one lane never holds a working slot.
     """
 
-    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000, *, ordered: bool = True) -> None:
+    def __init__(self, max_working: int = 64, max_in_flight: int = 10_000, *, ordered: bool = True,
+                 max_per_chat: int | None = None) -> None:
         super().__init__(max_in_flight)
-        self._lanes: KeyedLocks[int] = KeyedLocks()
+        #: past `max_per_chat` updates of one chat in hand, the next raises LaneFull at once (a flood waits
+        #: in Telegram's queue, not in this process's memory and not in the webhook's overall bound)
+        self._lanes: KeyedLocks[int] = KeyedLocks(max_per_chat)
         self._working = asyncio.Semaphore(max_working)
         self.ordered = ordered  # False only to measure what the lanes cost (bench.ordering)
 

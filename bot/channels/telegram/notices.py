@@ -14,6 +14,11 @@ SOME_MESSAGES_REMAIN = N_(
     "hours. You can delete them yourself, or delete the whole chat."
 )
 
+SLOW_DOWN = N_(
+    "You are sending many messages very quickly. I read every one of them, in order, so my answers will come "
+    "a little slower for now. If someone is in danger, call 112 or 101 straight away."
+)
+
 
 def say(msgid: str, language_code: str | None) -> str:
     """A notice in the person's Telegram language when Baken speaks it, otherwise in Dutch."""

@@ -6,7 +6,7 @@ are never read, stored or logged.
 
 from __future__ import annotations
 
-from telegram import Message
+from telegram import Message, Update
 from telegram.constants import ChatType
 
 from flows.messages import Inbound, Unsupported
@@ -50,3 +50,17 @@ def edit_of(message: Message) -> Inbound | None:
     if message.location is not None:
         return None
     return Inbound.unsupported(Unsupported.EDITED)
+
+
+def urgent_candidate(update: Update) -> tuple[int, Inbound, str | None] | None:
+    """The private chat, inbound and language of an update that could ask for urgent help (a message or a
+    button), read without the stored conversation; None for anything else."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != PRIVATE:
+        return None
+    language = user.language_code
+    if update.message is not None and isinstance(update.message.text, str):
+        return chat.id, Inbound.from_text(update.message.text), language
+    if update.callback_query is not None and isinstance(update.callback_query.data, str):
+        return chat.id, Inbound.choice(update.callback_query.data), language
+    return None

@@ -31,6 +31,7 @@ from bot.crypto import Keyring
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.storage import data_keys
 from bot.storage.models import OutboxMessage, utcnow
+from bot.urgent import GRACE_SECONDS, in_time
 from content.i18n import LOCALES, normalise_locale
 from flows.engine import Engine
 from flows.messages import Inbound, Outbound
@@ -109,6 +110,8 @@ class WebChat:
         self._ack_wake = asyncio.Event()
         self._ack_task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] = lambda: None
+        self.urgent_grace = GRACE_SECONDS  # see bot.urgent
+        self._late: set[asyncio.Task[list[Frame]]] = set()  # urgent frames answered before their step
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -183,26 +186,79 @@ class WebChat:
             return [self._error("slow_down", frame)]
         if kind == "hello":
             return await self._hello(peer, frame)
+        if urgent:
+            return await self._numbers_first(peer, frame)
+        return await self._act(peer, frame)
+
+    async def _act(self, peer: Peer, frame: Frame) -> list[Frame]:
+        kind = frame.get("type")
         if peer.token is None:
             # an action before a session exists (after an erase, or an expired tab): open one first
             opened = await self._hello(peer, {"lang": peer.locale})
             if peer.token is None or (kind == "choice" and frame.get("data") == "again"):
                 return opened  # "Start again" after an erase: the new session's welcome is the answer
             return opened + await self.handle(peer, frame)
-        if not self.per_session.take(peer.token) and not urgent:
+        if not self.per_session.take(peer.token) and not self._is_urgent(peer, frame):
             return [self._error("slow_down", frame)]
         if kind == "code":
             return [await self._new_code(peer)]
         return await self._step(peer, frame)
 
+    async def _numbers_first(self, peer: Peer, frame: Frame) -> list[Frame]:
+        """An urgent frame whose step is late (storage locked or down) or fails gets the numbers at once.
+
+        Late: the numbers now; the step's own answer follows through the open connection when it comes (the
+        page keeps the message as unanswered meanwhile, and sends it again after a reconnect). Failed: the
+        numbers, and the text back in the box with "down for the moment".
+        """
+        inbound = self._urgent_inbound(frame)
+        numbers = self.dispatcher.urgent_numbers(inbound, peer.locale) if inbound is not None else None
+        task = asyncio.ensure_future(self._act(peer, frame))
+        if numbers is None or (await in_time(task, self.urgent_grace) and task.exception() is None):
+            return await task
+        log.warning("urgent numbers sent without the stored step: it is late or failed")
+        first: Frame = {"type": "messages", "items": render_all(numbers()), "ack": [], "re": None}
+        if task.done():
+            task.exception()  # seen: the person is told below
+            return [first, {"type": "error", "reason": "unavailable", "id": frame.get("id")}]
+        self._late.add(task)
+        task.add_done_callback(lambda done: self._answer_late(peer.listener, frame, done))
+        return [first]
+
+    def _answer_late(self, listener: Listener | None, frame: Frame, task: asyncio.Task[list[Frame]]) -> None:
+        """The late step's answer, without the numbers already shown, to the page that asked."""
+        self._late.discard(task)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            frames: list[Frame] = [{"type": "error", "reason": "unavailable", "id": frame.get("id")}]
+        else:
+            frames = task.result()
+            for out in frames:
+                if out.get("type") == "messages":
+                    out["items"] = [i for i in out.get("items", []) if not i.get("urgent")]
+                if isinstance(frame.get("id"), str):
+                    out.setdefault("re", frame["id"])
+        if listener is not None:
+            pushed = asyncio.ensure_future(listener.push(frames))
+            pushed.add_done_callback(lambda p: p.cancelled() or p.exception())
+        # with no page listening, the step's rows wait in the outbox: the page's next hello gets them
+
+    def _urgent_inbound(self, frame: Frame) -> Inbound | None:
+        """The frame as the engine would read it, when it is a kind that can ask for urgent help."""
+        kind, text, data = frame.get("type"), frame.get("text"), frame.get("data")
+        if kind == "command" and frame.get("name") == "urgent":
+            return Inbound.command("urgent")
+        if kind == "text" and isinstance(text, str) and len(text) <= self.limits.message_chars:
+            return Inbound.from_text(text)
+        if kind == "choice" and isinstance(data, str) and len(data) <= 64:
+            return Inbound.choice(data)
+        return None
+
     def _is_urgent(self, peer: Peer, frame: Frame) -> bool:
-        """Never refused: the emergency command, and any message that mentions danger."""
-        if frame.get("type") == "command" and frame.get("name") == "urgent":
-            return True
-        text = frame.get("text")
-        if frame.get("type") == "text" and isinstance(text, str) and len(text) <= self.limits.message_chars:
-            return self.engine.content.screen.check(text, peer.locale) is not None
-        return False
+        """Never refused: the emergency command, a danger answer, and any message that mentions danger."""
+        inbound = self._urgent_inbound(frame)
+        return inbound is not None and self.dispatcher.urgent_numbers(inbound, peer.locale) is not None
 
     @staticmethod
     def _error(reason: str, frame: Frame) -> Frame:

@@ -29,6 +29,8 @@ def script_texts(t: Translate) -> dict[str, str]:
                       "the box."),
         "slow_down": t("You are sending very quickly. Please wait a moment; your text is still in the box."),
         "failed": t("Something went wrong on our side. Your text is still in the box; please try again."),
+        "unavailable": t("Baken is down for the moment and could not keep your message. It is still in the box: "
+                         "please send it again in a few minutes."),
         "bad_code": t("That code is not valid, has expired or was already used."),
         "code_tries": t("Too many tries. Please wait a few minutes and try again."),
         "you": t("You:"),

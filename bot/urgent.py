@@ -1,0 +1,108 @@
+"""Urgent help that does not wait for storage: the numbers go out even when the stored step cannot.
+
+Every channel hands a message to the Dispatcher, whose step is one database transaction. When the database
+is locked by another writer, down or unreachable, or when the person's earlier messages still wait their
+turn (a flood), that step is late or fails. A message that asks for urgent help must not wait for it: the
+channel starts the stored step, and if it has not answered within `grace` seconds (or failed sooner), the
+channel sends the numbers the engine works out without the stored conversation, with a note saying the
+rest is down (or coming). The stored step keeps going; when it finally answers, its own copy of the numbers
+is left out, so nobody gets them twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+from content.i18n import N_
+from flows.messages import Outbound
+
+T = TypeVar("T")
+#: what a unit of work raises when the database itself is the trouble (locked, down, unreachable)
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, OSError, TimeoutError)
+#: how long the stored step has before the numbers go out without it; a normal step takes milliseconds
+GRACE_SECONDS = 0.5
+#: what a channel says when a message could not be kept at all (the database failed)
+NOT_KEPT = N_("Baken is down for the moment and could not keep your message. Please send it again in a few "
+              "minutes.")
+
+
+@dataclass
+class StorageHealth:
+    """Whether the Dispatcher's last unit of work failed on the database (and none succeeded since)."""
+
+    failed: bool = False
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        try:
+            yield
+        except STORAGE_ERRORS:
+            self.failed = True
+            raise
+        self.failed = False
+
+    def down(self) -> bool:
+        return self.failed
+
+
+@dataclass
+class NumbersSent:
+    """Which messages already got the numbers without storage, by the channel's message key, in memory.
+
+    A message re-delivered (Telegram retries an unacknowledged update) does not get them twice, and its
+    stored step leaves them out. Bounded: the oldest keys go first. Lost on restart: after one, a
+    re-delivered urgent message gets the numbers once more, which is the safe side.
+    """
+
+    size: int = 10_000
+    _keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def add(self, key: str) -> None:
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+
+def without_numbers(replies: list[Outbound]) -> list[Outbound]:
+    """A stored step's replies for a message whose numbers already went out: the rest only."""
+    return [r for r in replies if not r.urgent]
+
+
+async def in_time(task: asyncio.Future[T], grace: float) -> bool:
+    """Whether `task` finished (with a result or an error) within `grace` seconds; it is never cancelled."""
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    return bool(done)
+
+
+async def numbers_first(
+    work: Awaitable[T],
+    numbers: Callable[[], list[Outbound]] | None,
+    send: Callable[[list[Outbound]], Awaitable[None]],
+    *,
+    grace: float = GRACE_SECONDS,
+    failed: Callable[[T], bool] = lambda _: False,
+) -> tuple[T, bool]:
+    """Run `work`; for an urgent message (`numbers` given) send what it makes when the work is late or fails.
+
+    Returns the work's result and whether the numbers were sent here; raises what the work raised (after
+    sending the numbers). `failed` tells a result that stands for a failure (a webhook update not stored).
+    """
+    task = asyncio.ensure_future(work)
+    if numbers is None:
+        return await task, False
+    sent = False
+    if not await in_time(task, grace) or task.exception() is not None or failed(task.result()):
+        await send(numbers())
+        sent = True
+    return await task, sent
