@@ -80,8 +80,9 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.queue_page
 
-fuzz: install ## 10,000 malformed Telegram updates against the real webhook: no server error, people still served
-	BAKEN_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/bot/test_fuzz_webhook.py
+fuzz: install ## 10,000 malformed Telegram updates and web chat frames each: no server error, people still served
+	BAKEN_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/bot/test_fuzz_webhook.py \
+		tests/bot/webchat/test_fuzz_frames.py
 
 eval-danger: install ## recall and false positives of the danger screen on the held-out corpus
 	$(BIN)/baken screen --eval

@@ -130,7 +130,7 @@ async def _answer(chat: WebChat, peer: Peer, raw: str | bytes) -> list[Frame]:
             for out in frames:  # the page matches answers to what it sent (and sends again after a drop)
                 out.setdefault("re", frame["id"])
         return frames
-    except (ValueError, BadFrame):  # json's errors are ValueErrors too
+    except (ValueError, BadFrame, RecursionError):  # json's errors are ValueErrors; absurd nesting recurses
         return [{"type": "error", "reason": "bad_frame", "id": None}]
     except Exception:
         log.exception("web chat frame failed")
@@ -147,7 +147,7 @@ async def _body(request: web.Request, chat: WebChat) -> dict[str, Any]:
         raise web.HTTPRequestEntityTooLarge(max_size=chat.limits.frame_bytes, actual_size=len(raw))
     try:
         body = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise web.HTTPBadRequest(text="not JSON") from exc
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="not an object")
