@@ -309,7 +309,7 @@ class DeskService:
                 story=box.open_text(ticket.story, f"ticket:{sid}") if ticket.story else None,
                 created_at=aware(ticket.created_at), holder=names.get(ticket.holder_id or -1),
                 holder_id=ticket.holder_id, outcome=ticket.outcome,
-                outcome_detail=(self.keys.open_text(ticket.outcome_detail, f"outcome:{ticket_id}")
+                outcome_detail=(box.open_text(ticket.outcome_detail, f"outcome:{ticket_id}")
                                 if ticket.outcome_detail else None),
                 review_requested=ticket.review_requested,
                 person_left=ticket.person_left, closed_at=aware(ticket.closed_at) if ticket.closed_at else None,
@@ -350,7 +350,8 @@ class DeskService:
         text = reason.strip()[:500]
         if text:
             body = f"{translator(me.ui_locale)(label)}: {text}"
-            desk.add_note(ticket_id, me.counsellor_id, self.keys.seal_text(body, f"note:{ticket_id}"), [])
+            box = self.keys.ticket(desk.s, ticket_id)  # purged, and erased, with the ticket's key
+            desk.add_note(ticket_id, me.counsellor_id, box.seal_text(body, f"note:{ticket_id}"), [])
 
     def _tell(self, s: Session, ticket: Ticket, *messages: Outbound) -> None:
         """Queue messages for the person on the channel they came from (any process delivers them)."""
@@ -401,7 +402,7 @@ class DeskService:
             if not desk.claim(ticket_id, me.counsellor_id, supervisor=me.role is Role.SUPERVISOR):
                 raise Contention("the picked ticket was claimed meanwhile")  # rolled back and picked again
             self._tell(s, ticket, joined_notice(translator(ticket.locale), me.alias))
-            audit.append(s, me.label, Action.CLAIM.value, ticket_id, "take next")
+            audit.append(s, me.label, Action.CLAIM.value, ticket_id, audit.fields(by="take_next"))
             return ticket_id
 
         taken = await self.store.run(unit)
