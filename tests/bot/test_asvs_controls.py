@@ -397,3 +397,82 @@ async def test_a_request_with_two_lengths_is_refused_before_any_handler(site: Si
         writer.close()
     assert re.match(rb"HTTP/1\.[01] 400 ", answer), answer[:80]
     assert len(re.findall(rb"HTTP/1\.[01] \d{3} ", answer)) == 1, "the hidden second request was never read"
+
+
+HUGE = ("99999999999999999999", str(2**63), "0", "%EF%BC%99", "1e3")  # past 64 bits, zero, a full-width 9, …
+
+
+async def test_numbers_in_dashboard_paths_and_forms_are_range_checked(site: Site) -> None:
+    """ASVS 1.4.2: an id no 64-bit row can have answers 404 (path) or 400 (form), never a server error; the
+    largest id that can exist is looked up like any other and denied."""
+    _, enrolment = await account(site.services, "sara", "supervisor", "nl")
+    await site.sign_in("sara", enrolment)
+    ticket = await consented_ticket(site.services, "p1")
+    csrf = await site.csrf()
+    assert (await site.client.post(f"/dashboard/tickets/{ticket}/claim", data={"csrf": csrf},
+                                   allow_redirects=False)).status == 303
+    for raw in HUGE:
+        for path in (f"/dashboard/tickets/{raw}", f"/dashboard/tickets/{raw}/events"):
+            assert (await site.client.get(path, allow_redirects=False)).status == 404, path
+        for path in (f"/dashboard/tickets/{raw}/reply", f"/dashboard/tickets/{raw}/claim",
+                     f"/dashboard/canned/{raw}/delete"):
+            answer = await site.client.post(path, data={"csrf": csrf, "text": "hello"}, allow_redirects=False)
+            assert answer.status == 404, path
+        answer = await site.client.get(f"/dashboard/tickets/{ticket}/events?after={raw}", allow_redirects=False,
+                                       headers={"Accept": "text/event-stream"})
+        assert answer.status == (200 if raw == "0" else 404), f"after={raw}"
+        answer.close()
+        answer = await site.client.post(f"/dashboard/tickets/{ticket}/transfer", allow_redirects=False,
+                                        data={"csrf": csrf, "to": f"c:{raw}", "reason": ""})
+        assert answer.status == 400, f"transfer to c:{raw}"
+        answer = await site.client.post("/dashboard/canned", allow_redirects=False, data={
+            "csrf": csrf, "id": raw, "locale": "nl", "title": "t", "body": "b"})
+        assert answer.status == 400, f"canned id {raw}"
+    largest = str(2**63 - 1)
+    assert (await site.client.get(f"/dashboard/tickets/{largest}", allow_redirects=False)).status == 403
+    answer = await site.client.post(f"/dashboard/tickets/{ticket}/transfer", allow_redirects=False,
+                                    data={"csrf": csrf, "to": f"c:{largest}", "reason": ""})
+    assert answer.status == 400, "no such colleague"
+    view = await site.client.get(f"/dashboard/tickets/{ticket}")
+    assert view.status == 200, "the ticket is still sara's, untouched by all of the above"
+
+
+async def test_every_text_answer_names_its_charset(site: Site) -> None:
+    """ASVS 4.1.1: pages, scripts, styles, images in SVG, JSON and the CSV say which charset they are in."""
+    paths = (*EVERY_KIND, "/chat/static/pages.css", "/chat/static/icon.svg", "/dashboard/static/dashboard.css")
+    answers = [await site.client.get(path) for path in paths]
+    answers.append(await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+        "type": "hello", "token": None, "lang": "en", "fresh": True}}))
+    _, enrolment = await account(site.services, "sara", "supervisor", "nl")
+    await site.sign_in("sara", enrolment)
+    answers.append(await site.client.get("/dashboard/stats.csv"))
+    for answer in answers:
+        kind = answer.headers.get("Content-Type", "")
+        assert "charset=utf-8" in kind.lower(), f"{answer.method} {answer.url.path}: {kind!r}"
+        await answer.read()
+        (await answer.text(encoding="utf-8")).encode("utf-8")  # and it is UTF-8 indeed
+
+
+async def test_the_sign_in_forms_cookie_is_host_only_and_secure_off_development(tmp_path: Path) -> None:
+    """ASVS 3.3.1, 3.3.3: both dashboard cookies carry __Host- (Secure, Path=/, no Domain) on a real server;
+    on 127.0.0.1 in development mode, over plain HTTP, they are plainly named and signing in still works."""
+    app = make_app(settings_for(tmp_path, host="0.0.0.0"))  # development mode refused: the real cookies
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        page = await client.get("/dashboard/login")
+        (cookie,) = page.headers.getall("Set-Cookie")
+        name = cookie.split("=", 1)[0]
+        attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookie.split(";")[1:]}
+        assert name == "__Host-baken_login", cookie
+        assert "secure" in attributes and attributes["path"] == "Path=/" and "domain" not in attributes, cookie
+        answer = await client.post("/dashboard/login", data={"csrf": "x", "name": "a", "password": "b", "code": "1"},
+                                   allow_redirects=False, headers={"Cookie": "baken_login=x"})
+        assert answer.headers["Location"] == "/dashboard/login?error=expired", "the unprefixed name is not read"
+
+
+async def test_development_mode_signs_in_over_plain_http(site: Site) -> None:
+    """The development cookies have no prefix (a browser keeps no __Host- cookie over plain HTTP)."""
+    page = await site.client.get("/dashboard/login")
+    (cookie,) = page.headers.getall("Set-Cookie")
+    assert cookie.startswith("baken_dev_login=") and "Secure" not in cookie, cookie
+    _, enrolment = await account(site.services, "anna")
+    assert await site.sign_in("anna", enrolment)
