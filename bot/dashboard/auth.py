@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.desk import Conflict, Denied, DeskService, SignedIn
+from bot.security_log import security_event
 from handover.lifecycle import LifecycleError
 from handover.permissions import TICKET_ACTIONS, Action, allowed, lost_claim
 
@@ -108,6 +109,11 @@ def _refuse(request: web.Request, status: int, text: str) -> web.Response:
     return error_page(request, status, text)
 
 
+def _route(request: web.Request) -> str:
+    """The route's pattern (`/dashboard/tickets/{ticket}`), never the path with its ticket number."""
+    return request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+
+
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == "/dashboard":  # the sub-app's own root is /dashboard/
@@ -136,6 +142,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 return response
             request[ME] = me
             if request.method not in ("GET", "HEAD") and not await _csrf_ok(request, me.csrf):
+                security_event("csrf_refused", route=_route(request), role=me.role.value)
                 response = _refuse(request, 403, "csrf")
                 _headers(response)
                 return response
@@ -155,6 +162,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 raise Denied(action.value)
         response = await handler(request)
     except Denied:
+        me = request.get(ME)
+        security_event("authorisation_refused", action=action.value, route=_route(request),
+                       role=me.role.value if isinstance(me, SignedIn) else "none")
         response = _refuse(request, 403, "denied")
     except Conflict:
         response = _refuse(request, 409, "conflict")

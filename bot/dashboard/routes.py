@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hmac
 import io
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -24,6 +26,7 @@ from bot.dashboard.auth import (
 from bot.dashboard.pages import render
 from bot.desk import EXPLANATIONS
 from bot.pages import STALE_MONTHS
+from bot.security_log import security_event
 from content.i18n import LOCALES
 from handover.lifecycle import OUTCOME_LABELS, Closing, LifecycleError, Outcome
 from handover.permissions import Action, allowed
@@ -66,13 +69,16 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     expected = request.cookies.get(login_cookie_name(request), "")
-    if not expected or str(form.get("csrf", "")) != expected:
+    if not expected or not hmac.compare_digest(str(form.get("csrf", "")).encode(errors="replace"), expected.encode()):
+        security_event("sign_in_form_refused", reason="expired" if not expected else "csrf")
         raise web.HTTPSeeOther("/dashboard/login?error=expired")
     result = await request.app[DESK].login(
         str(form.get("name", "")), str(form.get("password", "")), str(form.get("code", "")),
         request.remote or "unknown")
     if result.token is None:
+        security_event("sign_in_failed", reason=result.error or "wrong")
         raise web.HTTPSeeOther(f"/dashboard/login?error={result.error}")
+    security_event("sign_in", logging.INFO)
     response = web.HTTPSeeOther("/dashboard/")
     set_session_cookie(request, response, result.token)
     response.del_cookie(login_cookie_name(request), path="/", secure=not request.app[DEV])

@@ -4,6 +4,7 @@ how people's text becomes links. Each test names the ASVS 5.0 requirements it st
 
 from __future__ import annotations
 
+import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -476,3 +477,46 @@ async def test_development_mode_signs_in_over_plain_http(site: Site) -> None:
     assert cookie.startswith("baken_dev_login=") and "Secure" not in cookie, cookie
     _, enrolment = await account(site.services, "anna")
     assert await site.sign_in("anna", enrolment)
+
+
+async def test_refused_authorisations_and_security_events_are_logged_without_personal_data(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ASVS 16.3.1, 16.3.2, 16.3.3: sign-ins (both ways), a refused action, a forged form and a foreign site's
+    chat request each leave one line naming the event, the action and the role, but never a name, a typed
+    value, a ticket number, a token or an address."""
+    caplog.set_level(logging.INFO)
+    _, anna = await account(site.services, "anna", "counsellor", "nl")
+    ticket = await consented_ticket(site.services, "p1", locale="fr")  # not a language anna works in
+    page = await site.client.get("/dashboard/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert csrf is not None
+    wrong = await site.client.post("/dashboard/login", allow_redirects=False, data={
+        "csrf": csrf[1], "name": "anna", "password": "Hunter2-but-longer", "code": "000000"})
+    assert wrong.headers["Location"] == "/dashboard/login?error=wrong"
+    forged = await site.client.post("/dashboard/login", allow_redirects=False, data={
+        "csrf": "forged-by-another-site", "name": "anna", "password": PASSWORD, "code": "000000"})
+    assert forged.headers["Location"] == "/dashboard/login?error=expired"
+    token = await site.sign_in("anna", anna)
+    assert (await site.client.get(f"/dashboard/tickets/{ticket}", allow_redirects=False)).status == 403
+    answer = await site.client.post(f"/dashboard/tickets/{ticket}/claim", data={"csrf": "nope"},
+                                    allow_redirects=False)
+    assert answer.status == 403
+    answer = await site.client.post("/chat/send", headers={"Origin": "https://elsewhere.example"}, json={
+        "token": None, "lang": "en", "frame": {"type": "hello", "token": None, "lang": "en", "fresh": True}})
+    assert answer.status == 403
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [
+        "security sign_in_failed reason=wrong",
+        "security sign_in_form_refused reason=csrf",
+        "security sign_in",
+        "security authorisation_refused action=view_ticket role=counsellor route=/dashboard/tickets/{ticket}",
+        "security csrf_refused role=counsellor route=/dashboard/tickets/{ticket}/claim",
+        "security chat_origin_refused transport=http",
+    ], said
+    levels = {r.getMessage(): r.levelno for r in caplog.records if r.name == "baken.security"}
+    assert levels.pop("security sign_in") == logging.INFO and set(levels.values()) == {logging.WARNING}
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+    for secret in ("anna", "Hunter2", PASSWORD, token, csrf[1], "forged-by-another-site", "elsewhere", "127.0.0.1",
+                   f"/dashboard/tickets/{ticket}"):
+        assert secret not in logged, secret

@@ -419,11 +419,16 @@ async def test_someone_blocking_the_bot_in_private_is_not_a_group(hooked: BakenO
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret", ""])
 async def test_the_webhook_refuses_a_wrong_or_missing_secret(
-    hooked: BakenOnTelegram, fake: FakeBotAPI, secret: str | None
+    hooked: BakenOnTelegram, fake: FakeBotAPI, secret: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """And says so in the log (ASVS 16.3.3), without what was sent."""
     person = PEOPLE["nl"]
+    caplog.set_level(logging.INFO)
     status = await hooked.post(text(person, "/start"), secret=secret if secret != "" else "x" * 64)
     assert status == 401
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [f"security webhook_secret_refused given={'none' if secret is None else 'wrong'}"]
+    assert not any("wrong-secret" in r.getMessage() or "x" * 64 in r.getMessage() for r in caplog.records)
     assert await count(hooked, ConversationSession) == 0 and await count(hooked, InboundSeen) == 0
     assert fake.of("sendMessage") == []
 
