@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 log = logging.getLogger("baken.security")
 _WORD = re.compile(r"[A-Za-z0-9_.:/{}-]{1,64}")
@@ -25,3 +26,20 @@ def security_event(event: str, level: int = logging.WARNING, **fields: str | int
     """One line for one event; `fields` must come from fixed vocabularies (anything else is written `?`)."""
     detail = "".join(f" {key}={_value(value)}" for key, value in sorted(fields.items()))
     log.log(level, "security %s%s", _value(event), detail)
+
+
+#: at most one `limit_hit` line per limit in this many seconds: a flood must not flood the log as well
+LIMIT_LINE_EVERY = 60.0
+_hits: dict[str, int] = {}
+_last_line: dict[str, float] = {}
+
+
+def limit_hit(limit: str, now: float | None = None) -> None:
+    """An anti-automation limit refused or slowed something (ASVS 16.3.3). The first hit writes a line at once;
+    later ones are counted and written with the next line, at most one a minute per limit."""
+    at = time.monotonic() if now is None else now
+    _hits[limit] = _hits.get(limit, 0) + 1
+    last = _last_line.get(limit)
+    if last is None or at - last >= LIMIT_LINE_EVERY:
+        security_event("limit_hit", limit=limit, hits=_hits.pop(limit))
+        _last_line[limit] = at

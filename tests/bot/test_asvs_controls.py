@@ -4,6 +4,7 @@ how people's text becomes links. Each test names the ASVS 5.0 requirements it st
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import ssl
@@ -18,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot import security_log
 from bot.app import Services
 from bot.channels.webchat.render import render_message
 from bot.counsellors import Enrolment, disable_counsellor, reset_second_factor
@@ -520,3 +522,37 @@ async def test_refused_authorisations_and_security_events_are_logged_without_per
     for secret in ("anna", "Hunter2", PASSWORD, token, csrf[1], "forged-by-another-site", "elsewhere", "127.0.0.1",
                    f"/dashboard/tickets/{ticket}"):
         assert secret not in logged, secret
+
+
+def test_limit_hits_are_logged_once_a_minute_with_their_count(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3 without a log flood: the first hit at once, then one line a minute per limit with the count."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    for second in (0.0, 1.0, 2.0, 30.0, 59.0):
+        security_log.limit_hit("webchat_tab", now=1000 + second)
+    security_log.limit_hit("webchat_address", now=1010)
+    security_log.limit_hit("webchat_tab", now=1060)
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == ["security limit_hit hits=1 limit=webchat_tab", "security limit_hit hits=1 limit=webchat_address",
+                    "security limit_hit hits=5 limit=webchat_tab"]
+
+
+async def test_a_web_chat_flood_is_logged_without_the_address(
+    site: Site, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3: new conversations past their limit are refused and that is said in the log, nothing more."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    reasons = []
+    for _ in range(25):
+        answer = await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+            "type": "hello", "token": None, "lang": "en", "fresh": True}})
+        reasons.append(json.dumps(await answer.json()))
+    assert any("slow_down" in r for r in reasons), "the limit holds"
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == ["security limit_hit hits=1 limit=webchat_new_conversations"]
+    assert "127.0.0.1" not in "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
