@@ -22,7 +22,7 @@ from sqlmodel import col
 from bot import security_log
 from bot.app import Services
 from bot.channels.webchat.render import render_message
-from bot.counsellors import Enrolment, disable_counsellor, reset_second_factor
+from bot.counsellors import AccountError, Enrolment, disable_counsellor, end_sessions, reset_second_factor
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
 from bot.server import SERVICES, make_app
@@ -556,3 +556,28 @@ async def test_a_web_chat_flood_is_logged_without_the_address(
     said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
     assert said == ["security limit_hit hits=1 limit=webchat_new_conversations"]
     assert "127.0.0.1" not in "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+
+
+async def test_the_administrator_can_end_one_accounts_sessions_or_everyones(site: Site) -> None:
+    """ASVS 7.4.5: `baken counsellor sign-out NAME` ends that account's sessions and leaves it active;
+    `--all` ends every session; both are audited."""
+    _, anna = await account(site.services, "anna")
+    _, ben = await account(site.services, "ben")
+    anna_token = await site.sign_in("anna", anna)
+    other: TestClient[Any, Any] = TestClient(site.client.server)
+    try:
+        ben_token = await site.sign_in("ben", ben, other)
+        await end_sessions(site.services.store, "anna")
+        assert await site.with_cookie(anna_token) == 401
+        assert await site.with_cookie(ben_token) == 200, "a colleague's session is untouched"
+        again = await site.sign_in("anna", anna, code=anna.recovery_codes[0])
+        assert await site.with_cookie(again) == 200, "the account itself stays active"
+        await end_sessions(site.services.store, None)
+        assert await site.with_cookie(again) == 401 and await site.with_cookie(ben_token) == 401
+    finally:
+        await other._session.close()
+    with pytest.raises(AccountError):
+        await end_sessions(site.services.store, "nobody")
+    details = await site.services.store.run(lambda s: [e.detail for e in s.execute(
+        select(AuditEntry).where(col(AuditEntry.action) == "sessions_ended")).scalars()])
+    assert details[0].startswith("account=anna#") and details[1].startswith("account=all count=2")
