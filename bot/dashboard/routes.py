@@ -79,6 +79,9 @@ async def login(request: web.Request) -> web.StreamResponse:
         security_event("sign_in_failed", reason=result.error or "wrong")
         raise web.HTTPSeeOther(f"/dashboard/login?error={result.error}")
     security_event("sign_in", logging.INFO)
+    previous = request.cookies.get(cookie_name(request), "")
+    if previous:  # a session this browser already had ends now: a new token at each sign-in, never two
+        await request.app[DESK].logout(previous)
     response = web.HTTPSeeOther("/dashboard/")
     set_session_cookie(request, response, result.token)
     response.del_cookie(login_cookie_name(request), path="/", secure=not request.app[DEV])

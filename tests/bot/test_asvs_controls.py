@@ -222,6 +222,10 @@ async def test_a_dashboard_session_token_is_256_random_bits_and_new_at_each_sign
     for token in (first, second):
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token), "32 random bytes, URL-safe"
     assert first != second
+    third = await site.sign_in("anna", enrolment, code=enrolment.recovery_codes[1])  # the browser of `first`
+    assert third not in (first, second)
+    assert await site.with_cookie(first) == 401, "the session the browser signed in over is ended"
+    assert await site.with_cookie(third) == 200 and await site.with_cookie(second) == 200
 
 
 async def test_no_get_request_changes_anything(site: Site) -> None:
