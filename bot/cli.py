@@ -281,6 +281,7 @@ def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
         AccountError,
         add_counsellor,
         disable_counsellor,
+        end_sessions,
         list_counsellors,
         reset_second_factor,
     )
@@ -303,6 +304,13 @@ def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
             elif args.counsellor_command == "disable":
                 await disable_counsellor(services.store, args.name)
                 print(f"Account {args.name!r} disabled; its sessions are ended.")
+            elif args.counsellor_command == "sign-out":
+                if (args.name is None) == (not args.all):
+                    print("baken counsellor sign-out: name one account, or --all", file=sys.stderr)
+                    return 2
+                await end_sessions(services.store, None if args.all else args.name)
+                print("Every dashboard session is ended." if args.all
+                      else f"The sessions of {args.name!r} are ended; the account stays active.")
             elif args.counsellor_command == "reset-2fa":
                 enrolment = await reset_second_factor(services.store, services.keyring, args.name)
                 print(f"New second factor for {args.name!r}; the old app entry and codes no longer work.")
@@ -366,7 +374,7 @@ def parser() -> argparse.ArgumentParser:
     rt.set_defaults(func=_restore)
     ksub.add_parser("rotate", help="a new master key; re-wraps every data key without stopping the server"
                     ).set_defaults(func=_keys_rotate)
-    co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, list, reset-2fa")
+    co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, sign-out, list, reset-2fa")
     cosub = co.add_subparsers(dest="counsellor_command", required=True)
     add = cosub.add_parser("add", help="add an account; prints the TOTP enrolment QR and recovery codes")
     add.add_argument("name", help="the login name")
@@ -379,6 +387,10 @@ def parser() -> argparse.ArgumentParser:
     dis = cosub.add_parser("disable", help="disable an account and end its sessions")
     dis.add_argument("name")
     dis.set_defaults(func=_counsellor)
+    so = cosub.add_parser("sign-out", help="end one account's dashboard sessions, or everyone's (--all)")
+    so.add_argument("name", nargs="?")
+    so.add_argument("--all", action="store_true", help="end every session of every account")
+    so.set_defaults(func=_counsellor)
     ls = cosub.add_parser("list", help="list the accounts")
     ls.set_defaults(func=_counsellor)
     rs = cosub.add_parser("reset-2fa", help="a new TOTP secret and recovery codes (the old ones stop working)")

@@ -91,6 +91,23 @@ async def disable_counsellor(store: Store, name: str) -> None:
     await store.run(unit)
 
 
+async def end_sessions(store: Store, name: str | None) -> None:
+    """Sign one account (by name) or, with None, every account out at once; the accounts stay as they are."""
+    def unit(s: Session) -> None:
+        accounts = Accounts(s)
+        if name is None:
+            ended = accounts.end_every_session()
+            audit.append(s, "admin", "sessions_ended", None, audit.fields(account="all", count=ended))
+            return
+        c = accounts.by_name(name)
+        if c is None or c.id is None:
+            raise AccountError(f"no account {name!r}")
+        accounts.end_sessions(c.id)
+        audit.append(s, "admin", "sessions_ended", None, audit.fields(account=f"{name}#{c.id}"))
+
+    await store.run(unit)
+
+
 async def reset_second_factor(store: Store, keys: Keyring, name: str) -> Enrolment:
     secret = new_totp_secret()
     codes = new_recovery_codes()

@@ -344,14 +344,15 @@ class DeskService:
         if self.on_relay is not None:
             self.on_relay()
 
-    def _reason(self, desk: Desk, me: SignedIn, ticket_id: int, label: str, reason: str) -> None:
-        """A counsellor's reason for a transfer or a review: a note on the ticket (encrypted, purged with it),
-        never free text in the audit log."""
+    def _reason(self, s: Session, desk: Desk, me: SignedIn, ticket_id: int, label: str, reason: str) -> None:
+        """A counsellor's reason for a transfer or a review: a note on the ticket, sealed with the ticket's own
+        key like every note (so it is read with them and erased with the ticket), never free text in the audit
+        log."""
         text = reason.strip()[:500]
         if text:
             body = f"{translator(me.ui_locale)(label)}: {text}"
-            box = self.keys.ticket(desk.s, ticket_id)  # purged, and erased, with the ticket's key
-            desk.add_note(ticket_id, me.counsellor_id, box.seal_text(body, f"note:{ticket_id}"), [])
+            sealed = self.keys.ticket(s, ticket_id).seal_text(body, f"note:{ticket_id}")
+            desk.add_note(ticket_id, me.counsellor_id, sealed, [])
 
     def _tell(self, s: Session, ticket: Ticket, *messages: Outbound) -> None:
         """Queue messages for the person on the channel they came from (any process delivers them)."""
@@ -428,7 +429,7 @@ class DeskService:
             if not desk.transfer(ticket_id, me.counsellor_id, to=to, locale=locale):
                 raise Conflict("the ticket changed meanwhile")
             self._tell(s, ticket, transferred_notice(translator(ticket.locale)))
-            self._reason(desk, me, ticket_id, TRANSFER_REASON, reason)
+            self._reason(s, desk, me, ticket_id, TRANSFER_REASON, reason)
             return audit.fields(to=f"counsellor#{to}" if to is not None else f"language:{locale}")
 
         await self._change(me, ticket_id, Action.TRANSFER, fn)
@@ -473,7 +474,7 @@ class DeskService:
         def fn(s: Session, desk: Desk, ticket: Ticket) -> str | None:
             if not desk.ask_review(ticket_id, me.counsellor_id):
                 raise Conflict("the ticket changed meanwhile")
-            self._reason(desk, me, ticket_id, REVIEW_REASON, reason)
+            self._reason(s, desk, me, ticket_id, REVIEW_REASON, reason)
             return None
 
         await self._change(me, ticket_id, Action.ASK_REVIEW, fn)

@@ -32,6 +32,12 @@ def new_request_id() -> str:
     return secrets.token_hex(6)
 
 
+def utc_time(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC with its offset and milliseconds, in both formats: lines from several servers (or a
+    server and the audit log, also UTC) can be put in order without knowing where each was written."""
+    return dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         rid = REQUEST_ID.get()
@@ -46,6 +52,14 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_time(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """A line break inside a message is written as `\\n`: text cannot forge a line of its own."""
+        record.message = record.message.replace("\r", "\\r").replace("\n", "\\n")
+        return super().formatMessage(record)
+
     def formatException(self, ei: Any) -> str:
         return scrub(super().formatException(ei))
 
@@ -58,7 +72,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "time": utc_time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -9,10 +9,22 @@ DEFAULT_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+#: kinds of answer a browser reads as text: each names its charset, so none is guessed (ASVS 4.1.1)
+_TEXTUAL = ("text/", "application/javascript", "application/json", "image/svg+xml", "application/xml")
+
+
+def _with_charset(content_type: str) -> str:
+    """Static files (served by aiohttp from their extension) come without a charset; Baken's are all UTF-8."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind.startswith(_TEXTUAL) and "charset=" not in content_type.lower():
+        return f"{content_type}; charset=utf-8"
+    return content_type
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
+    if "Content-Type" in headers:
+        headers["Content-Type"] = _with_charset(headers["Content-Type"])
     headers["Server"] = "Baken"  # never the aiohttp or Python version
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")

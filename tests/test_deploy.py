@@ -174,7 +174,11 @@ async def test_nginx_proxies_the_chat_socket_and_hides_the_operations_endpoints(
             assert r.status == 200, "each process is scraped on its own port"
         async with http.get(f"{base}/widget.js", ssl=False) as r:
             assert "https://baken.example" in await r.text(), "the trusted proxy says the scheme"
-            assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        for path in ("/", "/widget.js", "/chat/static/chat.js", "/dashboard/login", "/metrics", "/no-such-page"):
+            async with http.get(f"{base}{path}", ssl=False, allow_redirects=False) as r:
+                hsts = r.headers.get("Strict-Transport-Security", "")  # ASVS 3.4.1: errors too, a year or more
+                age = re.match(r"max-age=(\d+)", hsts)
+                assert age and int(age[1]) >= 365 * 24 * 3600 and "includeSubDomains" in hsts, f"{path}: {hsts}"
         async with http.ws_connect(f"wss://127.0.0.1:{https_port}/chat/ws", ssl=False) as ws:
             await ws.send_str(json.dumps({"type": "hello", "token": None, "lang": "en", "fresh": True}))
             frame = json.loads((await ws.receive(timeout=10)).data)

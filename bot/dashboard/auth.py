@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.desk import Conflict, Denied, DeskService, SignedIn
+from bot.security_log import security_event
 from handover.lifecycle import LifecycleError
 from handover.permissions import TICKET_ACTIONS, Action, allowed, lost_claim
 
@@ -26,7 +27,10 @@ DEV = web.AppKey("dev", bool)
 ME: Any = web.RequestKey("me", SignedIn) if hasattr(web, "RequestKey") else "baken_me"
 SECURE_COOKIE = "__Host-baken_session"
 DEV_COOKIE = "baken_dev_session"  # plain HTTP on 127.0.0.1 cannot keep a __Host- cookie
-LOGIN_COOKIE = "baken_login"
+LOGIN_COOKIE = "__Host-baken_login"  # __Host- asks Secure and Path=/: no other path or subdomain can set it
+DEV_LOGIN_COOKIE = "baken_dev_login"
+#: the largest row id the database keeps (a signed 64-bit integer); a longer digit run names no row
+MAX_ID = 2**63 - 1
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _ACTION_ATTR = "__baken_action__"
@@ -48,6 +52,19 @@ def declared(handler: Any) -> Action | None:
 
 def cookie_name(request: web.Request) -> str:
     return DEV_COOKIE if request.app[DEV] else SECURE_COOKIE
+
+
+def login_cookie_name(request: web.Request) -> str:
+    return DEV_LOGIN_COOKIE if request.app[DEV] else LOGIN_COOKIE
+
+
+def row_id(raw: str) -> int | None:
+    """A row id from a URL or form: ASCII digits within 1..2**63-1, else None (the caller answers 404 or 400),
+    so no digit run can overflow the database's integer and answer 500."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
@@ -92,6 +109,11 @@ def _refuse(request: web.Request, status: int, text: str) -> web.Response:
     return error_page(request, status, text)
 
 
+def _route(request: web.Request) -> str:
+    """The route's pattern (`/dashboard/tickets/{ticket}`), never the path with its ticket number."""
+    return request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+
+
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == "/dashboard":  # the sub-app's own root is /dashboard/
@@ -120,13 +142,18 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 return response
             request[ME] = me
             if request.method not in ("GET", "HEAD") and not await _csrf_ok(request, me.csrf):
+                security_event("csrf_refused", route=_route(request), role=me.role.value)
                 response = _refuse(request, 403, "csrf")
                 _headers(response)
                 return response
             if action in TICKET_ACTIONS:
                 # permission before anything else about the request; the desk checks again in its transaction
-                raw = request.match_info.get("ticket", "")
-                facts = await request.app[DESK].facts(int(raw)) if raw.isdigit() else None
+                ticket_id = row_id(request.match_info.get("ticket", ""))
+                if ticket_id is None:  # no row can have this number: as for a path that names no route
+                    response = web.Response(status=404, text="404: Not Found")
+                    _headers(response)
+                    return response
+                facts = await request.app[DESK].facts(ticket_id)
                 if facts is None or not allowed(action, me.actor, facts):
                     if action is Action.CLAIM and facts is not None and lost_claim(me.actor, facts):
                         raise Conflict("a colleague claimed it first")
@@ -135,6 +162,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 raise Denied(action.value)
         response = await handler(request)
     except Denied:
+        me = request.get(ME)
+        security_event("authorisation_refused", action=action.value, route=_route(request),
+                       role=me.role.value if isinstance(me, SignedIn) else "none")
         response = _refuse(request, 403, "denied")
     except Conflict:
         response = _refuse(request, 409, "conflict")

@@ -16,7 +16,7 @@ import time
 
 from aiohttp import web
 
-from bot.dashboard.auth import DESK, declare, me_of
+from bot.dashboard.auth import DESK, declare, me_of, row_id
 from bot.desk import Denied
 from bot.events import Signal
 from handover.permissions import Action
@@ -71,11 +71,11 @@ async def ticket_events(request: web.Request) -> web.StreamResponse:
     """Each new line of the chat (as JSON text: the page inserts it as text, never as HTML) and status changes."""
     desk = request.app[DESK]
     me = me_of(request)
-    try:
-        ticket_id = int(request.match_info["ticket"])
-        after = int(request.query.get("after", "0"))
-    except ValueError as exc:
-        raise web.HTTPNotFound() from exc
+    ticket_id = row_id(request.match_info["ticket"])
+    raw_after = request.query.get("after", "0")
+    after = 0 if raw_after == "0" else row_id(raw_after)
+    if ticket_id is None or after is None:
+        raise web.HTTPNotFound()
     status, _ = await desk.messages_after(me, ticket_id, after)  # refuses before the stream opens
     events = desk.store.events
     signal = events.ticket(ticket_id)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hmac
 import io
+import logging
 from pathlib import Path
 
 from aiohttp import web
@@ -13,16 +15,18 @@ from bot.dashboard import charts
 from bot.dashboard.auth import (
     DESK,
     DEV,
-    LOGIN_COOKIE,
     cookie_name,
     declare,
+    login_cookie_name,
     me_of,
     new_login_token,
+    row_id,
     set_session_cookie,
 )
 from bot.dashboard.pages import render
 from bot.desk import EXPLANATIONS
 from bot.pages import STALE_MONTHS
+from bot.security_log import security_event
 from content.i18n import LOCALES
 from handover.lifecycle import OUTCOME_LABELS, Closing, LifecycleError, Outcome
 from handover.permissions import Action, allowed
@@ -30,15 +34,15 @@ from handover.queue_rules import LEVEL_ORDER
 from handover.statistics import build_report, csv_rows
 
 STATIC = Path(__file__).with_name("static")
-STATIC_TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+STATIC_TYPES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}  # UTF-8 files
 routes = web.RouteTableDef()
 
 
 def _ticket_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["ticket"])
-    except ValueError as exc:
-        raise web.HTTPNotFound() from exc
+    ticket_id = row_id(request.match_info["ticket"])
+    if ticket_id is None:
+        raise web.HTTPNotFound()
+    return ticket_id
 
 
 def _back(ticket_id: int, notice: str = "") -> web.HTTPSeeOther:
@@ -55,7 +59,7 @@ def _is_fetch(request: web.Request) -> bool:
 async def login_form(request: web.Request) -> web.StreamResponse:
     token = new_login_token()
     response = render(request, "login.html", {"login_csrf": token, "error": request.query.get("error", "")})
-    response.set_cookie(LOGIN_COOKIE, token, path="/dashboard/login", httponly=True, samesite="Strict",
+    response.set_cookie(login_cookie_name(request), token, path="/", httponly=True, samesite="Strict",
                         secure=not request.app[DEV])
     return response
 
@@ -64,17 +68,23 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @declare(Action.PUBLIC)
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or str(form.get("csrf", "")) != expected:
+    expected = request.cookies.get(login_cookie_name(request), "")
+    if not expected or not hmac.compare_digest(str(form.get("csrf", "")).encode(errors="replace"), expected.encode()):
+        security_event("sign_in_form_refused", reason="expired" if not expected else "csrf")
         raise web.HTTPSeeOther("/dashboard/login?error=expired")
     result = await request.app[DESK].login(
         str(form.get("name", "")), str(form.get("password", "")), str(form.get("code", "")),
         request.remote or "unknown")
     if result.token is None:
+        security_event("sign_in_failed", reason=result.error or "wrong")
         raise web.HTTPSeeOther(f"/dashboard/login?error={result.error}")
+    security_event("sign_in", logging.INFO)
+    previous = request.cookies.get(cookie_name(request), "")
+    if previous:  # a session this browser already had ends now: a new token at each sign-in, never two
+        await request.app[DESK].logout(previous)
     response = web.HTTPSeeOther("/dashboard/")
     set_session_cookie(request, response, result.token)
-    response.del_cookie(LOGIN_COOKIE, path="/dashboard/login")
+    response.del_cookie(login_cookie_name(request), path="/", secure=not request.app[DEV])
     raise response
 
 
@@ -83,7 +93,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     await request.app[DESK].logout(request.cookies.get(cookie_name(request), ""))
     response = web.HTTPSeeOther("/dashboard/login")
-    response.del_cookie(cookie_name(request), path="/")
+    response.del_cookie(cookie_name(request), path="/", secure=not request.app[DEV])  # __Host- needs Secure
     raise response
 
 
@@ -103,7 +113,7 @@ async def static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     if name not in STATIC_TYPES:
         raise web.HTTPNotFound()
-    return web.Response(body=(STATIC / name).read_bytes(), content_type=STATIC_TYPES[name],
+    return web.Response(body=(STATIC / name).read_bytes(), content_type=STATIC_TYPES[name], charset="utf-8",
                         headers={"Cache-Control": "max-age=3600"})
 
 
@@ -178,8 +188,8 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     target = str(form.get("to", ""))
     to: int | None = None
     locale: str | None = None
-    if target.startswith("c:") and target[2:].isdigit():
-        to = int(target[2:])
+    if target.startswith("c:") and (colleague := row_id(target[2:])) is not None:
+        to = colleague
     elif target.startswith("l:") and target[2:] in LOCALES:
         locale = target[2:]
     else:
@@ -304,7 +314,9 @@ async def canned_save(request: web.Request) -> web.StreamResponse:
     locale = str(form.get("locale", ""))
     if locale not in LOCALES:
         raise LifecycleError("choose a language")
-    await request.app[DESK].save_canned(me_of(request), int(raw_id) if raw_id.isdigit() else None, locale,
+    if raw_id and row_id(raw_id) is None:
+        raise LifecycleError("no such reply")
+    await request.app[DESK].save_canned(me_of(request), row_id(raw_id), locale,
                                         str(form.get("title", "")), str(form.get("body", "")))
     raise web.HTTPSeeOther("/dashboard/canned")
 
@@ -312,8 +324,8 @@ async def canned_save(request: web.Request) -> web.StreamResponse:
 @routes.post("/canned/{reply}/delete")
 @declare(Action.EDIT_CANNED)
 async def canned_delete(request: web.Request) -> web.StreamResponse:
-    raw = request.match_info["reply"]
-    if not raw.isdigit():
+    reply_id = row_id(request.match_info["reply"])
+    if reply_id is None:
         raise web.HTTPNotFound()
-    await request.app[DESK].delete_canned(me_of(request), int(raw))
+    await request.app[DESK].delete_canned(me_of(request), reply_id)
     raise web.HTTPSeeOther("/dashboard/canned")

@@ -112,3 +112,8 @@ class Accounts:
 
     def end_sessions(self, counsellor_id: int) -> None:
         self.s.execute(delete(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id))
+
+    def end_every_session(self) -> int:
+        """Everyone is signed out (a suspected theft of sessions, a key change): how many sessions ended."""
+        result = self.s.execute(delete(DashboardSession))
+        return int(getattr(result, "rowcount", 0) or 0)

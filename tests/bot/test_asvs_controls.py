@@ -4,6 +4,8 @@ how people's text becomes links. Each test names the ASVS 5.0 requirements it st
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -17,9 +19,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot import security_log
 from bot.app import Services
 from bot.channels.webchat.render import render_message
-from bot.counsellors import Enrolment, disable_counsellor, reset_second_factor
+from bot.counsellors import AccountError, Enrolment, disable_counsellor, end_sessions, reset_second_factor
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
 from bot.server import SERVICES, make_app
@@ -219,6 +222,10 @@ async def test_a_dashboard_session_token_is_256_random_bits_and_new_at_each_sign
     for token in (first, second):
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", token), "32 random bytes, URL-safe"
     assert first != second
+    third = await site.sign_in("anna", enrolment, code=enrolment.recovery_codes[1])  # the browser of `first`
+    assert third not in (first, second)
+    assert await site.with_cookie(first) == 401, "the session the browser signed in over is ended"
+    assert await site.with_cookie(third) == 200 and await site.with_cookie(second) == 200
 
 
 async def test_no_get_request_changes_anything(site: Site) -> None:
@@ -397,3 +404,184 @@ async def test_a_request_with_two_lengths_is_refused_before_any_handler(site: Si
         writer.close()
     assert re.match(rb"HTTP/1\.[01] 400 ", answer), answer[:80]
     assert len(re.findall(rb"HTTP/1\.[01] \d{3} ", answer)) == 1, "the hidden second request was never read"
+
+
+HUGE = ("99999999999999999999", str(2**63), "0", "%EF%BC%99", "1e3")  # past 64 bits, zero, a full-width 9, …
+
+
+async def test_numbers_in_dashboard_paths_and_forms_are_range_checked(site: Site) -> None:
+    """ASVS 1.4.2: an id no 64-bit row can have answers 404 (path) or 400 (form), never a server error; the
+    largest id that can exist is looked up like any other and denied."""
+    _, enrolment = await account(site.services, "sara", "supervisor", "nl")
+    await site.sign_in("sara", enrolment)
+    ticket = await consented_ticket(site.services, "p1")
+    csrf = await site.csrf()
+    assert (await site.client.post(f"/dashboard/tickets/{ticket}/claim", data={"csrf": csrf},
+                                   allow_redirects=False)).status == 303
+    for raw in HUGE:
+        for path in (f"/dashboard/tickets/{raw}", f"/dashboard/tickets/{raw}/events"):
+            assert (await site.client.get(path, allow_redirects=False)).status == 404, path
+        for path in (f"/dashboard/tickets/{raw}/reply", f"/dashboard/tickets/{raw}/claim",
+                     f"/dashboard/canned/{raw}/delete"):
+            answer = await site.client.post(path, data={"csrf": csrf, "text": "hello"}, allow_redirects=False)
+            assert answer.status == 404, path
+        answer = await site.client.get(f"/dashboard/tickets/{ticket}/events?after={raw}", allow_redirects=False,
+                                       headers={"Accept": "text/event-stream"})
+        assert answer.status == (200 if raw == "0" else 404), f"after={raw}"
+        answer.close()
+        answer = await site.client.post(f"/dashboard/tickets/{ticket}/transfer", allow_redirects=False,
+                                        data={"csrf": csrf, "to": f"c:{raw}", "reason": ""})
+        assert answer.status == 400, f"transfer to c:{raw}"
+        answer = await site.client.post("/dashboard/canned", allow_redirects=False, data={
+            "csrf": csrf, "id": raw, "locale": "nl", "title": "t", "body": "b"})
+        assert answer.status == 400, f"canned id {raw}"
+    largest = str(2**63 - 1)
+    assert (await site.client.get(f"/dashboard/tickets/{largest}", allow_redirects=False)).status == 403
+    answer = await site.client.post(f"/dashboard/tickets/{ticket}/transfer", allow_redirects=False,
+                                    data={"csrf": csrf, "to": f"c:{largest}", "reason": ""})
+    assert answer.status == 400, "no such colleague"
+    view = await site.client.get(f"/dashboard/tickets/{ticket}")
+    assert view.status == 200, "the ticket is still sara's, untouched by all of the above"
+
+
+async def test_every_text_answer_names_its_charset(site: Site) -> None:
+    """ASVS 4.1.1: pages, scripts, styles, images in SVG, JSON and the CSV say which charset they are in."""
+    paths = (*EVERY_KIND, "/chat/static/pages.css", "/chat/static/icon.svg", "/dashboard/static/dashboard.css")
+    answers = [await site.client.get(path) for path in paths]
+    answers.append(await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+        "type": "hello", "token": None, "lang": "en", "fresh": True}}))
+    _, enrolment = await account(site.services, "sara", "supervisor", "nl")
+    await site.sign_in("sara", enrolment)
+    answers.append(await site.client.get("/dashboard/stats.csv"))
+    for answer in answers:
+        kind = answer.headers.get("Content-Type", "")
+        assert "charset=utf-8" in kind.lower(), f"{answer.method} {answer.url.path}: {kind!r}"
+        await answer.read()
+        (await answer.text(encoding="utf-8")).encode("utf-8")  # and it is UTF-8 indeed
+
+
+async def test_the_sign_in_forms_cookie_is_host_only_and_secure_off_development(tmp_path: Path) -> None:
+    """ASVS 3.3.1, 3.3.3: both dashboard cookies carry __Host- (Secure, Path=/, no Domain) on a real server;
+    on 127.0.0.1 in development mode, over plain HTTP, they are plainly named and signing in still works."""
+    app = make_app(settings_for(tmp_path, host="0.0.0.0"))  # development mode refused: the real cookies
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        page = await client.get("/dashboard/login")
+        (cookie,) = page.headers.getall("Set-Cookie")
+        name = cookie.split("=", 1)[0]
+        attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookie.split(";")[1:]}
+        assert name == "__Host-baken_login", cookie
+        assert "secure" in attributes and attributes["path"] == "Path=/" and "domain" not in attributes, cookie
+        answer = await client.post("/dashboard/login", data={"csrf": "x", "name": "a", "password": "b", "code": "1"},
+                                   allow_redirects=False, headers={"Cookie": "baken_login=x"})
+        assert answer.headers["Location"] == "/dashboard/login?error=expired", "the unprefixed name is not read"
+
+
+async def test_development_mode_signs_in_over_plain_http(site: Site) -> None:
+    """The development cookies have no prefix (a browser keeps no __Host- cookie over plain HTTP)."""
+    page = await site.client.get("/dashboard/login")
+    (cookie,) = page.headers.getall("Set-Cookie")
+    assert cookie.startswith("baken_dev_login=") and "Secure" not in cookie, cookie
+    _, enrolment = await account(site.services, "anna")
+    assert await site.sign_in("anna", enrolment)
+
+
+async def test_refused_authorisations_and_security_events_are_logged_without_personal_data(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    """ASVS 16.3.1, 16.3.2, 16.3.3: sign-ins (both ways), a refused action, a forged form and a foreign site's
+    chat request each leave one line naming the event, the action and the role, but never a name, a typed
+    value, a ticket number, a token or an address."""
+    caplog.set_level(logging.INFO)
+    _, anna = await account(site.services, "anna", "counsellor", "nl")
+    ticket = await consented_ticket(site.services, "p1", locale="fr")  # not a language anna works in
+    page = await site.client.get("/dashboard/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert csrf is not None
+    wrong = await site.client.post("/dashboard/login", allow_redirects=False, data={
+        "csrf": csrf[1], "name": "anna", "password": "Hunter2-but-longer", "code": "000000"})
+    assert wrong.headers["Location"] == "/dashboard/login?error=wrong"
+    forged = await site.client.post("/dashboard/login", allow_redirects=False, data={
+        "csrf": "forged-by-another-site", "name": "anna", "password": PASSWORD, "code": "000000"})
+    assert forged.headers["Location"] == "/dashboard/login?error=expired"
+    token = await site.sign_in("anna", anna)
+    assert (await site.client.get(f"/dashboard/tickets/{ticket}", allow_redirects=False)).status == 403
+    answer = await site.client.post(f"/dashboard/tickets/{ticket}/claim", data={"csrf": "nope"},
+                                    allow_redirects=False)
+    assert answer.status == 403
+    answer = await site.client.post("/chat/send", headers={"Origin": "https://elsewhere.example"}, json={
+        "token": None, "lang": "en", "frame": {"type": "hello", "token": None, "lang": "en", "fresh": True}})
+    assert answer.status == 403
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [
+        "security sign_in_failed reason=wrong",
+        "security sign_in_form_refused reason=csrf",
+        "security sign_in",
+        "security authorisation_refused action=view_ticket role=counsellor route=/dashboard/tickets/{ticket}",
+        "security csrf_refused role=counsellor route=/dashboard/tickets/{ticket}/claim",
+        "security chat_origin_refused transport=http",
+    ], said
+    levels = {r.getMessage(): r.levelno for r in caplog.records if r.name == "baken.security"}
+    assert levels.pop("security sign_in") == logging.INFO and set(levels.values()) == {logging.WARNING}
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+    for secret in ("anna", "Hunter2", PASSWORD, token, csrf[1], "forged-by-another-site", "elsewhere", "127.0.0.1",
+                   f"/dashboard/tickets/{ticket}"):
+        assert secret not in logged, secret
+
+
+def test_limit_hits_are_logged_once_a_minute_with_their_count(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3 without a log flood: the first hit at once, then one line a minute per limit with the count."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    for second in (0.0, 1.0, 2.0, 30.0, 59.0):
+        security_log.limit_hit("webchat_tab", now=1000 + second)
+    security_log.limit_hit("webchat_address", now=1010)
+    security_log.limit_hit("webchat_tab", now=1060)
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == ["security limit_hit hits=1 limit=webchat_tab", "security limit_hit hits=1 limit=webchat_address",
+                    "security limit_hit hits=5 limit=webchat_tab"]
+
+
+async def test_a_web_chat_flood_is_logged_without_the_address(
+    site: Site, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3: new conversations past their limit are refused and that is said in the log, nothing more."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    reasons = []
+    for _ in range(25):
+        answer = await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+            "type": "hello", "token": None, "lang": "en", "fresh": True}})
+        reasons.append(json.dumps(await answer.json()))
+    assert any("slow_down" in r for r in reasons), "the limit holds"
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == ["security limit_hit hits=1 limit=webchat_new_conversations"]
+    assert "127.0.0.1" not in "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+
+
+async def test_the_administrator_can_end_one_accounts_sessions_or_everyones(site: Site) -> None:
+    """ASVS 7.4.5: `baken counsellor sign-out NAME` ends that account's sessions and leaves it active;
+    `--all` ends every session; both are audited."""
+    _, anna = await account(site.services, "anna")
+    _, ben = await account(site.services, "ben")
+    anna_token = await site.sign_in("anna", anna)
+    other: TestClient[Any, Any] = TestClient(site.client.server)
+    try:
+        ben_token = await site.sign_in("ben", ben, other)
+        await end_sessions(site.services.store, "anna")
+        assert await site.with_cookie(anna_token) == 401
+        assert await site.with_cookie(ben_token) == 200, "a colleague's session is untouched"
+        again = await site.sign_in("anna", anna, code=anna.recovery_codes[0])
+        assert await site.with_cookie(again) == 200, "the account itself stays active"
+        await end_sessions(site.services.store, None)
+        assert await site.with_cookie(again) == 401 and await site.with_cookie(ben_token) == 401
+    finally:
+        await other._session.close()
+    with pytest.raises(AccountError):
+        await end_sessions(site.services.store, "nobody")
+    details = await site.services.store.run(lambda s: [e.detail for e in s.execute(
+        select(AuditEntry).where(col(AuditEntry.action) == "sessions_ended")).scalars()])
+    assert details[0].startswith("account=anna#") and details[1].startswith("account=all count=2")

@@ -45,3 +45,18 @@ def test_add_prints_the_enrolment_qr_and_recovery_codes_then_list_disable_reset(
     listed = baken(tmp_path, "list").stdout
     assert re.search(r"anna\s+Anna\s+counsellor\s+nl,fr\s+disabled", listed)
     assert "bob" not in listed
+
+
+def test_sign_out_ends_one_accounts_sessions_or_everyones(tmp_path: Path) -> None:
+    added = baken(tmp_path, "add", "anna", "--role", "counsellor", "--languages", "nl", "--password-stdin",
+                  stdin="a long enough password\n")
+    assert added.returncode == 0, added.stderr
+    one = baken(tmp_path, "sign-out", "anna")
+    assert one.returncode == 0 and "sessions of 'anna' are ended" in one.stdout, one.stderr
+    everyone = baken(tmp_path, "sign-out", "--all")
+    assert everyone.returncode == 0 and "Every dashboard session is ended." in everyone.stdout, everyone.stderr
+    for wrong in (("sign-out",), ("sign-out", "anna", "--all"), ("sign-out", "nobody")):
+        answer = baken(tmp_path, *wrong)
+        assert answer.returncode == 2 and answer.stderr, wrong
+    listed = baken(tmp_path, "list")
+    assert "active" in listed.stdout, "signing out disables nothing"

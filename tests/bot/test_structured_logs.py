@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -102,3 +103,46 @@ def test_a_traceback_is_scrubbed_like_a_message(json_lines: bool) -> None:
     if json_lines:
         record = json.loads(written)
         assert record["request_id"] == "a1b2c3d4e5f6" and "<id>" in record["exception"]
+
+
+def _log_once(json_lines: bool, message: str) -> str:
+    """What one INFO line through Baken's handler looks like."""
+    out = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure(level=logging.INFO, json_lines=json_lines, stream=out)
+    try:
+        logging.getLogger("baken.test").info("%s", message)
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_both_formats_write_utc_times_with_their_offset(json_lines: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ASVS 16.2.2: a reader of lines from servers in different zones can order them without guessing."""
+    monkeypatch.setenv("TZ", "America/Sao_Paulo")  # a zone far from UTC: local time would show
+    time.tzset()
+    try:
+        before = dt.datetime.now(dt.UTC)
+        written = _log_once(json_lines, "started")
+        after = dt.datetime.now(dt.UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = json.loads(written)["time"] if json_lines else written.split(" ", 1)[0]
+    when = dt.datetime.fromisoformat(stamp)
+    assert when.utcoffset() == dt.timedelta(0), stamp
+    assert before - dt.timedelta(seconds=1) <= when <= after + dt.timedelta(seconds=1), stamp
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+def test_a_line_break_in_a_message_cannot_forge_a_log_line(json_lines: bool) -> None:
+    """ASVS 16.4.1: whatever a message carries, it stays one line; the forged line never stands alone."""
+    forged = "ok\n2026-01-01T00:00:00.000+00:00 INFO baken.dashboard sign-in by admin\r\n{\"level\": \"INFO\"}"
+    written = _log_once(json_lines, forged)
+    assert written.count("\n") == 1 and "\r" not in written, written
+    if json_lines:
+        assert json.loads(written)["message"] == forged, "encoded, not lost"
+    else:
+        assert "ok\\n2026-01-01" in written

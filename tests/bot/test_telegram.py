@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram.ext import AIORateLimiter
 
+from bot import security_log
 from bot.channels.telegram.channel import TelegramTuning
 from bot.channels.telegram.commands import COMMANDS
 from bot.channels.telegram.flood import FloodGate
@@ -419,11 +420,16 @@ async def test_someone_blocking_the_bot_in_private_is_not_a_group(hooked: BakenO
 
 @pytest.mark.parametrize("secret", [None, "wrong-secret", ""])
 async def test_the_webhook_refuses_a_wrong_or_missing_secret(
-    hooked: BakenOnTelegram, fake: FakeBotAPI, secret: str | None
+    hooked: BakenOnTelegram, fake: FakeBotAPI, secret: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """And says so in the log (ASVS 16.3.3), without what was sent."""
     person = PEOPLE["nl"]
+    caplog.set_level(logging.INFO)
     status = await hooked.post(text(person, "/start"), secret=secret if secret != "" else "x" * 64)
     assert status == 401
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [f"security webhook_secret_refused given={'none' if secret is None else 'wrong'}"]
+    assert not any("wrong-secret" in r.getMessage() or "x" * 64 in r.getMessage() for r in caplog.records)
     assert await count(hooked, ConversationSession) == 0 and await count(hooked, InboundSeen) == 0
     assert fake.of("sendMessage") == []
 
@@ -431,8 +437,13 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(
 # ------------------------------------------------------------------------------------------- flood
 @pytest.mark.parametrize("mode", ["webhook", "polling"])
 async def test_a_flood_from_one_person_slows_only_that_person(
-    fake: FakeBotAPI, tg_settings: Settings, mode: str
+    fake: FakeBotAPI, tg_settings: Settings, mode: str, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """And the log says a limit was hit (ASVS 16.3.3), not whose."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
     waited: list[tuple[float, asyncio.Event]] = []
     entered = asyncio.Event()
 
@@ -458,6 +469,8 @@ async def test_a_flood_from_one_person_slows_only_that_person(
         assert await fourth == 200
         assert len(fake.of("sendMessage", flooder.id)) == flooded + 1
         assert all(len(key) == 64 for key in gate._buckets), "buckets are keyed by pseudonym"
+        said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+        assert said == ["security limit_hit hits=1 limit=telegram_person"]
     finally:
         await baken.close()
 

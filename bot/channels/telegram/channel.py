@@ -46,6 +46,7 @@ from bot.channels.telegram.render import compose
 from bot.channels.telegram.updates import GROUPS, PRIVATE, edit_of, inbound_of, urgent_candidate
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.lanes import LaneFull
+from bot.security_log import limit_hit
 from bot.urgent import GRACE_SECONDS, NumbersSent, numbers_first, without_numbers
 from content.i18n import normalise_locale
 from flows.messages import Inbound, Outbound
@@ -397,11 +398,12 @@ class TelegramChannel:
         pseudonym = self.dispatcher.pseudonym(CHANNEL, user_id)
         urgent = self.dispatcher.urgent_numbers(inbound, normalise_locale(user.language_code)) is not None
         delay = 0.0 if urgent else self.flood.delay(pseudonym)  # no limit ever holds up urgent help
-        if delay > 0 and self.flood.first_slowed(pseudonym):
-            with suppress(TelegramError):  # said once per flood, never stored
-                await self.bot.send_message(chat.id, say(SLOW_DOWN, user.language_code))
-        if delay > 0:  # a flood costs its sender time, not a working slot other chats need
-            async with self.lanes.aside():
+        if delay > 0:
+            limit_hit("telegram_person")
+            if self.flood.first_slowed(pseudonym):
+                with suppress(TelegramError):  # said once per flood, never stored
+                    await self.bot.send_message(chat.id, say(SLOW_DOWN, user.language_code))
+            async with self.lanes.aside():  # a flood costs its sender time, not a working slot other chats need
                 await self.flood.sleep(delay)
         key = str(update.update_id)
         delivery = await self.dispatcher.handle(

@@ -10,6 +10,7 @@ import logging
 from aiohttp import web
 
 from bot.channels.telegram.channel import RETRY_AFTER, Handled, TelegramChannel, WebhookAnswer
+from bot.security_log import security_event
 from bot.settings import Settings
 
 log = logging.getLogger("baken.telegram")
@@ -34,6 +35,7 @@ async def receive(request: web.Request) -> web.Response:
     given = request.headers.get(SECRET_HEADER, "")
     # aiohttp keeps undecodable header bytes as surrogates: compare bytes, so they fail as a wrong secret
     if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), channel.webhook_secret.encode()):
+        security_event("webhook_secret_refused", given="none" if not given else "wrong")
         return web.Response(status=401, text="unauthorized")
     try:
         payload = await request.json()

@@ -29,6 +29,7 @@ from bot.channels.webchat.limits import AddressBook, WebchatLimits, bucket_of
 from bot.channels.webchat.render import render_all
 from bot.crypto import Keyring
 from bot.dispatch import Delivery, Dispatcher, Envelope
+from bot.security_log import limit_hit
 from bot.storage import data_keys
 from bot.storage.models import OutboxMessage, utcnow
 from bot.urgent import GRACE_SECONDS, in_time
@@ -183,6 +184,7 @@ class WebChat:
             return []
         urgent = self._is_urgent(peer, frame)
         if not self.per_address.take(peer.address) and not urgent:
+            limit_hit("webchat_address")
             return [self._error("slow_down", frame)]
         if kind == "hello":
             return await self._hello(peer, frame)
@@ -199,6 +201,7 @@ class WebChat:
                 return opened  # "Start again" after an erase: the new session's welcome is the answer
             return opened + await self.handle(peer, frame)
         if not self.per_session.take(peer.token) and not self._is_urgent(peer, frame):
+            limit_hit("webchat_tab")
             return [self._error("slow_down", frame)]
         if kind == "code":
             return [await self._new_code(peer)]
@@ -275,6 +278,7 @@ class WebChat:
             state, data = await self.dispatcher.load_state(CHANNEL, token)
         if state is None or data is None or not isinstance(token, str):
             if not self.new_sessions.take(peer.address):
+                limit_hit("webchat_new_conversations")
                 return [{"type": "error", "reason": "slow_down", "id": None}]
             token = secrets.token_urlsafe(32)  # always ours: a token the page made up is never adopted
             peer.token = token
@@ -535,6 +539,7 @@ class WebChat:
         """(token, None) for a live code, else (None, reason): `bad_code` or `code_tries`."""
         now = time.monotonic()
         if not self.code_tries.take(address) or not self.code_tries_overall.take(now):
+            limit_hit("webchat_code_tries")
             return None, "code_tries"
         bare = codes.normalise(typed)
         if bare is None:

@@ -22,6 +22,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.channels.webchat.chat import BadFrame, Frame, Peer, WebChat
 from bot.channels.webchat.page import chat_page, widget_script
 from bot.pages import page_language
+from bot.security_log import security_event
 
 log = logging.getLogger("baken.webchat")
 
@@ -80,9 +81,11 @@ def _address(request: web.Request) -> str:
 async def websocket(request: web.Request) -> web.StreamResponse:
     chat = request.app[WEBCHAT]
     if not origin_allowed(request):
+        security_event("chat_origin_refused", transport="websocket")
         raise web.HTTPForbidden(text="origin not allowed")
     address = _address(request)
     if not chat.open_connection(address):
+        security_event("chat_connections_refused", reason="too_many_from_one_address")
         raise web.HTTPTooManyRequests(text="too many connections")
     ws = web.WebSocketResponse(heartbeat=25.0, max_msg_size=chat.limits.frame_bytes)
     sockets = request.app[SOCKETS]
@@ -139,6 +142,7 @@ async def _answer(chat: WebChat, peer: Peer, raw: str | bytes) -> list[Frame]:
 
 async def _body(request: web.Request, chat: WebChat) -> dict[str, Any]:
     if not origin_allowed(request):
+        security_event("chat_origin_refused", transport="http")
         raise web.HTTPForbidden(text="origin not allowed")
     if request.content_length is not None and request.content_length > chat.limits.frame_bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=chat.limits.frame_bytes, actual_size=request.content_length)
