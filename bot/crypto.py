@@ -17,8 +17,11 @@ import hmac
 import json
 import os
 import struct
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -112,6 +115,58 @@ def unwrap(kek: bytes, key_id: str, version: int, wrapped: bytes) -> bytes:
     return AESGCM(kek).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], f"data key {key_id} v{version}".encode())
 
 
+class OpenedKeys:
+    """This process's memo of unwrapped data keys, bounded (least recently used out), in memory only.
+
+    Keyed by the key's whole row (id, version, master version, wrapped bytes): `bot.storage.data_keys`
+    consults it only with the row it has just read in the unit's transaction, so it spares the unwrap (and
+    the AES-GCM set-up) of a row seen before and never answers for a key whose row was deleted (erasure)
+    or re-wrapped (rotation). Erasure and rotation in this process drop entries at once as well.
+    """
+
+    _all: ClassVar[weakref.WeakSet[OpenedKeys]] = weakref.WeakSet()
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._keys: OrderedDict[tuple[str, int, int, bytes], DataKey] = OrderedDict()
+        self._lock = threading.Lock()  # the SQLite writer thread and the event loop both unwrap keys
+        OpenedKeys._all.add(self)
+
+    @classmethod
+    def forget_everywhere(cls, key_ids: Iterable[str]) -> None:
+        """Erased keys leave every keyring's memo in this process (a process may hold several keyrings)."""
+        ids = list(key_ids)
+        for opened in list(cls._all):
+            opened.forget(ids)
+
+    def get(self, row: tuple[str, int, int, bytes]) -> DataKey | None:
+        with self._lock:
+            found = self._keys.get(row)
+            if found is not None:
+                self._keys.move_to_end(row)
+            return found
+
+    def put(self, row: tuple[str, int, int, bytes], key: DataKey) -> None:
+        with self._lock:
+            self._keys[row] = key
+            self._keys.move_to_end(row)
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+
+    def forget(self, key_ids: Iterable[str]) -> None:
+        ids = set(key_ids)
+        with self._lock:
+            for row in [r for r in self._keys if r[0] in ids]:
+                del self._keys[row]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 class MasterKeys:
     """The master key versions this process holds; learns a newer one from the key file after a rotation.
 
@@ -160,6 +215,8 @@ class Keyring:
         self._server_raw = server
         self._server = DataKey(server, 1, legacy=legacy)
         self.masters = masters
+        #: unwrapped conversation and ticket keys, by their row (see OpenedKeys)
+        self.opened = OpenedKeys()
 
     def pseudonym(self, channel: str, user_id: str | int) -> str:
         """HMAC-SHA256(key, channel:user_id): stable per person and channel, meaningless without the key."""
@@ -210,3 +267,4 @@ class Keyring:
         """Every row is re-sealed (adoption): the old single storage key is not kept in memory any more."""
         self._legacy = None
         self._server = DataKey(self._server_raw, 1)
+        self.opened.clear()  # its keys still hold the old key

@@ -4,7 +4,8 @@ One key per conversation (`session:<pseudonym>`: the session's data and address,
 code) and one per ticket (`ticket:<id>`: summary, story, profile, relayed messages, notes, outcome detail),
 plus the server's own (`server:pseudonym`, the pseudonym key; `server:data`, for what belongs to no
 conversation). Every function runs inside the caller's transaction; unwrapped keys are cached in the
-transaction's `Session.info` only, so nothing outlives the unit of work in memory.
+transaction's `Session.info`, and per process in the keyring's small bounded memo of unwraps
+(`bot.crypto.OpenedKeys`), which is consulted only with the key's row as just read in this transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import CursorResult, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.crypto import DataKey, Keyring, MasterKeys, first_pseudonym_key, legacy_storage_key, unwrap, wrap
+from bot.crypto import DataKey, Keyring, MasterKeys, OpenedKeys, first_pseudonym_key, legacy_storage_key, unwrap, wrap
 from bot.server_key import KeyProblem
 from bot.storage.models import DataKeyRow, KeyFingerprint, utcminute
 from bot.storage.repository import Contention
@@ -27,6 +28,8 @@ SERVER_PSEUDONYM = "server:pseudonym"
 SERVER_DATA = "server:data"
 _CACHE = "baken.data_keys"
 _KEYS = DataKeyRow.__table__  # type: ignore[attr-defined]
+# built once: a statement built per call costs more in SQLAlchemy's cache-key work than SQLite spends on it
+_SELECT_KEY = select(_KEYS.c.version, _KEYS.c.master_version, _KEYS.c.wrapped).where(_KEYS.c.id == bindparam("kid"))
 _INSERT = text(
     "INSERT INTO data_keys (id, version, master_version, wrapped, created_at) "
     "VALUES (:id, :version, :master_version, :wrapped, :created_at) ON CONFLICT (id) DO NOTHING"
@@ -72,8 +75,21 @@ def _kek(s: Session, masters: MasterKeys, version: int) -> bytes:
 
 
 def _open(s: Session, keyring: Keyring, key_id: str, version: int, master_version: int, wrapped: bytes) -> DataKey:
-    raw = unwrap(_kek(s, keyring.masters, master_version), key_id, version, bytes(wrapped))
-    return DataKey(raw, version, legacy=keyring.legacy)
+    """Unwrap a key row as read in this transaction; the memo spares the unwrap of a row seen before.
+
+    The memo is keyed by the whole row (id, version, master version and the wrapped bytes, whose nonce is
+    random): it can only answer for a row that still exists, so a deleted key (erasure) or a re-wrapped one
+    (rotation) is never opened from it, in this process or any other.
+    """
+    wrapped = bytes(wrapped)
+    memo = (key_id, version, master_version, wrapped)
+    found = keyring.opened.get(memo)
+    if found is not None:
+        return found
+    raw = unwrap(_kek(s, keyring.masters, master_version), key_id, version, wrapped)
+    key = DataKey(raw, version, legacy=keyring.legacy)
+    keyring.opened.put(memo, key)
+    return key
 
 
 def _create(s: Session, masters: MasterKeys, key_id: str, raw: bytes) -> None:
@@ -91,9 +107,7 @@ def obtain(s: Session, keyring: Keyring, key_id: str, *, create: bool = True) ->
     found = cache.get(key_id)
     if found is not None:
         return found
-    row = s.connection().execute(
-        select(_KEYS.c.version, _KEYS.c.master_version, _KEYS.c.wrapped).where(_KEYS.c.id == key_id)
-    ).first()
+    row = s.connection().execute(_SELECT_KEY, {"kid": key_id}).first()
     if row is not None:
         key = _open(s, keyring, key_id, int(row[0]), int(row[1]), row[2])
     elif not create:
@@ -119,11 +133,16 @@ def preload(s: Session, keyring: Keyring, key_ids: Iterable[str]) -> None:
 
 
 def erase(s: Session, key_ids: Iterable[str]) -> int:
-    """Destroy data keys: from the commit on, whatever they sealed is noise, in every copy."""
+    """Destroy data keys: from the commit on, whatever they sealed is noise, in every copy.
+
+    This process's memos of unwrapped keys forget them at once too (they could not open them again anyway:
+    a memo answers only for a row that still exists).
+    """
     ids = list(key_ids)
     cache = _cache(s)
     for key_id in ids:
         cache.pop(key_id, None)
+    OpenedKeys.forget_everywhere(ids)
     if not ids:
         return 0
     return int(cast(CursorResult[Any], s.execute(delete(DataKeyRow).where(col(DataKeyRow.id).in_(ids)))).rowcount)
@@ -184,6 +203,7 @@ def rotate(s: Session, keyring: Keyring, new_secret: bytes, new_fingerprint: str
         )
     keyring.masters.add(new_version, new_secret)
     _cache(s).clear()
+    keyring.opened.clear()
     return new_version, count
 
 

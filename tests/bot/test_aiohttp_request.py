@@ -233,9 +233,8 @@ async def test_a_full_pool_times_out_without_sending() -> None:
 
 
 # ---------------------------------------------------------------------- proxy, base URL, life cycle
-async def test_requests_go_through_an_http_proxy() -> None:
-    """With a proxy, the request line carries the Bot API's full URL (token path included) to the proxy."""
-    seen: list[bytes] = []
+async def _proxy_stub(seen: list[bytes]) -> asyncio.Server:
+    """A forward proxy on loopback that answers getMe itself and records each request line."""
 
     async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -250,7 +249,13 @@ async def test_requests_go_through_an_http_proxy() -> None:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    return await asyncio.start_server(proxy, "127.0.0.1", 0)
+
+
+async def test_requests_go_through_an_http_proxy() -> None:
+    """With a proxy, the request line carries the Bot API's full URL (token path included) to the proxy."""
+    seen: list[bytes] = []
+    server = await _proxy_stub(seen)
     port = server.sockets[0].getsockname()[1]
     try:
         async with bot_on("http://api.telegram.invalid", AiohttpRequest(proxy=f"http://127.0.0.1:{port}")) as bot:
@@ -259,6 +264,29 @@ async def test_requests_go_through_an_http_proxy() -> None:
         server.close()
         await server.wait_closed()
     assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1".encode()]
+
+
+async def test_the_environments_proxy_is_used_and_no_proxy_is_honoured(
+    fake: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP_PROXY from the environment carries every request (not only the first); a host in
+    NO_PROXY is reached directly."""
+    seen: list[bytes] = []
+    server = await _proxy_stub(seen)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    try:
+        async with bot_on("http://api.telegram.invalid", AiohttpRequest()) as bot:
+            assert bot.username == "BakenTestBot"
+            await bot.get_me()
+        async with bot_on(fake.url, AiohttpRequest()) as direct:  # the fake Bot API is on 127.0.0.1
+            await direct.send_message(CHAT, "direct")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert seen == [f"POST http://api.telegram.invalid/bot{TOKEN}/getMe HTTP/1.1".encode()] * 2
+    assert [c.text for c in fake.of("sendMessage", CHAT)] == ["direct"]
 
 
 def test_only_http_proxies_are_taken() -> None:

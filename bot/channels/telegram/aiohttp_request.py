@@ -16,10 +16,12 @@ import logging
 from typing import Any
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput, UploadFileDict
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+from yarl import URL
 
 log = logging.getLogger("baken.telegram.http")
 
@@ -61,6 +63,8 @@ class AiohttpRequest(BaseRequest):
         # the pool is counted here, not only in the connector, so that a full pool fails fast as PTB's
         # "pool timeout" (the connector would fold the wait into its connect timeout)
         self._slots: asyncio.Semaphore | None = None
+        #: HTTP(S)_PROXY / NO_PROXY from the environment, looked up once per origin (see `_env_proxy`)
+        self._env_proxies: dict[str, tuple[str | None, aiohttp.BasicAuth | None]] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -78,10 +82,26 @@ class AiohttpRequest(BaseRequest):
         self._session = aiohttp.ClientSession(
             connector=connector, headers={"User-Agent": self.USER_AGENT},
             # PTB checks the status itself; raising here would lose Telegram's error description
-            # trust_env: HTTP(S)_PROXY and NO_PROXY from the environment, as PTB's httpx backend honours them
-            raise_for_status=False, auto_decompress=True, trust_env=True,
+            # no trust_env: with it aiohttp reads ~/.netrc and the proxy environment in a worker thread on
+            # every request (two thread hops per sendMessage); the proxy environment is read once per origin
+            # in `_env_proxy` instead, and netrc, like PTB's httpx backend since httpx 0.24, is not read
+            raise_for_status=False, auto_decompress=True, trust_env=False,
         )
         self._slots = asyncio.Semaphore(self.pool_size)
+
+    async def _env_proxy(self, url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+        """The environment's proxy for this URL's origin (HTTP(S)_PROXY, NO_PROXY), as aiohttp's trust_env
+        would find it, but looked up once: the environment does not change while the server runs."""
+        origin = "/".join(url.split("/", 3)[:3])
+        found = self._env_proxies.get(origin)
+        if found is None:
+            try:  # in a thread, as aiohttp does: a proxy's credentials may come from ~/.netrc
+                proxy, auth = await asyncio.to_thread(get_env_proxy_for_url, URL(url))
+                found = (str(proxy), auth)
+            except LookupError:
+                found = (None, None)
+            self._env_proxies[origin] = found
+        return found
 
     async def shutdown(self) -> None:
         if self._session is None or self._session.closed:
@@ -118,8 +138,9 @@ class AiohttpRequest(BaseRequest):
                 await slots.acquire()
         except TimeoutError as exc:
             raise TimedOut(POOL_FULL) from exc
+        proxy, proxy_auth = (self.proxy, None) if self.proxy is not None else await self._env_proxy(url)
         try:
-            async with session.request(method, url, data=body, timeout=timeout, proxy=self.proxy,
+            async with session.request(method, url, data=body, timeout=timeout, proxy=proxy, proxy_auth=proxy_auth,
                                        allow_redirects=False) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's ServerTimeoutError and the total ceiling alike
