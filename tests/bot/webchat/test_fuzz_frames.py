@@ -2,7 +2,8 @@
 WebSocket and its plain-HTTP fallback: no frame makes the program fail (a 500, a `failed` answer or a logged
 exception), and a person who opens the chat afterwards is served as before.
 
-The suite runs 40 inputs on each path, plus the cases it once found; `BAKEN_FUZZ_EXAMPLES=10000` (or `make fuzz`) runs the long version.
+The suite runs 40 inputs on each path, plus the cases it once found; `BAKEN_FUZZ_EXAMPLES=10000` (or
+`make fuzz`) runs the long version.
 """
 
 from __future__ import annotations
