@@ -22,16 +22,15 @@ import logging
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy.engine import make_url
 
 from bench.ordering import SECRET, TOKEN, _cpu_seconds, _free_port, _start, update_of
+from bench.scratch import create_database, drop_database, serve_forever
 from bot.storage.migrate import upgrade
 
 FLOODER = 8_100_000_000
@@ -69,14 +68,7 @@ def _serve_api(port: int, ready: Any) -> None:
     app.router.add_post("/bot{token}/{method}", method)
     app.router.add_get("/sent", dump)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(app, port, ready)
 
 
 def _serve_baken(settings: dict[str, Any], port: int, ready: Any) -> None:
@@ -89,14 +81,7 @@ def _serve_baken(settings: dict[str, Any], port: int, ready: Any) -> None:
     logging.basicConfig(level=logging.ERROR)
     app = make_app(Settings(**settings), telegram=TelegramTuning(rate_limiter=None))
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(app, port, ready, backlog=4096)
 
 
 def p(values: list[float], q: float) -> float:
@@ -148,29 +133,12 @@ async def flooder(url: str, secret: str, until: float, rate: float, statuses: Co
 async def database(args: argparse.Namespace, tmp: Path) -> str:
     if args.database is None:
         return f"sqlite+aiosqlite:///{tmp / 'flood.db'}"
-    import asyncpg
-
-    base = make_url(args.database)
-    name = f"{base.database}_flood_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.set(database=name).render_as_string(hide_password=False)
+    return await create_database(args.database, "flood")
 
 
 async def drop(args: argparse.Namespace, url: str) -> None:
-    if args.database is None:
-        return
-    import asyncpg
-
-    base = make_url(args.database)
-    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    if args.database is not None:
+        await drop_database(url)
 
 
 async def run(args: argparse.Namespace) -> None:

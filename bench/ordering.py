@@ -32,9 +32,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
+from bench.scratch import create_database, drop_database, serve_forever
 from bench.steps import BENCH_KEY
 from bot.storage.migrate import upgrade
 
@@ -85,14 +85,7 @@ def _serve_api(port: int, ready: Any) -> None:
     app.router.add_post("/bot{token}/{method}", method)
     app.router.add_get("/sent", dump)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(app, port, ready)
 
 
 # ---------------------------------------------------------------------- Baken's server (own process)
@@ -114,14 +107,7 @@ def _serve_baken(settings: dict[str, Any], ordered: bool, port: int, ready: Any)
 
     app.on_startup.append(unordered)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(app, port, ready, backlog=4096)
 
 
 def _free_port() -> int:
@@ -228,28 +214,11 @@ class Run:
         """A fresh database for each mode: SQLite in the temp folder, or a new one on the PostgreSQL server."""
         if self.args.database is None:
             return f"sqlite+aiosqlite:///{self.tmp / f'{uuid.uuid4().hex}.db'}"
-        import asyncpg
-
-        base = make_url(self.args.database)
-        name = f"baken_bench_{uuid.uuid4().hex[:10]}"
-        conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        return base.set(database=name).render_as_string(hide_password=False)
+        return await create_database(self.args.database, "bench")
 
     async def drop(self, url: str) -> None:
-        if self.args.database is None:
-            return
-        import asyncpg
-
-        base = make_url(self.args.database)
-        conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        if self.args.database is not None:
+            await drop_database(url)
 
     def settings(self, url: str) -> dict[str, Any]:
         return {"data_dir": str(self.tmp), "database_url": url, "secret_key": SECRET, "telegram_token": TOKEN,

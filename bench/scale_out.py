@@ -31,11 +31,11 @@ from pathlib import Path
 
 import aiohttp
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from bench.cluster import BotAPI, Counsellor, Node, Tab, start_nodes, texts
 from bench.ordering import LOCALES, SCRIPTS, Chat, _replay, update_of
+from bench.scratch import create_database, drop_database
 from bench.steps import BENCH_KEY
 
 PASSWORD = "correct horse battery staple"
@@ -187,28 +187,7 @@ async def relay_run(database_url: str, secret: str, root: Path, *, sockets: int,
 
 
 async def fresh_database(base_url: str) -> str:
-    import asyncpg
-
-    base = make_url(base_url)
-    name = f"{base.database}_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(url: str) -> None:
-    import asyncpg
-
-    target = make_url(url)
-    conn = await asyncpg.connect(target.set(drivername="postgresql", database="postgres")
-                                 .render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    return await create_database(base_url, "scale")
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -30,7 +30,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,11 +37,11 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlmodel import col
 
 from bench.flood import _serve_api
 from bench.ordering import SECRET, TOKEN, _free_port, _start, update_of
+from bench.scratch import create_database, drop_database
 
 LOCALES = ["nl", "fr", "de", "en"]
 #: a handover: consent to share, then messages relayed to the counsellor
@@ -199,28 +198,12 @@ def make_chat(n: int) -> Chat:
 async def database(base: str | None, tmp: Path) -> str:
     if base is None:
         return f"sqlite+aiosqlite:///{tmp / 'soak.db'}"
-    import asyncpg
-
-    url = make_url(base)
-    name = f"{url.database}_soak_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return await create_database(base, "soak")
 
 
 async def drop(base: str | None, url: str) -> None:
-    if base is None:
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(make_url(base).set(drivername="postgresql").render_as_string(hide_password=False))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    if base is not None:
+        await drop_database(url)
 
 
 def normalised(text: str) -> str:

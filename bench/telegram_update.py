@@ -33,6 +33,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bench.scratch import serve_forever
 from bench.steps import BENCH_KEY
 from bot.app import build_services
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
@@ -72,14 +73,7 @@ def _serve_api(port: int, ready: Any) -> None:
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
+    serve_forever(app, port, ready)
 
 
 def _free_port() -> int:
