@@ -99,8 +99,9 @@ class RelayPump:
                     await self.once()
                 except Exception:  # the database may be briefly away; the pump must outlive that
                     log.exception("relay round failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.store.events.poll_every(self.every, self.slow))
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: see WebChat._relay_loop
+                    async with asyncio.timeout(self.store.events.poll_every(self.every, self.slow)):
+                        await self._wake.wait()
         finally:
             unsubscribe()
 

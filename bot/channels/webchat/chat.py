@@ -484,9 +484,11 @@ class WebChat:
     async def _relay_loop(self) -> None:
         next_purge = time.monotonic() + 60
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 a stop that cancels this loop while wait_for's inner
+            # Event.wait task is being woken can leave the loop "cancelling" for ever (seen: a hung shutdown)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self.store.events.poll_every(self.limits.relay_check_seconds))
+                async with asyncio.timeout(self.store.events.poll_every(self.limits.relay_check_seconds)):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.deliver_waiting()
