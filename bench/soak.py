@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import logging
 import os
 import random
@@ -58,6 +59,9 @@ TALKS = [
      "#age:16-17", "#tick:withdrawn", "#go", "#go", "#duration:weeks"],
     ["/start", "#go", "/language", "#lang:fr", "#role:teacher", "Bonjour", "#role:teacher",
      "#reason:young_person", "/restart", "#go", "#role:parent"],
+    # erased on request, then begun again: the erasure's answer once, the chat cleared, a fresh session
+    ["/start", "#go", "#role:parent", "#reason:young_person", "She stopped seeing her friends.", "/forget",
+     "#forget_yes", "/start", "#go", "#role:teacher"],
 ]
 DIGITS = re.compile(r"\d+")
 
@@ -70,6 +74,7 @@ class Chat:
     handover: bool
     updates: list[dict[str, Any]] = field(default_factory=list)
     deliveries: int = 0  # posts made, re-deliveries included
+    answered: list[str] = field(default_factory=list)  # texts sent as the webhook's answer (Telegram runs them)
 
 
 @dataclass
@@ -88,6 +93,8 @@ class Figures:
     relayed_twice: int
     duplicate_replies: int
     missing_replies: int
+    by_request: int  # replies sent by sendMessage (several-message steps, re-sends after a failure)
+    in_answer: int  # replies Telegram ran from the webhook's answer
     not_resumed: int
     seconds: float
 
@@ -100,7 +107,8 @@ class Figures:
             f" {self.handovers} consented handovers",
             f"  consented handovers lost {self.handovers_lost}   duplicate tickets {self.duplicate_tickets}",
             f"  relayed messages lost {self.relayed_lost}   stored twice (update handled twice) {self.relayed_twice}",
-            f"  duplicate replies {self.duplicate_replies}   missing replies {self.missing_replies}",
+            f"  duplicate replies {self.duplicate_replies}   missing replies {self.missing_replies}"
+            f"   (replies by sendMessage {self.by_request}, in the webhook's answer {self.in_answer})",
             f"  sessions not resumed where they were {self.not_resumed}",
         ]
 
@@ -172,8 +180,13 @@ async def deliver(http: aiohttp.ClientSession, server: Server, secret: str, chat
         try:
             async with http.post(f"http://127.0.0.1:{server.port}/telegram/webhook", json=update,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as response:
-                await response.read()
+                body = await response.read()
                 if response.status == 200:
+                    # Telegram runs a method given as the answer only when it read the whole answer
+                    if body and response.content_type == "application/json":
+                        call = json.loads(body)
+                        if call.get("method") == "sendMessage":
+                            chat.answered.append(str(call["text"]))
                     return
                 await asyncio.sleep(0.2 if response.status in (429, 503) else 0.5)
         except (TimeoutError, aiohttp.ClientError, OSError):
@@ -207,8 +220,21 @@ async def drop(base: str | None, url: str) -> None:
 
 
 def normalised(text: str) -> str:
-    """Queue positions and times depend on the other chats: compare texts without their numbers."""
-    return DIGITS.sub("#", text)
+    """Queue positions and times depend on the other chats, and what /forget could clear from the screen on
+    how far Telegram got: compare texts without their numbers or the clearing note."""
+    return DIGITS.sub("#", CLEARING_NOTES.sub("", text))
+
+
+def _clearing_notes() -> re.Pattern[str]:
+    from bot.channels.telegram.notices import CHAT_CLEARED, SOME_MESSAGES_REMAIN
+    from bot.channels.telegram.render import to_html
+    from content.i18n import translator
+
+    notes = {to_html(translator(loc)(m)) for loc in LOCALES for m in (CHAT_CLEARED, SOME_MESSAGES_REMAIN)}
+    return re.compile("|".join(re.escape("\n\n" + n) for n in sorted(notes)))
+
+
+CLEARING_NOTES = _clearing_notes()
 
 
 async def reference(chats: list[Chat], folder: Path) -> dict[int, tuple[Any, Counter[str], int]]:
@@ -247,7 +273,8 @@ async def reference(chats: list[Chat], folder: Path) -> dict[int, tuple[Any, Cou
         await services.close()
 
 
-async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = False) -> Figures:
+async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = False,
+               webhook_reply: bool | None = None) -> Figures:
     """The whole soak on one backend; the figures."""
     from bot.app import build_services
     from bot.channels.telegram.notices import SLOW_DOWN
@@ -273,6 +300,8 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
                 "BAKEN_SECRET_KEY": SECRET, "BAKEN_TELEGRAM_TOKEN": TOKEN,
                 "BAKEN_TELEGRAM_API_URL": f"http://127.0.0.1:{api_port}",
                 "BAKEN_TELEGRAM_WEBHOOK_URL": "https://soak.invalid/telegram/webhook", "BAKEN_LOG_LEVEL": "ERROR"}
+        if webhook_reply is not None:
+            env["BAKEN_TELEGRAM_WEBHOOK_REPLY"] = "1" if webhook_reply else "0"
         secret = webhook_secret(settings)
         server = Server(env, port, tmp / "serve.log")
         chats: list[Chat] = []
@@ -329,6 +358,8 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
         await drop(base, url)
 
     got_texts: dict[int, Counter[str]] = {}
+    by_request = sum(1 for _, _, text in sent if normalised(text) not in notices)
+    sent += [(0.0, c.chat_id, text) for c in chats for text in c.answered]
     for _, chat_id, text in sent:
         if normalised(text) not in notices:
             got_texts.setdefault(chat_id, Counter())[normalised(text)] += 1
@@ -347,7 +378,8 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
         duplicate_tickets=sum(max(0, n - 1) for n in tickets.values()),
         relayed_lost=sum(max(0, expected[c.chat_id][2] - relayed[pseudonym[c.chat_id]]) for c in chats),
         relayed_twice=sum(max(0, relayed[pseudonym[c.chat_id]] - expected[c.chat_id][2]) for c in chats),
-        duplicate_replies=duplicate, missing_replies=missing,
+        duplicate_replies=duplicate, missing_replies=missing, by_request=by_request,
+        in_answer=sum(len(c.answered) for c in chats),
         not_resumed=sum(1 for c in chats if got_state[c.chat_id] != expected[c.chat_id][0]),
         seconds=time.monotonic() - began,
     )
@@ -361,7 +393,7 @@ async def run(args: argparse.Namespace) -> None:
     print(f"soak: {args.kills} SIGKILLs per backend, {args.chats} chats talking at once"
           " (half of them hand over to a counsellor)", flush=True)
     for base in backends:
-        figures = await soak(args.kills, args.chats, base)
+        figures = await soak(args.kills, args.chats, base, webhook_reply=args.webhook_reply)
         print("\n".join(figures.lines()), flush=True)
 
 
@@ -372,6 +404,8 @@ def main() -> None:
     parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--both", action="store_true",
                         help="SQLite, then PostgreSQL at BAKEN_TEST_POSTGRES_URL when it is set")
+    parser.add_argument("--webhook-reply", type=int, choices=(0, 1), default=None,
+                        help="1: replies ride in the webhook's answer; 0: always by sendMessage (default: Baken's)")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -61,6 +61,9 @@ class Envelope:
     locale_hint: str | None = None
     address: str | None = None
     message_ref: int | None = None  # the channel's id of this message in the chat, for /forget to delete
+    #: the channel answers updates inside their webhook reply and delivers a chat's next update only once
+    #: the earlier one was answered: a first delivery settles the earlier answered rows (Telegram read them)
+    settles_answers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,14 @@ class Delivery:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """SQLite hands back naive datetimes; every time stored here is UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _before_the_question(replies: list[Outbound], extra: list[Outbound]) -> list[Outbound]:
+    """What the step's effects add (the queue position, the stored data) goes before the step's closing
+    question, so the buttons stay last and the whole answer is one message where it fits."""
+    if extra and replies and replies[-1].buttons:
+        return [*replies[:-1], *extra, replies[-1]]
+    return replies + extra
 
 
 class Dispatcher:
@@ -177,7 +188,9 @@ class Dispatcher:
             if marker.startswith("erased:"):  # the erasure's answer was lost: say it again, start nothing
                 locale = marker.removeprefix("erased:") or env.locale_hint or "nl"
                 return Delivery(sid, self.engine.erased(locale), duplicate=True, forgotten=True, locale=locale)
-            return self._redeliver(repo, sid)
+            return self._redeliver(repo, sid, env.update_key)
+        if env.settles_answers:
+            repo.settle_answered(sid)
         row = repo.lock_session(sid)
         state, data, address = None, None, env.address
         box = self.keys.conversation(repo.s, sid)  # a new conversation's key is made here
@@ -190,8 +203,7 @@ class Dispatcher:
         stepping = time.perf_counter()
         result = self.engine.step(state, data, env.inbound, env.locale_hint)
         flow_seconds = time.perf_counter() - stepping
-        replies = list(result.replies)
-        replies += self._apply(repo, sid, result)
+        replies = _before_the_question(list(result.replies), self._apply(repo, sid, result))
         opened = [e.level for e in result.effects if isinstance(e, OpenTicket)]
         relayed = sum(1 for e in result.effects if isinstance(e, RelayToCounsellor))
         if result.state is None or result.data is None:
@@ -212,12 +224,14 @@ class Dispatcher:
         )
         # one outbox row per step: the step's replies are sent, and forgotten, together
         payload = box.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
-        ids = [repo.add_outbox(sid, env.channel, payload)] if replies else []
+        ids = [repo.add_outbox(sid, env.channel, payload, env.update_key)] if replies else []
         return Delivery(sid, replies, ids, address=address, locale=result.data["locale"],
                         flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed)
 
-    def _redeliver(self, repo: Repository, sid: str) -> Delivery:
-        pending = repo.pending_outbox(sid)
+    def _redeliver(self, repo: Repository, sid: str, update_key: str) -> Delivery:
+        """This update's own replies again, if they are still kept: never another update's, which Telegram
+        may already have shown."""
+        pending = repo.replies_of(sid, update_key)
         box = self.keys.conversation(repo.s, sid) if pending else None
         replies = [Outbound.from_json(o) for p in pending if box is not None
                    for o in box.open_json(p.payload, f"outbox:{sid}")]
@@ -297,6 +311,12 @@ class Dispatcher:
                 repo.add_trail(session_id, shown)
 
         await self.store.run(unit)
+
+    async def answered(self, ids: list[int]) -> None:
+        """These rows went out inside a webhook answer: kept, sealed, until the chat's next update (or a day's
+        retention) settles them, so that a re-delivery of their update sends them again."""
+        if ids:
+            await self.store.run(lambda s: Repository(s).mark_answered(ids))
 
     async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
         """For tests and tools: the stored state of one person's session."""

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     #: PTB's HTTP layer: "aiohttp" (Baken's backend, several times cheaper per request) or "httpx" (PTB's)
     telegram_http: Literal["aiohttp", "httpx"] = "aiohttp"
     #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
-    telegram_webhook_reply: bool = False
+    telegram_webhook_reply: bool = True
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -71,7 +71,12 @@ class OutboxMessage(SQLModel, table=True):
     #: "step": the replies of the person's own message, sent by the channel that received it;
     #: "relay": written by the counsellor side, picked up by the channel's relay deliverer (any process)
     origin: str = Field(default="step", max_length=8, index=True)
+    #: the channel's id of the update whose step wrote this row: its re-delivery sends this row again, never
+    #: another update's (Telegram's update id: a number with no link to the person beyond this row)
+    update_key: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcminute)
+    #: set when the row went out inside the webhook's answer: kept (sealed) until Telegram moves on to the
+    #: chat's next update, so a re-delivery of its own update (the answer never arrived) sends it again
     sent_at: dt.datetime | None = Field(default=None, index=True)
 
 

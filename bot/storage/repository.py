@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, CursorResult, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, CursorResult, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col
 
@@ -63,6 +63,10 @@ _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 # one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
 _DELETE_OUTBOX = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+_MARK_ANSWERED = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid")).values(sent_at=bindparam("at"))
+_SETTLE_ANSWERED = delete(_OUTBOX).where(
+    _OUTBOX.c.session_id == bindparam("sid"), _OUTBOX.c.origin == "step", _OUTBOX.c.sent_at.is_not(None)
+)
 _SEEN = _TABLES[InboundSeen.__tablename__]
 # SQLAlchemy cannot cache a dialect insert's ON CONFLICT clause: built with `on_conflict_do_nothing` it is
 # compiled again on every message. The same words mean the same on SQLite and PostgreSQL, and a text
@@ -224,18 +228,31 @@ class Repository:
         return list((self.s.execute(stmt)).scalars())
 
     # --------------------------------------------------------------------- outbox
-    def add_outbox(self, session_id: str, channel: str, payload: bytes) -> int:
-        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcminute()}
+    def add_outbox(self, session_id: str, channel: str, payload: bytes, update_key: str | None = None) -> int:
+        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcminute(),
+                  "update_key": update_key}
         return int(self.c.execute(_INSERT_OUTBOX, params).scalar_one())
 
-    def pending_outbox(self, session_id: str) -> list[OutboxMessage]:
+    def replies_of(self, session_id: str, update_key: str) -> list[OutboxMessage]:
+        """A re-delivered update's own step replies still kept: unsent, or sent in a webhook answer that
+        Telegram may never have read. Rows from before update keys (NULL) count while unsent."""
         stmt = (
             select(OutboxMessage)
-            .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.sent_at).is_(None),
-                   col(OutboxMessage.origin) == "step")
+            .where(col(OutboxMessage.session_id) == session_id, col(OutboxMessage.origin) == "step",
+                   or_(col(OutboxMessage.update_key) == update_key,
+                       and_(col(OutboxMessage.update_key).is_(None), col(OutboxMessage.sent_at).is_(None))))
             .order_by(col(OutboxMessage.id))
         )
         return list((self.s.execute(stmt)).scalars())
+
+    def settle_answered(self, session_id: str) -> None:
+        """A new update of this chat arrived, so Telegram read the answers to the earlier ones: their rows go."""
+        self.c.execute(_SETTLE_ANSWERED, {"sid": session_id})
+
+    def mark_answered(self, ids: list[int]) -> None:
+        """These rows went out inside a webhook answer: kept until the chat's next update settles them."""
+        if ids:
+            self.c.execute(_MARK_ANSWERED, [{"oid": i, "at": utcminute()} for i in ids])
 
     def delete_outbox(self, ids: list[int]) -> None:
         if ids:

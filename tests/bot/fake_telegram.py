@@ -32,6 +32,7 @@ class Call:
     failed: bool = False  # the fake was told to refuse it
     result: Any = None  # what the fake answered (sendMessage: the Message, with its message_id)
     files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # part -> (file name, type, bytes)
+    in_answer: bool = False  # the bot gave it as its webhook answer (no request of its own)
 
     @property
     def message_id(self) -> int:
@@ -126,7 +127,9 @@ class FakeBotAPI:
                     "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
         if call.method == "sendMessage":
             chat_id = call.chat_id or 0
-            message_id = next(self._message_ids.setdefault(chat_id, itertools.count(10_000)))
+            # a private chat numbers the person's and the bot's messages in one sequence, as Telegram does
+            message_id = next(_message_ids) if chat_id > 0 else next(
+                self._message_ids.setdefault(chat_id, itertools.count(10_000)))
             chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
             if chat_id < 0:
                 chat["title"] = "A group"
@@ -156,6 +159,21 @@ class FakeBotAPI:
             except TimeoutError:
                 return []
         return list(self._updates[: int(params.get("limit") or 100)])
+
+    async def run_answer(self, answer: dict[str, Any]) -> Call:
+        """A method the bot gave as its webhook answer, run as Telegram runs it: recorded like a request,
+        answered the same, its outcome never reported to the bot (a refusal is silent)."""
+        params = {k: v for k, v in answer.items() if k != "method"}
+        call = Call(str(answer["method"]), params, in_answer=True)
+        self.calls.append(call)
+        failures = self._failures.get(call.method)
+        if failures:
+            failures.pop(0)
+            call.failed = True
+        else:
+            call.result = self._answer(call)
+        await self._notify()
+        return call
 
     # ------------------------------------------------------------------ steering
     def push(self, update: dict[str, Any]) -> None:
@@ -327,6 +345,9 @@ class BakenOnTelegram:
         """POST an update to the webhook route; secret "" means the right one, None means no header."""
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret or self.secret}
         response = await self.client.post("/telegram/webhook", json=update, headers=headers)
+        body = await response.read()
+        if response.status == 200 and body and response.content_type == "application/json":
+            await self.fake.run_answer(json.loads(body))  # as Telegram does with a method in the answer
         return response.status
 
     async def send(self, update: dict[str, Any]) -> int:
@@ -365,8 +386,10 @@ class BakenOnTelegram:
         return replies
 
 
-async def on_webhook(data_dir: Path, tuning: Any) -> tuple[FakeBotAPI, BakenOnTelegram]:
-    """A fresh fake Bot API and Baken on its webhook in front of it, both started."""
+async def on_webhook(data_dir: Path, tuning: Any, *, webhook_reply: bool = True
+                     ) -> tuple[FakeBotAPI, BakenOnTelegram]:
+    """A fresh fake Bot API and Baken on its webhook in front of it, both started; `webhook_reply` False sends
+    every reply by request."""
     from bot.settings import Settings
     from tests.server_keys import TEST_KEY
 
@@ -374,7 +397,7 @@ async def on_webhook(data_dir: Path, tuning: Any) -> tuple[FakeBotAPI, BakenOnTe
     await fake.start()
     settings = Settings(
         data_dir=data_dir, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook",
+        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=webhook_reply,
     )
     baken = BakenOnTelegram(fake, settings, "webhook", tuning)
     await baken.start()

@@ -123,6 +123,6 @@ def test_people_are_still_served_after_the_fuzz(served: Served) -> None:
     """Runs after the fuzz (file order): a new person's /start is answered as usual."""
     person = Person(id=987654321, first_name="Canary", language_code="nl")
     before = len(served.fake.of("sendMessage", person.id))
-    assert served.post(json.dumps(text(person, "/start", update_id=2**60)).encode()) == 200
+    assert served.run(served.baken.post(text(person, "/start", update_id=2**60))) == 200
     assert len(served.fake.of("sendMessage", person.id)) > before
     assert served.statuses[500] == 0

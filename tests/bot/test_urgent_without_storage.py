@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -36,16 +36,26 @@ SLOW = ("The rest of Baken is slow for the moment, so these numbers come first. 
 WITHIN = 2.0
 
 
-@contextmanager
-def locked(db: Path) -> Iterator[sqlite3.Connection]:
-    """Another writer holds the database: an exclusive transaction, released on leaving."""
+def _lock(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db, isolation_level=None, timeout=5, check_same_thread=False)
     conn.execute("BEGIN EXCLUSIVE")
+    return conn
+
+
+def _release(conn: sqlite3.Connection) -> None:
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+@asynccontextmanager
+async def locked(db: Path) -> AsyncIterator[sqlite3.Connection]:
+    """Another writer holds the database: an exclusive transaction, released on leaving. Taken in a thread:
+    it may wait for Baken's own last transaction (an answer's bookkeeping), and the server must run meanwhile."""
+    conn = await asyncio.to_thread(_lock, db)
     try:
         yield conn
     finally:
-        conn.execute("ROLLBACK")
-        conn.close()
+        await asyncio.to_thread(_release, conn)
 
 
 async def first_message(fake: FakeBotAPI, person: Person, after: int, containing: str, within: float) -> Call:
@@ -72,7 +82,7 @@ async def test_telegram_urgent_command_with_sqlite_locked_gets_numbers_then_the_
     person = PEOPLE["fr"]
     await baken.converse(person, ["/start", "#go"])
     before = len(fake.of("sendMessage", person.id))
-    with locked(baken.settings.data_dir / "baken.sqlite3"):
+    async with locked(baken.settings.data_dir / "baken.sqlite3"):
         asked = time.monotonic()
         post = asyncio.create_task(baken.post(text(person, "/urgent")))
         numbers = await first_message(fake, person, before, "112", WITHIN)
@@ -93,7 +103,7 @@ async def test_telegram_danger_phrase_and_danger_button_with_sqlite_locked(
     await baken.converse(person, ["/start", "#go"])
     for update in (text(person, "Er hat gesagt, dass er sich umbringen will."), press(person, "danger:weapons")):
         before = len(fake.of("sendMessage", person.id))
-        with locked(baken.settings.data_dir / "baken.sqlite3"):
+        async with locked(baken.settings.data_dir / "baken.sqlite3"):
             post = asyncio.create_task(baken.post(update))
             call = await first_message(fake, person, before, "112", WITHIN)
             assert "101" in call.text
@@ -109,7 +119,7 @@ async def test_an_ordinary_message_waits_for_storage_and_gets_no_numbers(
     person = PEOPLE["nl"]
     await baken.converse(person, ["/start"])
     before = len(fake.of("sendMessage", person.id))
-    with locked(baken.settings.data_dir / "baken.sqlite3"):
+    async with locked(baken.settings.data_dir / "baken.sqlite3"):
         post = asyncio.create_task(baken.post(text(person, "hallo")))
         await asyncio.sleep(1.0)
         assert fake.of("sendMessage", person.id)[before:] == [], "nothing urgent: nothing without storage"

@@ -1,7 +1,9 @@
-"""BAKEN_TELEGRAM_WEBHOOK_REPLY: a step's one-message reply rides in the webhook's answer, as Telegram allows.
+"""Replies in the webhook's answer (on by default; BAKEN_TELEGRAM_WEBHOOK_REPLY=0 turns it off): a step's
+one-message reply rides in the HTTP answer, as Telegram allows.
 
-What a person notices: the same reply, once, in order; what the operator notices: no sendMessage request
-for it, and nothing of it left in the outbox once the answer was written.
+What a person notices: the same reply, once, in order, even when the answer never reached Telegram; what
+the operator notices: no sendMessage request for it, and its outbox row gone once the chat's next update
+shows Telegram read it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.settings import Settings
 from bot.storage.models import OutboxMessage
@@ -45,14 +47,17 @@ async def post(baken: BakenOnTelegram, update: dict[str, Any]) -> tuple[int, Any
     return response.status, (await response.json() if body else None)
 
 
-async def outbox_rows(baken: BakenOnTelegram) -> int:
-    """Rows left once the webhook handler is done: it deletes them just after writing the answer, which the
-    client may read first, so this waits (at most 5 s) for the count to settle at 0."""
+async def outbox_rows(baken: BakenOnTelegram, *, answered: bool) -> int:
+    """Rows kept, unsent or answered. The handler marks a row answered just after writing the answer, which
+    the client may read first: this waits (at most 5 s) for the count to settle."""
+    rows = -1
     for _ in range(500):
         async with baken.services.sessions() as s:
-            rows = int((await s.execute(select(func.count()).select_from(OutboxMessage))).scalar_one())
-        if rows == 0:
-            return 0
+            stmt = select(OutboxMessage.sent_at)  # type: ignore[call-overload]
+            kept = [r for r in (await s.execute(stmt)).scalars()]
+        rows = sum(1 for r in kept if (r is not None) == answered)
+        if rows == len(kept):
+            return rows
         await asyncio.sleep(0.01)
     return rows
 
@@ -66,22 +71,31 @@ async def test_a_one_message_reply_is_the_webhook_answer(replying: tuple[BakenOn
     buttons = [b["callback_data"] for row in answer["reply_markup"]["inline_keyboard"] for b in row]
     assert "go" in buttons
     assert fake.of("sendMessage", PERSON.id) == []  # no request of its own
-    assert await outbox_rows(baken) == 0  # the answer was written: the row left the outbox
+    assert await outbox_rows(baken, answered=True) == 1, "kept, sealed, until Telegram shows it read it"
 
     # a press: the spinner is stopped by its own request, the next screen comes in the answer
     status, answer = await post(baken, press(PERSON, "go"))
     assert status == 200 and answer["method"] == "sendMessage"
     assert fake.of("answerCallbackQuery")
     assert fake.of("sendMessage", PERSON.id) == []
+    assert await outbox_rows(baken, answered=True) == 1, "the next update settled the first answer's row"
 
 
-async def test_a_redelivered_update_is_not_answered_twice(replying: tuple[BakenOnTelegram, FakeBotAPI]) -> None:
+async def test_a_redelivered_update_gets_its_own_answer_again(replying: tuple[BakenOnTelegram, FakeBotAPI]) -> None:
+    """Telegram delivers an update again only when it did not read the answer: the person never saw the
+    reply, so it comes again, in the answer, and is still stepped once. Once the chat moved on, a late
+    re-delivery of an earlier update answers nothing: that reply was read."""
     baken, fake = replying
-    update = text(PERSON, "/start")
-    _, first = await post(baken, update)
-    assert first["method"] == "sendMessage"
-    status, again = await post(baken, update)
-    assert status == 200 and again is None
+    start, go = text(PERSON, "/start"), press(PERSON, "go")
+    _, first = await post(baken, start)
+    status, again = await post(baken, start)
+    assert status == 200 and again == first
+    _, after_go = await post(baken, go)
+    assert after_go["method"] == "sendMessage" and after_go["text"] != first["text"]
+    status, late = await post(baken, start)
+    assert status == 200 and late is None, "an earlier update's reply is never sent twice"
+    status, go_again = await post(baken, go)
+    assert status == 200 and go_again == after_go
     assert fake.of("sendMessage", PERSON.id) == []
 
 
@@ -90,9 +104,11 @@ async def test_without_the_setting_replies_are_sent_by_request(tmp_path: Path) -
     await fake.start()
     settings = Settings(
         data_dir=tmp_path, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook",
+        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=False,
     )
-    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
+    tuning = fast_tuning()
+    tuning.webhook_reply = False
+    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
     await baken.start()
     try:
         status, answer = await post(baken, text(PERSON, "/start"))
@@ -115,7 +131,7 @@ async def test_a_reply_of_several_messages_goes_by_request_in_order(
     sent = fake.of("sendMessage", PERSON.id)
     assert len(sent) >= 2
     assert "112" in sent[0].text
-    assert await outbox_rows(baken) == 0
+    assert await outbox_rows(baken, answered=False) == 0, "sent by request: the row left the outbox"
 
 
 async def test_forget_takes_the_answered_replies_off_the_screen_too(
@@ -129,7 +145,8 @@ async def test_forget_takes_the_answered_replies_off_the_screen_too(
         status, _ = await post(baken, update)
         assert status == 200
     status, answer = await post(baken, press(PERSON, "forget_yes"))
-    assert status == 200 and answer is None, "the erasure's answer goes by request, after the deletions"
+    assert status == 200 and answer["method"] == "sendMessage", "the erasure's answer, after the deletions"
     ids = [u["message"]["message_id"] for u in typed]
     deleted = {m for call in fake.of("deleteMessages", PERSON.id) for m in call.params["message_ids"]}
     assert set(range(ids[0], ids[-1] + 1)) <= deleted
+    assert await outbox_rows(baken, answered=True) == 0, "nothing of the erased chat is kept"

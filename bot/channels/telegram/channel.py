@@ -89,7 +89,7 @@ class TelegramTuning:
     #: PTB's HTTP backend: "aiohttp" (Baken's, the default) or "httpx" (PTB's own); BAKEN_TELEGRAM_HTTP
     http: str = "aiohttp"
     #: a step's reply that is one message rides in the webhook's answer (BAKEN_TELEGRAM_WEBHOOK_REPLY)
-    webhook_reply: bool = False
+    webhook_reply: bool = True
     #: seconds a webhook update asking for urgent help may take before its numbers go out without storage
     urgent_grace: float = GRACE_SECONDS
 
@@ -196,6 +196,10 @@ class TelegramChannel:
         processor = self.application.update_processor
         assert isinstance(processor, ChatLanes)
         return processor
+
+    @property
+    def _answers_in_webhook(self) -> bool:
+        return self.webhook_url is not None and self.tuning.webhook_reply
 
     @property
     def mode(self) -> str:
@@ -316,9 +320,9 @@ class TelegramChannel:
         return WebhookAnswer(Handled.OK)
 
     async def answered(self, outbox_ids: list[int]) -> None:
-        """The webhook's answer carrying these rows' reply was written whole: they leave the outbox (under
-        load, in the same transaction as other updates' work: the store commits queued units together)."""
-        await self.dispatcher.delivered(outbox_ids)
+        """The webhook's answer carrying these rows' reply was written whole. They stay, marked, until the
+        chat's next update shows Telegram read it; a re-delivery of this update (it did not) sends them again."""
+        await self.dispatcher.answered(outbox_ids)
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -342,7 +346,10 @@ class TelegramChannel:
         try:
             chat = update.effective_chat
             if chat is not None and chat.type == PRIVATE:
-                await self._converse(update, Inbound.choice(query.data or ""), None)
+                # the message under the button: with replies in webhook answers, the only way to learn the ids
+                # Baken's own messages got, for /forget to take them off the screen
+                shown = query.message.message_id if query.message is not None and self._answers_in_webhook else None
+                await self._converse(update, Inbound.choice(query.data or ""), shown)
         finally:
             await acknowledged
 
@@ -410,6 +417,7 @@ class TelegramChannel:
             Envelope(
                 CHANNEL, user_id, inbound, update_key=key,
                 locale_hint=normalise_locale(user.language_code), address=str(chat.id), message_ref=message_ref,
+                settles_answers=self._answers_in_webhook,
             )
         )
         self._answering.add(key)
@@ -425,10 +433,15 @@ class TelegramChannel:
         (the person blocked the bot, a malformed message) is logged and the replies are dropped.
         """
         replies = delivery.replies
+        if delivery.forgotten:  # the chat's messages go first; the erasure's answer stays on the screen
+            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock(),
+                                       fill_gaps=self._answers_in_webhook)
+            replies = _with_clear_notice(replies, cleared, delivery.locale)
         outcome = _OUTCOME.get()
-        if outcome is not None and outcome.reply_allowed and not delivery.forgotten and outcome.reply is None:
+        if outcome is not None and outcome.reply_allowed and outcome.reply is None:
             parts = compose(replies)
             if len(parts) == 1:  # one message: it goes in the webhook's answer, no request of its own
+                await self._take_send_budget()
                 part = parts[0]
                 outcome.reply = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
                                  "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
@@ -436,10 +449,6 @@ class TelegramChannel:
                     outcome.reply["reply_markup"] = part.markup.to_dict()
                 outcome.outbox_ids = list(delivery.outbox_ids)
                 return
-        if delivery.forgotten:
-            cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock(),
-                                       fill_gaps=self.tuning.webhook_reply)
-            replies = _with_clear_notice(replies, cleared, delivery.locale)
         sent: list[int] = []
         try:
             for part in compose(replies):
@@ -456,6 +465,13 @@ class TelegramChannel:
             raise
         if not delivery.forgotten:
             await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
+
+    async def _take_send_budget(self) -> None:
+        """Wait for one send of the rate limiter's bot-wide budget (at once when it has room): Telegram counts
+        a reply in the webhook's answer like any message, but reports no error when it refuses one."""
+        bucket = getattr(self.tuning.rate_limiter, "_base_limiter", None)  # AIORateLimiter's 30/s bucket
+        if bucket is not None:  # None: no limiter, or one without a bot-wide budget
+            await bucket.acquire()
 
     async def send_relayed(self, session_id: str, address: str | None, replies: list[Outbound]) -> list[int]:
         """The relay's way out on Telegram: the counsellor's messages to the chat the person came from.

@@ -18,6 +18,8 @@ log = logging.getLogger("baken.telegram")
 #: bots may delete a message during 48 hours; keep a margin for clocks and the time the request takes
 DELETABLE_FOR = dt.timedelta(hours=48) - dt.timedelta(minutes=5)
 BATCH: int = BulkRequestLimit.MAX_LIMIT  # deleteMessages takes 1-100 ids
+#: a wider run of ids than two days of a helpline chat holds is not filled in (known ids only): 50 requests
+MAX_RANGE = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ async def clear_chat(bot: Bot, chat_id: int, trail: Sequence[ShownMessage], now:
     """
     recent = sorted({m.message_id for m in trail if now - m.at < DELETABLE_FOR})
     remaining = len({m.message_id for m in trail}) - len(recent)
-    if fill_gaps and recent:
+    if fill_gaps and recent and recent[-1] - recent[0] < MAX_RANGE:
         recent = list(range(recent[0], recent[-1] + 1))
     deleted = 0
     for start in range(0, len(recent), BATCH):

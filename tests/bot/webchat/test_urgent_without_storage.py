@@ -20,7 +20,7 @@ async def test_web_chat_urgent_with_sqlite_locked(webchat_api: ChatServer, setti
     tab = await webchat_api.tab()
     await tab.hello("nl")
     db = Path(make_url(settings.db_url).database or "")
-    with locked(db):
+    async with locked(db):
         asked = time.monotonic()
         await tab.send({"type": "command", "name": "urgent", "id": "urgentframe0001"})
         first = await tab.until("messages", within=WITHIN)
