@@ -110,7 +110,8 @@ def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) ->
     strict = screen.models["en"]
     picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5)
     vetoing = Screen(screen.rules, screen.languages, {"en": picky})
-    idiom = "i could kill for a coffee this morning"
+    # a school book read before a test on Friday: "friday" makes the school filter yield, so the lexicons fire
+    idiom = "my daughter is reading romeo and juliet where they both kill themselves, she has a test friday"
     assert screen.check(idiom, "en") is not None, "the lexicons fire on it"
     assert vetoing.check(idiom, "en") is None
     knife = vetoing.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
