@@ -12,6 +12,11 @@ measured once as the baseline of the rules alone; `held13` was written after the
 before anything was measured with it, so its first run is the honest figure of rules and model together.
 `tune2` holds ordinary worried talk (crying, sleeping badly, new friends, greetings) with no danger in
 it: the model's first version flagged such lines, which the hard negatives of the other parts lack.
+`tune3` (issue 11's third round) holds fresh urgent and harmless chat lines written after every held part
+had been seen, to teach the lexicons and the model indirect self-harm, plans told without harm verbs,
+danger at home told as a situation, and each language's violent-sounding idioms. From that round on, every
+part is seen and the model trains on all of them: the honest measure is a blind set written by others,
+kept outside this corpus.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from pathlib import Path
 
 CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written
-SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2")
-#: the parts the statistical model is trained on (flows/screen/model_build.py): every part seen before it,
-#: and `tune2` (ordinary worried talk, written when the model flagged "my daughter cries every night")
-TRAIN_SPLITS: frozenset[str] = frozenset(("tune", "held", *(f"held{n}" for n in range(2, 12)), "tune2"))
+SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2", "tune3")
+#: the parts the statistical model is trained on (flows/screen/model_build.py): all of them, since every part
+#: has been seen (held12 and held13 were kept out until their first runs were taken; the third round of
+#: issue 11 added them and `tune3`). The held parts are therefore no longer an honest test of the model.
+TRAIN_SPLITS: frozenset[str] = frozenset(SPLITS)
 
 
 @dataclass(frozen=True, slots=True)

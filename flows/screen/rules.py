@@ -38,6 +38,8 @@ class Rules:
     unless_intent: frozenset[str] = frozenset()
     #: filters that never yield (idioms, jokes): they also keep the statistical model silent
     never_yield: frozenset[str] = frozenset()
+    #: time said to be past ("last week", "vorige vrijdag"): the `soon` words inside it count for nothing
+    not_soon: str = "not_soon"
 
     @property
     def danger_concepts(self) -> frozenset[str]:
@@ -51,7 +53,7 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent}
+        names = {self.idiom, self.soon, self.intent, self.not_soon}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -79,7 +81,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
-                 frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never))
+                 frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
+                 str(doc.get("not_soon", "not_soon")))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

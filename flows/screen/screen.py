@@ -122,6 +122,9 @@ class Screen:
         idioms = [f for f in found if f.concept == self.rules.idiom]
         if idioms:
             found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
+        gone = [f for f in found if f.concept == self.rules.not_soon]
+        if gone:  # "last friday" is not soon
+            found = [f for f in found if f.concept != self.rules.soon or not _inside(f, gone)]
         concepts = {f.concept for f in found}
         soon = self.rules.soon in concepts
         meant = self.rules.intent in concepts
