@@ -1,4 +1,4 @@
-"""Background duties of a running server: purge what has expired, every hour.
+"""Background duties of a running server: purge what has expired, and destroy expired backup keys, hourly.
 
 On SQLite (one process) a plain loop; on PostgreSQL, where several processes may serve, one process of the
 cluster purges per hour (bot/periodic.py).
@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from bot.backup_keys import BackupKeys
 from bot.periodic import run_periodically
 from bot.storage.retention import DEFAULT_RETENTION, Retention, purge
 from bot.storage.store import Store
@@ -52,6 +53,32 @@ async def purging(
             await asyncio.sleep(every.total_seconds())
 
     task = asyncio.create_task(loop(), name="baken-purge")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def pruning_backup_keys(
+    keys: BackupKeys,
+    every: dt.timedelta = dt.timedelta(hours=1),
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> AsyncIterator[None]:
+    """Destroy expired backup keys at once, then every hour, in every process: the folder is this machine's,
+    and a key must die on time even when no backup is made that day."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(keys.prune, clock())
+            except OSError:  # retried next hour; the backup command prunes too
+                log.exception("pruning backup keys failed")
+            await asyncio.sleep(every.total_seconds())
+
+    task = asyncio.create_task(loop(), name="baken-backup-keys")
     try:
         yield
     finally:

@@ -13,6 +13,7 @@ from aiohttp.web_runner import GracefulExit
 
 from bot import metrics
 from bot.app import Services, build_services
+from bot.backup_keys import BackupKeys
 from bot.channels.telegram.channel import CHANNEL as TELEGRAM_CHANNEL
 from bot.channels.telegram.channel import TelegramChannel, TelegramTuning
 from bot.channels.telegram.webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
@@ -22,7 +23,7 @@ from bot.dashboard import dashboard_app
 from bot.desk import DeskService
 from bot.dispatch import COUNSELLOR_NOTICES
 from bot.health import Readiness
-from bot.housekeeping import purging
+from bot.housekeeping import pruning_backup_keys, purging
 from bot.leader import Leadership, leading
 from bot.logs import request_ids
 from bot.pages import add_pages
@@ -111,7 +112,8 @@ def make_app(
         if not is_sqlite(settings.db_url):  # hear the other processes' events (bot/events.py)
             services.store.events.start_listening(settings.db_url)
         try:
-            async with purging(services.store, policy=policy):
+            async with purging(services.store, policy=policy), \
+                    pruning_backup_keys(BackupKeys(settings.backup_keys_folder, settings.backup_key_days)):
                 yield
         finally:
             await services.store.events.stop_listening()

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: str | None = None
     secret_key_file: Path | None = None
+    #: where the day keys sealing backups' data keys live (default: `backup-keys` beside the server key)
+    backup_keys_dir: Path | None = None
+    #: days a backup key lives: an erasure reaches every backup within this many days (and older backups
+    #: cannot be restored)
+    backup_key_days: int = Field(default=7, ge=1, le=90)
     environment: str = "development"  # or "production": stricter warnings at start
     host: str = "127.0.0.1"
     port: int = 8080
@@ -99,6 +104,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return key_path(self.data_dir, self.secret_key_file)
+
+    @property
+    def backup_keys_folder(self) -> Path:
+        return self.backup_keys_dir or self.key_file.parent / "backup-keys"
 
     @property
     def webchat_origin_list(self) -> tuple[str, ...]:

@@ -129,7 +129,7 @@ async def test_a_backup_of_a_running_server_restores_into_a_fresh_folder_and_the
         assert canary not in gzip.decompress(raw), "no identity and no readable story in a backup"
     assert archive.stat().st_mode & 0o077 == 0, "the backup is readable by its owner only"
     with tarfile.open(archive) as tar:
-        assert sorted(tar.getnames()) == sorted([MANIFEST, "baken.sqlite3"])
+        assert sorted(tar.getnames()) == sorted([MANIFEST, "baken.sqlite3", "data_keys.sealed"])
     assert read_manifest(archive).key_fingerprint == fingerprint(secret)
 
     done = baken(_env(second, key), "restore", str(archive))
@@ -216,7 +216,7 @@ async def test_postgresql_backup_with_pg_dump_restores_into_an_empty_database(
         await person.ws.close()
         await midway.ws.close()
     with tarfile.open(archive) as tar:
-        assert sorted(tar.getnames()) == sorted([MANIFEST, "baken.pgdump"])
+        assert sorted(tar.getnames()) == sorted([MANIFEST, "baken.pgdump", "data_keys.sealed"])
     assert secret_of(key) not in gzip.decompress(archive.read_bytes())
 
     done = baken(_env(tmp_path / "d2", key, BAKEN_DATABASE_URL=target), "restore", str(archive))
@@ -249,6 +249,9 @@ def test_pg_tools_get_the_password_in_their_environment_never_on_the_command_lin
 def test_a_backup_of_another_format_is_refused() -> None:
     from bot.backup import BackupProblem, Manifest
 
-    with pytest.raises(BackupProblem, match="format 2"):
+    with pytest.raises(BackupProblem, match="format 3"):
+        Manifest.parse(b'{"format": 3, "backend": "sqlite", "key_fingerprint": "x", "revisions": [],'
+                       b' "created_at": "", "baken_version": "", "key_epoch": "2026-11-26"}')
+    with pytest.raises(BackupProblem, match="names no backup key"):
         Manifest.parse(b'{"format": 2, "backend": "sqlite", "key_fingerprint": "x", "revisions": [],'
                        b' "created_at": "", "baken_version": ""}')
