@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from bot.backup_keys import BackupKeys
 from bot.periodic import run_periodically
@@ -52,13 +53,8 @@ async def purging(
                 after_each(counts)
             await asyncio.sleep(every.total_seconds())
 
-    task = asyncio.create_task(loop(), name="baken-purge")
-    try:
+    async with _in_background(loop(), "baken-purge"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @contextlib.asynccontextmanager
@@ -78,7 +74,14 @@ async def pruning_backup_keys(
                 log.exception("pruning backup keys failed")
             await asyncio.sleep(every.total_seconds())
 
-    task = asyncio.create_task(loop(), name="baken-backup-keys")
+    async with _in_background(loop(), "baken-backup-keys"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def _in_background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run `work` while the server runs; cancelled (and awaited) when it stops."""
+    task = asyncio.create_task(work, name=name)
     try:
         yield
     finally:
