@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import build_services
 from bot.backup import KEYS_MEMBER, SQLITE_MEMBER, BackupProblem, backup, read_manifest, restore
-from bot.backup_keys import BackupKeys, BackupKeyGone, open_rows
+from bot.backup_keys import BackupKeyGone, BackupKeys, open_rows
 from bot.dispatch import Envelope
 from bot.server_key import create_key
 from bot.settings import Settings
@@ -99,3 +99,25 @@ async def test_once_the_day_key_is_destroyed_an_erased_story_cannot_come_back(tm
     with pytest.raises(BackupProblem, match="destroyed"):
         await asyncio.to_thread(restore, second, archive)
     assert not (tmp_path / "second" / "baken.sqlite3").exists(), "nothing was written"
+
+
+async def test_a_running_server_destroys_expired_day_keys_without_any_backup_being_made(tmp_path: Path) -> None:
+    """`serve` prunes every hour (bot/housekeeping.py): a day key dies on time even when no backup follows."""
+    from bot.housekeeping import pruning_backup_keys
+
+    keys = BackupKeys(tmp_path / "backup-keys", days=7)
+    now = dt.datetime.now(dt.UTC)
+    old, recent = keys.for_day(now - dt.timedelta(days=8))[0], keys.for_day(now - dt.timedelta(days=6))[0]
+    pruned = asyncio.Event()
+
+    def clock() -> dt.datetime:
+        pruned.set()
+        return now
+
+    async with pruning_backup_keys(keys, clock=clock):
+        await asyncio.wait_for(pruned.wait(), 5)
+        for _ in range(100):  # the prune runs in a thread right after reading the clock
+            if not (tmp_path / "backup-keys" / f"{old}.key").exists():
+                break
+            await asyncio.sleep(0.01)
+    assert sorted(p.stem for p in (tmp_path / "backup-keys").iterdir()) == [recent]
