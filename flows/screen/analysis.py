@@ -90,6 +90,35 @@ def _stem(lang: str, word: str, stemmer: snowballstemmer.BaseStemmer) -> str:
     return stem
 
 
+def preload_stems(lang: str, table: dict[str, str], stemmer: snowballstemmer.BaseStemmer | None = None) -> bool:
+    """Fill the stem cache from a table written at build time (`stems.py`), so start-up stems nothing.
+
+    The table is checked first on a sample of its words, stemmed now: a table written by another Snowball
+    version is ignored rather than trusted (every stem is then computed as before). True when it was used.
+    """
+    if not table:
+        return False
+    stemmer = stemmer or analyser(lang)._stemmer
+    words = sorted(table)
+    for word in words[:: max(1, len(words) // 16)]:
+        if stemmer.stemWord(word) != table[word]:
+            return False
+    for word, stem in table.items():
+        if len(_STEM_CACHE) >= 200_000:
+            break
+        _STEM_CACHE.setdefault((lang, word), stem)
+    return True
+
+
+def cached_stems(lang: str) -> dict[str, str]:
+    """The stems computed so far for a language (what a stem table holds)."""
+    return {word: stem for (lg, word), stem in _STEM_CACHE.items() if lg == lang}
+
+
+def clear_stems() -> None:
+    _STEM_CACHE.clear()
+
+
 @lru_cache(maxsize=8)
 def analyser(lang: str) -> Analyser:
     return Analyser(lang)
