@@ -40,6 +40,8 @@ CHAT_SPELLING: dict[str, dict[str, str]] = {
 }
 
 
+#: laughing emoji become a word before folding strips them, so the lexicons can read a joke (`laugh`)
+_LAUGH = re.compile("[\U0001F602\U0001F923\U0001F606\U0001F605\U0001F61C\U0001F61D\U0001F92A\U0001F639]+")
 _LIGATURES = str.maketrans({"’": "'", "ß": "ss", "œ": "oe", "æ": "ae"})
 
 
@@ -62,6 +64,8 @@ class Analyser:
 
     def words(self, text: str) -> list[str]:
         out: list[str] = []
+        if not text.isascii():
+            text = _LAUGH.sub(" emojilaugh ", text)
         folded = fold(text)
         for pattern, replacement in self._contractions:
             folded = pattern.sub(replacement, folded)
