@@ -40,6 +40,8 @@ CHAT_SPELLING: dict[str, dict[str, str]] = {
 }
 
 
+#: laughing emoji become a word before folding strips them, so the lexicons can read a joke (`laugh`)
+_LAUGH = re.compile("[\U0001F602\U0001F923\U0001F606\U0001F605\U0001F61C\U0001F61D\U0001F92A\U0001F639]+")
 _LIGATURES = str.maketrans({"’": "'", "ß": "ss", "œ": "oe", "æ": "ae"})
 
 
@@ -62,6 +64,8 @@ class Analyser:
 
     def words(self, text: str) -> list[str]:
         out: list[str] = []
+        if not text.isascii():
+            text = _LAUGH.sub(" emojilaugh ", text)
         folded = fold(text)
         for pattern, replacement in self._contractions:
             folded = pattern.sub(replacement, folded)
@@ -88,6 +92,35 @@ def _stem(lang: str, word: str, stemmer: snowballstemmer.BaseStemmer) -> str:
         if len(_STEM_CACHE) < 200_000:
             _STEM_CACHE[key] = stem
     return stem
+
+
+def preload_stems(lang: str, table: dict[str, str], stemmer: snowballstemmer.BaseStemmer | None = None) -> bool:
+    """Fill the stem cache from a table written at build time (`stems.py`), so start-up stems nothing.
+
+    The table is checked first on a sample of its words, stemmed now: a table written by another Snowball
+    version is ignored rather than trusted (every stem is then computed as before). True when it was used.
+    """
+    if not table:
+        return False
+    stemmer = stemmer or analyser(lang)._stemmer
+    words = sorted(table)
+    for word in words[:: max(1, len(words) // 16)]:
+        if stemmer.stemWord(word) != table[word]:
+            return False
+    for word, stem in table.items():
+        if len(_STEM_CACHE) >= 200_000:
+            break
+        _STEM_CACHE.setdefault((lang, word), stem)
+    return True
+
+
+def cached_stems(lang: str) -> dict[str, str]:
+    """The stems computed so far for a language (what a stem table holds)."""
+    return {word: stem for (lg, word), stem in _STEM_CACHE.items() if lg == lang}
+
+
+def clear_stems() -> None:
+    _STEM_CACHE.clear()
 
 
 @lru_cache(maxsize=8)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from flows.screen import stems
 from flows.screen.corpus import TRAIN_SPLITS, examples
 from flows.screen.model import MODELS, Model, TrainingSettings, corpus_digest, save, train
 from flows.screen.screen import LANGS
@@ -56,6 +57,7 @@ def main() -> None:
         path = save(model, MODELS)
         print(f"{lang}: {len(model.weights)} features, threshold {model.threshold}, veto {model.veto}, "
               f"{time.process_time() - started:.1f} s CPU → {path}")
+    stems.main()  # the lexicons' stem tables, so start-up stems nothing (flows/screen/stems.py)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from pathlib import Path
 import yaml
 
 from flows.screen import model as screen_model
-from flows.screen.analysis import STEMMERS, analyser
+from flows.screen.analysis import STEMMERS, analyser, preload_stems
 from flows.screen.lexicon import Found, Lexicon
 from flows.screen.model import Model
-from flows.screen.rules import Rules, load_rules
+from flows.screen.rules import YAML_LOADER, Rules, load_rules
 
 LEXICONS = Path(__file__).with_name("lexicons")
 LANGS: tuple[str, ...] = tuple(STEMMERS)
@@ -148,9 +148,14 @@ def _inside(found: Found, idioms: list[Found]) -> bool:
     return any(i.start <= found.start and found.end <= i.end for i in idioms)
 
 
-def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = None) -> Language:
+def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = None,
+                  use_stem_table: bool = True) -> Language:
     with (directory / f"{lang}.yaml").open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+        doc = yaml.load(fh, Loader=YAML_LOADER)
+    if use_stem_table:
+        from flows.screen import stems  # here, so `python -m flows.screen.stems` runs it as a fresh module
+
+        preload_stems(lang, stems.read(lang, directory))
     concepts = doc.get("concepts")
     if not isinstance(concepts, dict):
         raise ValueError(f"{lang} lexicon: 'concepts' must be a mapping")

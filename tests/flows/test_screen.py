@@ -142,3 +142,18 @@ def test_baken_screen_eval_prints_the_table_per_language_and_category() -> None:
         for category in CATEGORIES:
             assert any(line.startswith(f"{lang:5} {category:10}") for line in out.splitlines()), (lang, category)
     assert "recall" in out and "FP rate" in out and "phrases in the lexicons" in out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_committed_stem_table_holds_every_lexicon_word_and_snowballs_stem(lang: str) -> None:
+    """Start-up reads the lexicons' stems from a table instead of stemming 5 700 words: it must be current."""
+    from flows.screen import stems
+
+    assert stems.read(lang) == stems.build(lang), "stale stem table: run `make screen-model`"
+
+
+def test_a_stem_table_from_another_snowball_is_ignored() -> None:
+    from flows.screen.analysis import _STEM_CACHE, preload_stems
+
+    assert not preload_stems("nl", {"wapens": "wapens-anders"})
+    assert ("nl", "wapens") not in _STEM_CACHE or _STEM_CACHE[("nl", "wapens")] == "wapen"
