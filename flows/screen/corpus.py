@@ -18,7 +18,9 @@ danger at home told as a situation, and each language's violent-sounding idioms.
 part is seen and the model trains on all of them: the honest measure is a blind set written by others,
 kept outside this corpus. `held14` is the first such set: 160 lines a language written by a separate author
 (a session that never saw the corpus, the lexicons or the rules), measured once before and once after the
-third round (docs/danger-screen.md), then added here and seen.
+third round (docs/danger-screen.md), then added here and seen. `held15` is the second, written blind the same
+way in a different style (a third of the lines long, a third very short), measured once before and once
+after the fourth round, then added and seen.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 
 CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written
-SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2", "tune3", "held14")
+SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2", "tune3", "held14", "held15")
 #: the parts the statistical model is trained on (flows/screen/model_build.py): all of them, since every part
 #: has been seen (held12 and held13 were kept out until their first runs were taken; the third round of
 #: issue 11 added them and `tune3`). The held parts are therefore no longer an honest test of the model.

@@ -9,6 +9,7 @@ the fake Bot API), and through two `baken serve` processes on one PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import json
 import itertools
 import os
 import sys
@@ -352,6 +353,9 @@ async def two_servers(tmp_path: Path, database_url: str, fake: FakeBotAPI) -> No
                 headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(settings)}
                 async with http.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update,
                                      headers=headers) as response:
+                    body = await response.read()
+                    if response.status == 200 and body:  # a reply in the answer: Telegram runs it
+                        await fake.run_answer(json.loads(body))
                     return response.status
 
             async def one_chat(updates: list[dict[str, Any]]) -> list[int]:

@@ -185,6 +185,7 @@ class TelegramChannel:
         self._pending = 0  # webhook updates in hand
         self._numbers_sent = NumbersSent()  # update ids whose urgent numbers went out without storage
         self._answering = NumbersSent()  # update ids whose stored replies are being sent (or were)
+        self._bookkeeping: set[asyncio.Task[None]] = set()  # answered replies being marked
         self._wire()
 
     @property
@@ -236,6 +237,8 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Leaves the webhook registered: other processes behind the same URL keep serving it."""
+        if self._bookkeeping:  # marks of answered replies: a few milliseconds, unless the database is stuck
+            await asyncio.wait(set(self._bookkeeping), timeout=5)
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -318,6 +321,20 @@ class TelegramChannel:
         # a fault this update causes every time (a forged or malformed update): logged once, and answered, so
         # that Telegram does not re-deliver it forever and hold up the chat's later messages behind it
         return WebhookAnswer(Handled.OK)
+
+    def answered_later(self, outbox_ids: list[int]) -> None:
+        """`answered`, without holding up the caller (a webhook handler whose connection has the next update
+        waiting). A failure only leaves the row unmarked: retention removes it, nobody gets it twice."""
+        if not outbox_ids:
+            return
+        task = asyncio.create_task(self.answered(outbox_ids))
+        self._bookkeeping.add(task)
+        task.add_done_callback(self._bookkept)
+
+    def _bookkept(self, task: asyncio.Task[None]) -> None:
+        self._bookkeeping.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("an answered reply was not marked: %s", type(task.exception()).__name__)
 
     async def answered(self, outbox_ids: list[int]) -> None:
         """The webhook's answer carrying these rows' reply was written whole. They stay, marked, until the
