@@ -9,8 +9,8 @@ the fake Bot API), and through two `baken serve` processes on one PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 import os
 import sys
 from collections import Counter
