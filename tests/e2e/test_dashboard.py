@@ -24,7 +24,7 @@ ANNELIES = Person(7301234561, "Annelies", "nl-BE", username="annelies_gent", las
 async def enrol(baken: BakenOnTelegram, name: str, role: str, languages: str) -> Enrolment:
     services = baken.services
     return await add_counsellor(services.store, services.keyring, name, role=role, languages=languages,
-                                password=PASSWORD, alias=name.capitalize())
+                                password=PASSWORD, alias=name.capitalize(), one_time=False)
 
 
 def base(baken: BakenOnTelegram) -> str:
