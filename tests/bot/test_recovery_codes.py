@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
-from pathlib import Path
 
 import pyotp
+from sqlalchemy import select, text
 
-from bot.app import build_services
+from bot.app import Services, build_services
 from bot.counsellors import add_counsellor
 from bot.desk import DeskService
 from bot.settings import Settings
 from bot.storage.accounts import Accounts
-from bot.storage.migrate import downgrade, upgrade
+from bot.storage.database import make_engine
+from bot.storage.migrate import downgrade
 from bot.storage.models import RecoveryCode
-from tests.server_keys import TEST_KEY
 
 BEFORE = "i15once_outbox_update_key"
 
@@ -27,32 +26,39 @@ def _sha(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-async def test_old_unsalted_codes_are_rehashed_by_the_migration_and_still_work_once(tmp_path: Path) -> None:
-    db = tmp_path / "b.sqlite3"
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{db}", secret_key=TEST_KEY)
+async def _hashes(services: Services) -> list[str]:
+    return await services.store.run(lambda s: [r.code_hash for r in s.execute(select(RecoveryCode)).scalars()])
+
+
+async def test_old_unsalted_codes_are_rehashed_by_the_migration_and_still_work_once(settings: Settings) -> None:
+    """On SQLite and, where BAKEN_TEST_POSTGRES_URL is set, on PostgreSQL."""
     services = await build_services(settings)
     try:
         enrolment = await add_counsellor(services.store, services.keyring, "anna", role="counsellor",
                                          languages="nl", password="correct horse battery staple", one_time=False)
+        stored = await _hashes(services)
     finally:
         await services.close()
-    stored = [r[0] for r in sqlite3.connect(db).execute("SELECT code_hash FROM recovery_codes")]
     assert len(stored) == 10 and all(h.startswith("$argon2id$") for h in stored), "new codes: salted Argon2id"
     assert len(set(stored)) == 10
 
     # the schema of the release before, with its unsalted SHA-256 rows
     await asyncio.to_thread(downgrade, settings.db_url, BEFORE)
-    with sqlite3.connect(db) as conn:
-        conn.executemany("INSERT INTO recovery_codes (counsellor_id, code_hash) VALUES (1, ?)",
-                         [(_sha(c),) for c in enrolment.recovery_codes])
-    await asyncio.to_thread(upgrade, settings.db_url)
-    rows = [r[0] for r in sqlite3.connect(db).execute("SELECT code_hash FROM recovery_codes")]
-    assert len(rows) == 10 and all(h.startswith("$argon2id$") for h in rows), "no unsalted hash is left"
-    assert not any(_sha(c) in h for c in enrolment.recovery_codes for h in rows)
+    engine = make_engine(settings.db_url)
+    try:
+        async with engine.begin() as conn:
+            for c in enrolment.recovery_codes:
+                await conn.execute(text("INSERT INTO recovery_codes (counsellor_id, code_hash) VALUES (1, :h)"),
+                                   {"h": _sha(c)})
+    finally:
+        await engine.dispose()
 
-    services = await build_services(settings)
+    services = await build_services(settings)  # migrates to the newest revision first, as `baken serve` does
     desk = DeskService(services.store, services.keyring)
     try:
+        rows = await _hashes(services)
+        assert len(rows) == 10 and all(h.startswith("$argon2id$") for h in rows), "no unsalted hash is left"
+        assert not any(_sha(c) in h for c in enrolment.recovery_codes for h in rows)
         first = await desk.login("anna", "correct horse battery staple", enrolment.recovery_codes[3], "10.0.0.1")
         assert first.token is not None, "a code from before the migration still signs in"
         again = await desk.login("anna", "correct horse battery staple", enrolment.recovery_codes[3], "10.0.0.1")
