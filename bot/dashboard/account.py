@@ -3,11 +3,14 @@ sessions and end any of them. Every route is behind the session check and its CS
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from bot.dashboard.auth import DESK, before_own_password, declare, me_of
 from bot.dashboard.pages import render
 from bot.desk import session_handle
+from bot.security_log import security_event
 from content.i18n import N_
 from handover.permissions import Action
 
@@ -54,8 +57,11 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     error = await request.app[DESK].change_password(
         me_of(request), str(form.get("current", "")), str(form.get("new", "")), str(form.get("again", "")),
         request.remote or "unknown")
+    if error in ("wrong", "locked"):  # a wrong current password is a failed authentication (ASVS 16.3.1)
+        security_event("password_change_failed", reason=error)
     if error is not None:
         raise web.HTTPSeeOther(f"/dashboard/account?error={error}")
+    security_event("password_changed", logging.INFO)
     raise web.HTTPSeeOther("/dashboard/account?notice=changed")
 
 

@@ -6,6 +6,7 @@ ending their own sessions (7.5.2)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -118,12 +119,19 @@ async def test_a_counsellor_changes_their_password_and_their_other_sessions_end(
     assert entry.actor == me.label and entry.detail == "first_password=no sessions_ended=1"
 
 
-async def test_a_wrong_current_password_counts_towards_the_lock(dashboard: Dashboard) -> None:
+async def test_a_wrong_current_password_counts_towards_the_lock(dashboard: Dashboard,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
     _, enrolment = await account(dashboard.services, "anna")
     assert await dashboard.login("anna", enrolment.secret) == 200
-    for _ in range(5):
-        assert await _change(dashboard.client, "a guess at her password", NEW) == "/dashboard/account?error=wrong"
-    assert await _change(dashboard.client, PASSWORD, NEW) == "/dashboard/account?error=locked"
+    with caplog.at_level(logging.INFO, logger="baken.security"):
+        for _ in range(5):
+            assert await _change(dashboard.client, "a guess at her password", NEW) == \
+                "/dashboard/account?error=wrong"
+        assert await _change(dashboard.client, PASSWORD, NEW) == "/dashboard/account?error=locked"
+    lines = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert lines.count("security password_change_failed reason=wrong") == 5
+    assert "security password_change_failed reason=locked" in lines
+    assert not any("anna" in line or "guess" in line for line in lines), "no name or typed text in the log"
 
 
 async def test_why_a_new_password_is_refused_is_said_in_the_counsellors_language(dashboard: Dashboard) -> None:
