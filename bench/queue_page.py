@@ -103,7 +103,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"filled {args.tickets} open tickets in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
             for role, languages in (("supervisor", "nl,fr,de,en"), ("counsellor", "nl,fr")):
                 who = await add_counsellor(services.store, services.keyring, role, role=role, languages=languages,
-                                           password=PASSWORD)
+                                           password=PASSWORD, one_time=False)
                 client.session.cookie_jar.clear()
                 await sign_in(client, role, who.secret)
                 await time_page(client, 3)  # warm the template cache and the connection

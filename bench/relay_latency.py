@@ -43,7 +43,7 @@ def ticket_ids(s: Session) -> list[int]:
 
 async def counsellor(services: Services) -> SignedIn:
     await add_counsellor(services.store, services.keyring, "anna", role="counsellor", languages="nl,fr,de,en",
-                         password=PASSWORD, alias="Anna")
+                         password=PASSWORD, alias="Anna", one_time=False)
     c = await services.store.run(lambda s: Accounts(s).by_name("anna"))
     assert c is not None and c.id is not None
     return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), "en", "-")

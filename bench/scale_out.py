@@ -155,7 +155,7 @@ async def relay_run(database_url: str, secret: str, root: Path, *, sockets: int,
                                     migrate=False)
     try:
         enrolment = await add_counsellor(services.store, services.keyring, "anna", role="counsellor",
-                                         languages="en,nl", password=PASSWORD, alias="Anna")
+                                         languages="en,nl", password=PASSWORD, alias="Anna", one_time=False)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                          connector=aiohttp.TCPConnector(limit=0)) as http:
             idle: list[Tab] = []

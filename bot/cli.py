@@ -264,15 +264,20 @@ def _print_enrolment(enrolment: object) -> None:
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
-    import getpass
-
-    if args.password_stdin:
+    """The one-time password the administrator typed (first line of stdin), or None: Baken makes a random one."""
+    if getattr(args, "password_stdin", False):
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password (12 characters or more): ")
-    if first != getpass.getpass("The same password again: "):
-        print("baken counsellor: the two passwords differ; nothing was changed", file=sys.stderr)
-        return None
-    return first
+    return None
+
+
+def _print_one_time(name: str, made: str | None) -> None:
+    from bot.counsellors import ONE_TIME_LIFETIME
+
+    hours = int(ONE_TIME_LIFETIME.total_seconds() // 3600)
+    if made is not None:
+        print(f"One-time password for {name!r} (hand it over in person or by phone, never with the QR code): {made}")
+    print(f"It works once, for {hours} hours: at the first sign-in, with the code from their app, the counsellor "
+          "chooses their own password before anything else opens.")
 
 
 def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
@@ -283,13 +288,12 @@ def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
         disable_counsellor,
         end_sessions,
         list_counsellors,
+        reset_password,
         reset_second_factor,
     )
     from handover.credentials import WeakPassword
 
-    password = _read_password(args) if args.counsellor_command == "add" else ""
-    if password is None:
-        return 2
+    password = _read_password(args)
 
     async def main() -> int:
         services = await build_services(settings)
@@ -297,10 +301,18 @@ def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
             if args.counsellor_command == "add":
                 enrolment = await add_counsellor(
                     services.store, services.keyring, args.name, role=args.role, languages=args.languages,
-                    password=password or "", alias=args.alias, ui_locale=args.ui_lang,
+                    password=password, alias=args.alias, ui_locale=args.ui_lang,
+                    password_words=settings.password_words,
                 )
                 print(f"Account {args.name!r} added ({args.role}; languages {args.languages}).")
                 _print_enrolment(enrolment)
+                _print_one_time(args.name, enrolment.password)
+            elif args.counsellor_command == "reset-password":
+                made = await reset_password(services.store, args.name, password=password,
+                                            password_words=settings.password_words)
+                print(f"New one-time password for {args.name!r}; their old password and sessions no longer work. "
+                      "Their second factor is unchanged: they still need the code from their app.")
+                _print_one_time(args.name, made)
             elif args.counsellor_command == "disable":
                 await disable_counsellor(services.store, args.name)
                 print(f"Account {args.name!r} disabled; its sessions are ended.")
@@ -374,7 +386,8 @@ def parser() -> argparse.ArgumentParser:
     rt.set_defaults(func=_restore)
     ksub.add_parser("rotate", help="a new master key; re-wraps every data key without stopping the server"
                     ).set_defaults(func=_keys_rotate)
-    co = sub.add_parser("counsellor", help="dashboard accounts: add, disable, sign-out, list, reset-2fa")
+    co = sub.add_parser("counsellor",
+                        help="dashboard accounts: add, disable, sign-out, list, reset-password, reset-2fa")
     cosub = co.add_subparsers(dest="counsellor_command", required=True)
     add = cosub.add_parser("add", help="add an account; prints the TOTP enrolment QR and recovery codes")
     add.add_argument("name", help="the login name")
@@ -382,8 +395,15 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--languages", required=True, help="the languages they answer in, e.g. nl,fr")
     add.add_argument("--alias", default=None, help="what the person is told: a first name or an alias")
     add.add_argument("--ui-lang", default="en", help="the dashboard's language (nl, fr, de, en)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the one-time password from the first line of stdin (default: a random one, printed)")
     add.set_defaults(func=_counsellor)
+    rp = cosub.add_parser("reset-password", help="a forgotten password: a new one-time password (the second "
+                          "factor stays); check who is asking first (docs/deploy.md)")
+    rp.add_argument("name")
+    rp.add_argument("--password-stdin", action="store_true",
+                    help="read the one-time password from the first line of stdin (default: a random one, printed)")
+    rp.set_defaults(func=_counsellor)
     dis = cosub.add_parser("disable", help="disable an account and end its sessions")
     dis.add_argument("name")
     dis.set_defaults(func=_counsellor)
@@ -393,7 +413,8 @@ def parser() -> argparse.ArgumentParser:
     so.set_defaults(func=_counsellor)
     ls = cosub.add_parser("list", help="list the accounts")
     ls.set_defaults(func=_counsellor)
-    rs = cosub.add_parser("reset-2fa", help="a new TOTP secret and recovery codes (the old ones stop working)")
+    rs = cosub.add_parser("reset-2fa", help="a new TOTP secret and recovery codes (the old ones stop working); "
+                          "check who is asking first (docs/deploy.md)")
     rs.add_argument("name")
     rs.set_defaults(func=_counsellor)
     tr = sub.add_parser("triage", help="triage rules")

@@ -30,8 +30,9 @@ from bot.storage.sealed import open_profile, open_session, seal_session
 from bot.storage.store import Store
 from content.i18n import N_, translator
 from flows.messages import Outbound
-from handover.credentials import recovery_hash, totp_step, verify_password
+from handover.credentials import WeakPassword, hash_password, totp_step, verify_password
 from handover.lifecycle import Closing, LifecycleError, can_reopen, check_closing
+from handover.password_rules import check_new_password, context_words
 from handover.permissions import Action, Actor, Role, TicketFacts, allowed, lost_claim
 from handover.queue_rules import DEFAULT_TARGETS, WaitColour, wait_colour
 from handover.relay_notices import closed_notice, joined_notice, reopened_notice, transferred_notice
@@ -66,6 +67,9 @@ class SignedIn:
     languages: frozenset[str]
     ui_locale: str
     csrf: str
+    #: signed in with a one-time password: nothing but choosing their own is reachable until they have
+    must_change: bool = False
+    session_key: str = ""  # the hash of this session's token, to tell it apart from the account's others
 
     @property
     def actor(self) -> Actor:
@@ -79,7 +83,22 @@ class SignedIn:
 @dataclass(frozen=True, slots=True)
 class LoginResult:
     token: str | None = None
-    error: str | None = None  # "locked" | "wrong"
+    error: str | None = None  # "locked" | "wrong" | "expired_password" (a one-time password past its 72 hours)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """One of a counsellor's dashboard sessions, as they see it: no address is kept, so none is shown."""
+
+    handle: str
+    created_at: dt.datetime
+    seen_at: dt.datetime
+    current: bool
+
+
+def session_handle(key: str) -> str:
+    """A session's name in the page and its forms: derived from the token's hash, never the hash itself."""
+    return hashlib.sha256(f"handle:{key}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +163,10 @@ class DeskService:
         targets: Mapping[str, dt.timedelta] = DEFAULT_TARGETS,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_relay: Callable[[], None] | None = None,
+        password_words: str = "",
     ) -> None:
         self.store = store
+        self.password_words = password_words  # BAKEN_PASSWORD_WORDS: the organisation's words, refused in passwords
         self.keys = keyring
         self.targets = targets
         self.clock = clock
@@ -172,8 +193,12 @@ class DeskService:
             if not ok or c is None or c.id is None:
                 accounts.add_failure(name, addr)
                 return LoginResult(error="wrong")
+            expires = c.password_expires_at
+            if expires is not None and now > aware(expires):  # told only after the password and code were right
+                return LoginResult(error="expired_password")
             if check.new_hash is not None:
                 accounts.set_password_hash(c.id, check.new_hash)
+            accounts.rehash_legacy_codes(c.id)  # codes stored before Argon2id, should any remain
             token = secrets.token_urlsafe(32)
             accounts.open_session(token_hash(token), c.id, secrets.token_urlsafe(32))
             audit.append(s, f"{c.name}#{c.id}", "login")
@@ -185,7 +210,7 @@ class DeskService:
         code = code.strip()
         assert c.id is not None
         if "-" in code:  # a recovery code
-            return accounts.use_recovery_code(c.id, recovery_hash(code))
+            return accounts.use_recovery_code(c.id, code)
         secret = self.keys.open_text(c.totp_secret, f"totp:{c.name}")
         step = totp_step(secret, code, c.totp_last_step, self.clock().timestamp())
         return step is not None and accounts.use_totp_step(c.id, step)
@@ -210,15 +235,77 @@ class DeskService:
             if c is None or c.disabled_at is not None or c.id is None:
                 accounts.end_session(key)
                 return None
+            expires = c.password_expires_at
+            if expires is not None and now > aware(expires):  # the one-time password ran out before a change
+                accounts.end_session(key)
+                return None
             if touch and now - aware(row.seen_at) > _TOUCH_EVERY:
                 accounts.touch_session(key, now)
             return SignedIn(c.id, c.name, c.alias, Role(c.role), frozenset(c.languages.split(",")), c.ui_locale,
-                            row.csrf)
+                            row.csrf, must_change=expires is not None, session_key=key)
 
         return await self.store.run(unit)
 
     async def logout(self, token: str) -> None:
         await self.store.run(lambda s: Accounts(s).end_session(token_hash(token)))
+
+    # ------------------------------------------------------------------ the counsellor's own account
+    async def change_password(self, me: SignedIn, current: str, new: str, again: str, address: str) -> str | None:
+        """The counsellor's own new password (ASVS 6.2.2, 6.2.3): the current one first, the new one twice.
+        None when changed, else why not: 'locked', 'wrong' (the current password; counts as a failed sign-in),
+        'differ', 'same', or a new-password rule ('short', 'long', 'common', 'context'). Every other session
+        of the account ends; the change is audited."""
+        if new != again:
+            return "differ"
+        try:
+            check_new_password(new, context_words(me.name, me.alias, extra=self.password_words))
+        except WeakPassword as weak:
+            return weak.reason
+        if new == current:
+            return "same"
+        new_hash = hash_password(new)  # before the transaction: Argon2id takes a while
+        addr = self.address_key(address)
+        now = self.clock()
+
+        def unit(s: Session) -> str | None:
+            accounts = Accounts(s)
+            per_account, per_address = accounts.failures(me.name, addr, now)
+            if per_account >= MAX_FAILURES or per_address >= MAX_FAILURES:
+                return "locked"
+            c = accounts.by_id(me.counsellor_id)
+            if c is None or c.id is None or not verify_password(c.password_hash, current).ok:
+                accounts.add_failure(me.name, addr)
+                return "wrong"
+            first = c.password_expires_at is not None
+            accounts.set_password(c.id, new_hash, None)
+            ended = accounts.end_other_sessions(c.id, me.session_key)
+            audit.append(s, me.label, "password_changed", None,
+                         audit.fields(first_password="yes" if first else "no", sessions_ended=ended))
+            return None
+
+        return await self.store.run(unit)
+
+    async def sessions(self, me: SignedIn) -> list[SessionView]:
+        """The counsellor's own live dashboard sessions, oldest first (ASVS 7.5.2)."""
+        def unit(s: Session) -> list[SessionView]:
+            return [SessionView(session_handle(r.id), aware(r.created_at), aware(r.seen_at), r.id == me.session_key)
+                    for r in Accounts(s).sessions_of(me.counsellor_id)]
+
+        return await self.store.run(unit)
+
+    async def end_own_session(self, me: SignedIn, handle: str) -> bool:
+        """End one of the counsellor's own sessions by its handle; False if none of theirs has it."""
+        def unit(s: Session) -> bool:
+            accounts = Accounts(s)
+            rows = [r for r in accounts.sessions_of(me.counsellor_id) if hmac.compare_digest(session_handle(r.id),
+                                                                                          handle)]
+            for r in rows:
+                accounts.end_session(r.id)
+                audit.append(s, me.label, "session_ended", None,
+                             audit.fields(own="yes" if r.id == me.session_key else "no"))
+            return bool(rows)
+
+        return await self.store.run(unit)
 
     async def set_ui_locale(self, me: SignedIn, locale: str) -> None:
         def unit(s: Session) -> None:

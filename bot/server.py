@@ -94,7 +94,7 @@ def make_app(
     def make_desk() -> DeskService:
         services = app[SERVICES]
         return DeskService(services.store, services.keyring, targets=parse_targets(settings.wait_targets),
-                           on_relay=wake_pumps)
+                           on_relay=wake_pumps, password_words=settings.password_words)
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         services = await build_services(settings)

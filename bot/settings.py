@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
     #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so
     dashboard_dev: bool = False
+    #: the organisation's own words refused in new counsellor passwords (its name, its town), comma-separated,
+    #: besides the fixed ones in handover/password_rules.py and each counsellor's name and alias
+    password_words: str = ""
     #: a Telegram group that gets a short notice (number, level, language, region) of each new ticket
     telegram_counsellor_chat_id: int | None = None
 

@@ -25,14 +25,19 @@ _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 
 class WeakPassword(ValueError):
-    """A password too short or too long; the message says what is needed."""
+    """A password that may not be set; the message says why (for the administrator), `reason` is the
+    short code the dashboard translates: 'short', 'long', 'common', 'context', 'same' or 'differ'."""
+
+    def __init__(self, message: str, reason: str = "short") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise WeakPassword(f"a password needs at least {MIN_PASSWORD} characters")
+        raise WeakPassword(f"a password needs at least {MIN_PASSWORD} characters", "short")
     if len(password) > MAX_PASSWORD:
-        raise WeakPassword(f"a password has at most {MAX_PASSWORD} characters")
+        raise WeakPassword(f"a password has at most {MAX_PASSWORD} characters", "long")
 
 
 def hash_password(password: str) -> str:
@@ -87,6 +92,39 @@ def new_recovery_codes(n: int = RECOVERY_CODES) -> list[str]:
     return ["-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3)) for _ in range(n)]
 
 
-def recovery_hash(code: str) -> str:
-    """Codes carry enough randomness that a plain SHA-256 keeps them safe at rest."""
+def new_one_time_password() -> str:
+    """A first (or reset) password the administrator hands over: 16 symbols of 31, about 80 random bits,
+    readable aloud ('k3f9-2hq8-x7tm-p4ra'); it works once, until the counsellor sets their own."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(4))
+
+
+def recovery_digest(code: str) -> str:
+    """The code however typed (spaces, capitals) as SHA-256 hex: what Argon2id hashes, and what Baken stored,
+    unsalted, before recovery codes were Argon2id hashes (a 'legacy' row)."""
     return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+
+
+def hash_recovery_code(code: str) -> str:
+    """About 60 bits is below ASVS's 112 for a plain hash (6.5.2): a salted Argon2id hash, as for passwords."""
+    return HASHER.hash(recovery_digest(code))
+
+
+def wrap_legacy_recovery_hash(stored: str) -> str:
+    """A legacy SHA-256 row re-hashed without its code: Argon2id over the same digest, so the code still works."""
+    return HASHER.hash(stored) if is_legacy_recovery_hash(stored) else stored
+
+
+def is_legacy_recovery_hash(stored: str) -> bool:
+    return len(stored) == 64 and all(ch in "0123456789abcdef" for ch in stored)
+
+
+def recovery_code_matches(stored: str, code: str) -> bool:
+    """Whether `code` is the one behind a stored hash, Argon2id or (until re-hashed) legacy SHA-256."""
+    digest = recovery_digest(code)
+    if is_legacy_recovery_hash(stored):
+        return hmac.compare_digest(stored, digest)
+    try:
+        return bool(HASHER.verify(stored, digest))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False

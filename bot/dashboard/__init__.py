@@ -8,6 +8,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.dashboard.account import routes as account_routes
 from bot.dashboard.auth import DESK, DEV, declared, guard
 from bot.dashboard.live import routes as live_routes
 from bot.dashboard.routes import routes as page_routes
@@ -30,6 +31,7 @@ def dashboard_app(make_desk: Callable[[], DeskService], *, dev: bool) -> web.App
                          undefined=jinja2.StrictUndefined)
     app.router.add_routes(page_routes)
     app.router.add_routes(live_routes)
+    app.router.add_routes(account_routes)
     return app
 
 

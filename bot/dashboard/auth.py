@@ -34,6 +34,7 @@ MAX_ID = 2**63 - 1
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 _ACTION_ATTR = "__baken_action__"
+_FIRST_ATTR = "__baken_before_own_password__"
 
 
 def declare(action: Action) -> Callable[[H], H]:
@@ -43,6 +44,13 @@ def declare(action: Action) -> Callable[[H], H]:
         return handler
 
     return mark
+
+
+def before_own_password(handler: H) -> H:
+    """A route a counsellor signed in with a one-time password may use; every other one sends them to choose
+    their own password first (ASVS 6.4.1)."""
+    setattr(handler, _FIRST_ATTR, True)
+    return handler
 
 
 def declared(handler: Any) -> Action | None:
@@ -141,6 +149,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 _headers(response)
                 return response
             request[ME] = me
+            if me.must_change and not getattr(request.match_info.handler, _FIRST_ATTR, False):
+                raise web.HTTPSeeOther("/dashboard/account")
             if request.method not in ("GET", "HEAD") and not await _csrf_ok(request, me.csrf):
                 security_event("csrf_refused", route=_route(request), role=me.role.value)
                 response = _refuse(request, 403, "csrf")

@@ -15,6 +15,7 @@ from bot.dashboard import charts
 from bot.dashboard.auth import (
     DESK,
     DEV,
+    before_own_password,
     cookie_name,
     declare,
     login_cookie_name,
@@ -90,6 +91,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/logout")
 @declare(Action.SIGNED_IN)
+@before_own_password
 async def logout(request: web.Request) -> web.StreamResponse:
     await request.app[DESK].logout(request.cookies.get(cookie_name(request), ""))
     response = web.HTTPSeeOther("/dashboard/login")
@@ -99,6 +101,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/language")
 @declare(Action.SIGNED_IN)
+@before_own_password
 async def language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = str(form.get("lang", ""))

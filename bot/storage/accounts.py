@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from bot.storage.models import Counsellor, DashboardSession, LoginFailure, RecoveryCode, utcnow
+from handover.credentials import is_legacy_recovery_hash, recovery_code_matches, wrap_legacy_recovery_hash
 
 FAILURE_WINDOW = dt.timedelta(minutes=30)
 MAX_FAILURES = 5
@@ -56,6 +57,11 @@ class Accounts:
     def set_password_hash(self, counsellor_id: int, new_hash: str) -> None:
         self.s.execute(update(Counsellor).where(col(Counsellor.id) == counsellor_id).values(password_hash=new_hash))
 
+    def set_password(self, counsellor_id: int, new_hash: str, expires_at: dt.datetime | None) -> None:
+        """A new password: one-time (from the administrator, until `expires_at`) or the counsellor's own (None)."""
+        self.s.execute(update(Counsellor).where(col(Counsellor.id) == counsellor_id)
+                       .values(password_hash=new_hash, password_expires_at=expires_at))
+
     def use_totp_step(self, counsellor_id: int, step: int) -> bool:
         """Record the step as used; False if it (or a later one) was used already: no code works twice."""
         result = self.s.execute(
@@ -73,14 +79,34 @@ class Accounts:
         self.s.add_all([RecoveryCode(counsellor_id=counsellor.id or 0, code_hash=h) for h in recovery_hashes])
         self.end_sessions(counsellor.id or 0)
 
-    def use_recovery_code(self, counsellor_id: int, code_hash: str) -> bool:
+    def use_recovery_code(self, counsellor_id: int, code: str) -> bool:
+        """Mark the unused code that matches as used; False if none does. Salted hashes cannot be looked up, so
+        each unused code of the account is verified in turn (at most 10 Argon2id checks, for a lost phone)."""
+        unused = self.s.execute(
+            select(col(RecoveryCode.id), col(RecoveryCode.code_hash))
+            .where(col(RecoveryCode.counsellor_id) == counsellor_id, col(RecoveryCode.used_at).is_(None))
+        ).all()
+        match = next((row_id for row_id, stored in unused if recovery_code_matches(stored, code)), None)
+        if match is None:
+            return False
         result = self.s.execute(
             update(RecoveryCode)
-            .where(col(RecoveryCode.counsellor_id) == counsellor_id, col(RecoveryCode.code_hash) == code_hash,
-                   col(RecoveryCode.used_at).is_(None))
+            .where(col(RecoveryCode.id) == match, col(RecoveryCode.used_at).is_(None))
             .values(used_at=utcnow())
         )
         return bool(cast(CursorResult[Any], result).rowcount)
+
+    def rehash_legacy_codes(self, counsellor_id: int | None = None) -> int:
+        """Unsalted SHA-256 rows (before Argon2id) re-hashed in place: how many. The migration does every row;
+        this is the same step for code that finds one later (a restored old backup)."""
+        stmt = select(RecoveryCode)
+        if counsellor_id is not None:
+            stmt = stmt.where(col(RecoveryCode.counsellor_id) == counsellor_id)
+        legacy = [r for r in self.s.execute(stmt).scalars() if is_legacy_recovery_hash(r.code_hash)]
+        for row in legacy:
+            row.code_hash = wrap_legacy_recovery_hash(row.code_hash)
+            self.s.add(row)
+        return len(legacy)
 
     # ------------------------------------------------------------------ failed sign-ins
     def failures(self, account: str, address: str, now: dt.datetime) -> tuple[int, int]:
@@ -112,6 +138,17 @@ class Accounts:
 
     def end_sessions(self, counsellor_id: int) -> None:
         self.s.execute(delete(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id))
+
+    def sessions_of(self, counsellor_id: int) -> list[DashboardSession]:
+        stmt = (select(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id)
+                .order_by(col(DashboardSession.created_at)))
+        return list(self.s.execute(stmt).scalars())
+
+    def end_other_sessions(self, counsellor_id: int, keep: str) -> int:
+        """Every session of the account but `keep` (the one asking) ends: how many did."""
+        result = self.s.execute(delete(DashboardSession).where(
+            col(DashboardSession.counsellor_id) == counsellor_id, col(DashboardSession.id) != keep))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def end_every_session(self) -> int:
         """Everyone is signed out (a suspected theft of sessions, a key change): how many sessions ended."""

@@ -230,16 +230,19 @@ class Counsellor(SQLModel, table=True):
     totp_last_step: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: dt.datetime = Field(default_factory=utcnow)
     disabled_at: dt.datetime | None = None
+    #: set while the password is a one-time one (from `add` or `reset-password`): it works until then, and only
+    #: to choose the counsellor's own password; None once they have
+    password_expires_at: dt.datetime | None = None
 
 
 class RecoveryCode(SQLModel, table=True):
-    """One-time codes for a lost phone, stored as hashes only."""
+    """One-time codes for a lost phone, stored as salted Argon2id hashes only."""
 
     __tablename__ = "recovery_codes"
 
     id: int | None = Field(default=None, primary_key=True)
     counsellor_id: int = Field(foreign_key="counsellors.id", index=True)
-    code_hash: str = Field(max_length=64, index=True)
+    code_hash: str = Field(max_length=128)
     used_at: dt.datetime | None = None
 
 

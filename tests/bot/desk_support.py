@@ -19,7 +19,7 @@ PASSWORD = "correct horse battery staple"
 async def make_account(services: Services, name: str, role: str = "counsellor", languages: str = "nl,fr",
                        ) -> Enrolment:
     return await add_counsellor(services.store, services.keyring, name, role=role, languages=languages,
-                                password=PASSWORD, alias=name.capitalize())
+                                password=PASSWORD, alias=name.capitalize(), one_time=False)
 
 
 def now_code(enrolment: Enrolment) -> str:

@@ -60,3 +60,30 @@ def test_sign_out_ends_one_accounts_sessions_or_everyones(tmp_path: Path) -> Non
         assert answer.returncode == 2 and answer.stderr, wrong
     listed = baken(tmp_path, "list")
     assert "active" in listed.stdout, "signing out disables nothing"
+
+
+def test_add_and_reset_password_hand_out_one_time_passwords_and_refuse_weak_typed_ones(tmp_path: Path) -> None:
+    """ASVS 6.4.1, 6.4.3: a random one-time password unless the administrator types one, which must pass the
+    new-password rules; reset-password keeps the second factor."""
+    added = baken(tmp_path, "add", "anna", "--role", "counsellor", "--languages", "nl")
+    assert added.returncode == 0, added.stderr
+    first = re.search(r"One-time password for 'anna' .*: ([a-z2-9]{4}(?:-[a-z2-9]{4}){3})$", added.stdout, re.M)
+    assert first is not None and "It works once, for 72 hours" in added.stdout
+    secret = re.search(r"type the key: ([A-Z2-7]{32})", added.stdout)
+    assert secret is not None
+
+    common = baken(tmp_path, "add", "bob", "--role", "counsellor", "--languages", "nl", "--password-stdin",
+                   stdin="qwerty123456\n")
+    assert common.returncode == 2 and "most common" in common.stderr
+    named = baken(tmp_path, "add", "bob", "--role", "counsellor", "--languages", "nl", "--password-stdin",
+                  stdin="Baken helpline 2026\n")
+    assert named.returncode == 2 and "'baken'" in named.stderr
+
+    reset = baken(tmp_path, "reset-password", "anna")
+    assert reset.returncode == 0, reset.stderr
+    again = re.search(r"One-time password for 'anna' .*: (\S+)$", reset.stdout, re.M)
+    assert again is not None and again[1] != first[1]
+    assert "second factor is unchanged" in reset.stdout and secret[1] not in reset.stdout
+    typed = baken(tmp_path, "reset-password", "anna", "--password-stdin", stdin="a long enough password\n")
+    assert typed.returncode == 0 and "One-time password" not in typed.stdout and "It works once" in typed.stdout
+    assert baken(tmp_path, "reset-password", "nobody").returncode == 2

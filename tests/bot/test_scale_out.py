@@ -112,7 +112,7 @@ async def test_a_counsellor_on_one_process_reaches_a_web_chat_on_another_at_once
     """Without the events the other process would see the reply only at its slow poll (5 s)."""
     a, b = await start_nodes(2, database_url, TEST_KEY, tmp_path, api_url=None)
     enrolment = await add_counsellor(db.store, db.keyring, "anna", role="counsellor", languages="en,nl",
-                                     password=PASSWORD, alias="Anna")
+                                     password=PASSWORD, alias="Anna", one_time=False)
     try:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             idle = [await Tab.open(http, b) for _ in range(40)]  # other people with the chat open on B

@@ -24,7 +24,7 @@ ANNELIES = Person(7301234561, "Annelies", "nl-BE", username="annelies_gent", las
 async def enrol(baken: BakenOnTelegram, name: str, role: str, languages: str) -> Enrolment:
     services = baken.services
     return await add_counsellor(services.store, services.keyring, name, role=role, languages=languages,
-                                password=PASSWORD, alias=name.capitalize())
+                                password=PASSWORD, alias=name.capitalize(), one_time=False)
 
 
 def base(baken: BakenOnTelegram) -> str:
@@ -172,3 +172,38 @@ async def test_the_person_ends_the_conversation_with_one_button_and_the_counsell
     assert await baken.send(press(ANNELIES, "withdraw", joined.message_id)) == 200
     await expect(page.locator("#ended")).to_be_visible()
     await expect(page.get_by_role("button", name="Send")).to_be_disabled()
+
+
+async def test_a_new_counsellor_chooses_their_own_password_before_the_queue_opens(
+    dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
+) -> None:
+    """ASVS 6.4.1, 6.2.3, 7.5.2 as a counsellor meets them: the one-time password opens only the account page."""
+    baken = dashboard_server
+    ben = await add_counsellor(baken.services.store, baken.services.keyring, "ben", role="counsellor",
+                               languages="nl")
+    assert ben.password is not None
+    page = await (await dashboard_chromium.new_context()).new_page()
+    await page.goto(base(baken) + "/login")
+    await page.get_by_label("Name").fill("ben")
+    await page.get_by_label("Password").fill(ben.password)
+    await page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(ben.secret).now())
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
+    await page.goto(base(baken) + "/")
+    await expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
+
+    await page.get_by_label("The one-time password").fill(ben.password)
+    await page.get_by_label("New password", exact=True).fill("qwerty123456")
+    await page.get_by_label("New password again").fill("qwerty123456")
+    await page.get_by_role("button", name="Save the new password").click()
+    await expect(page.get_by_role("alert")).to_contain_text("one of the most common ones")
+
+    await page.get_by_label("The one-time password").fill(ben.password)
+    await page.get_by_label("New password", exact=True).fill("a quiet river at dawn")
+    await page.get_by_label("New password again").fill("a quiet river at dawn")
+    await page.get_by_role("button", name="Save the new password").click()
+    await expect(page.get_by_role("status")).to_contain_text("Your new password is saved")
+    await expect(page.locator("#sessions tbody tr")).to_have_count(1)
+    await expect(page.locator("#sessions")).to_contain_text("this browser")
+    await page.get_by_role("link", name="Queue").click()
+    await expect(page.get_by_role("heading", name="Queue")).to_be_visible()
