@@ -556,6 +556,10 @@ async def test_serve_runs_telegram_by_polling_and_logs_no_token_or_person(fake: 
         sys.executable, "-m", "bot.cli", "serve", env=env, stderr=asyncio.subprocess.PIPE
     )
     person = PEOPLE["nl"]
+    assert proc.stderr is not None
+    # read while it runs: DEBUG logs fill a pipe's 64 KiB long before the first update, and a full pipe
+    # would block the server in its next log call
+    reading = asyncio.create_task(proc.stderr.read())
     try:
         async with asyncio.timeout(30):
             await fake.called("getUpdates")
@@ -563,7 +567,8 @@ async def test_serve_runs_telegram_by_polling_and_logs_no_token_or_person(fake: 
             welcome = await fake.called("sendMessage", person.id)
     finally:
         proc.terminate()
-        _, err = await proc.communicate()
+        await proc.wait()
+        err = await reading
     assert translator("nl")("Continue") in [label for _, label in welcome.buttons]
     log = err.decode()
     assert "Telegram is on: polling mode, as @BakenTestBot" in log
