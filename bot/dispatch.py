@@ -61,8 +61,9 @@ class Envelope:
     locale_hint: str | None = None
     address: str | None = None
     message_ref: int | None = None  # the channel's id of this message in the chat, for /forget to delete
-    #: the channel answers updates inside their webhook reply and delivers a chat's next update only once
-    #: the earlier one was answered: a first delivery settles the earlier answered rows (Telegram read them)
+    #: the channel answers updates inside their webhook reply, and Telegram delivers a chat's next update
+    #: only once it read the answer to the earlier one: the step's outbox row is written marked for an
+    #: answer (`sent_at`), and a first delivery settles (deletes) the chat's earlier marked rows
     settles_answers: bool = False
 
 
@@ -224,7 +225,8 @@ class Dispatcher:
         )
         # one outbox row per step: the step's replies are sent, and forgotten, together
         payload = box.seal_json([o.to_json() for o in replies], f"outbox:{sid}")
-        ids = [repo.add_outbox(sid, env.channel, payload, env.update_key)] if replies else []
+        ids = [repo.add_outbox(sid, env.channel, payload, env.update_key, answered=env.settles_answers)
+               ] if replies else []
         return Delivery(sid, replies, ids, address=address, locale=result.data["locale"],
                         flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed)
 
@@ -311,12 +313,6 @@ class Dispatcher:
                 repo.add_trail(session_id, shown)
 
         await self.store.run(unit)
-
-    async def answered(self, ids: list[int]) -> None:
-        """These rows went out inside a webhook answer: kept, sealed, until the chat's next update (or a day's
-        retention) settles them, so that a re-delivery of their update sends them again."""
-        if ids:
-            await self.store.run(lambda s: Repository(s).mark_answered(ids))
 
     async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
         """For tests and tools: the stored state of one person's session."""

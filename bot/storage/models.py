@@ -75,8 +75,9 @@ class OutboxMessage(SQLModel, table=True):
     #: another update's (Telegram's update id: a number with no link to the person beyond this row)
     update_key: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcminute)
-    #: set when the row went out inside the webhook's answer: kept (sealed) until Telegram moves on to the
-    #: chat's next update, so a re-delivery of its own update (the answer never arrived) sends it again
+    #: set when the row was written to go out inside the webhook's answer: kept (sealed) until Telegram
+    #: moves on to the chat's next update, so a re-delivery of its own update (the answer never arrived)
+    #: sends it again
     sent_at: dt.datetime | None = Field(default=None, index=True)
 
 

@@ -63,7 +63,6 @@ _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 # one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
 _DELETE_OUTBOX = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
-_MARK_ANSWERED = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid")).values(sent_at=bindparam("at"))
 _SETTLE_ANSWERED = delete(_OUTBOX).where(
     _OUTBOX.c.session_id == bindparam("sid"), _OUTBOX.c.origin == "step", _OUTBOX.c.sent_at.is_not(None)
 )
@@ -228,9 +227,12 @@ class Repository:
         return list((self.s.execute(stmt)).scalars())
 
     # --------------------------------------------------------------------- outbox
-    def add_outbox(self, session_id: str, channel: str, payload: bytes, update_key: str | None = None) -> int:
-        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": utcminute(),
-                  "update_key": update_key}
+    def add_outbox(self, session_id: str, channel: str, payload: bytes, update_key: str | None = None, *,
+                   answered: bool = False) -> int:
+        """`answered`: the row goes out in a webhook answer, and stays until the chat's next update settles it."""
+        now = utcminute()
+        params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": now,
+                  "update_key": update_key, "sent_at": now if answered else None}
         return int(self.c.execute(_INSERT_OUTBOX, params).scalar_one())
 
     def replies_of(self, session_id: str, update_key: str) -> list[OutboxMessage]:
@@ -246,13 +248,9 @@ class Repository:
         return list((self.s.execute(stmt)).scalars())
 
     def settle_answered(self, session_id: str) -> None:
-        """A new update of this chat arrived, so Telegram read the answers to the earlier ones: their rows go."""
+        """A new update of this chat arrived, so Telegram read the answers to the earlier ones: their rows go
+        (rows sent by request are deleted once sent; these are the ones written for an answer)."""
         self.c.execute(_SETTLE_ANSWERED, {"sid": session_id})
-
-    def mark_answered(self, ids: list[int]) -> None:
-        """These rows went out inside a webhook answer: kept until the chat's next update settles them."""
-        if ids:
-            self.c.execute(_MARK_ANSWERED, [{"oid": i, "at": utcminute()} for i in ids])
 
     def delete_outbox(self, ids: list[int]) -> None:
         if ids:

@@ -98,14 +98,12 @@ class TelegramTuning:
 class _Outcome:
     """Whether the update of the current webhook request went through; the error handler fills it.
 
-    `reply`: the Bot API call to answer the webhook with (one sendMessage), and `outbox_ids` its outbox rows,
-    which leave the outbox once that answer was written whole.
+    `reply`: the Bot API call to answer the webhook with (one sendMessage).
     """
 
     error: BaseException | None = None
     reply_allowed: bool = False
     reply: dict[str, Any] | None = None
-    outbox_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,6 @@ class WebhookAnswer:
 
     handled: Handled
     reply: dict[str, Any] | None = None
-    outbox_ids: list[int] = field(default_factory=list)
 
 
 _OUTCOME: ContextVar[_Outcome | None] = ContextVar("baken_telegram_outcome", default=None)
@@ -185,7 +182,6 @@ class TelegramChannel:
         self._pending = 0  # webhook updates in hand
         self._numbers_sent = NumbersSent()  # update ids whose urgent numbers went out without storage
         self._answering = NumbersSent()  # update ids whose stored replies are being sent (or were)
-        self._bookkeeping: set[asyncio.Task[None]] = set()  # answered replies being marked
         self._wire()
 
     @property
@@ -237,8 +233,6 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         """Leaves the webhook registered: other processes behind the same URL keep serving it."""
-        if self._bookkeeping:  # marks of answered replies: a few milliseconds, unless the database is stuck
-            await asyncio.wait(set(self._bookkeeping), timeout=5)
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
@@ -257,8 +251,8 @@ class TelegramChannel:
         """Handle one webhook update inside the request; anything but OK means Telegram must deliver it again.
 
         With `webhook_reply` on (and `reply_allowed`), a step whose replies make one message returns it as
-        `reply` instead of sending it: the webhook route answers with it, and calls `answered` with its
-        outbox ids once the answer was written.
+        `reply` instead of sending it: the webhook route answers with it. Its outbox row was written marked
+        for an answer (see Envelope.settles_answers): nothing is left to record once the answer is written.
 
         The update joins its chat's lane at once, with no wait before it, so a chat's updates are handled in
         the order their requests arrived. Past `max_pending_updates` in hand it is refused whole (BUSY).
@@ -313,7 +307,7 @@ class TelegramChannel:
             _OUTCOME.reset(token)
             self._pending -= 1
         if outcome.error is None:
-            return WebhookAnswer(Handled.OK, outcome.reply, outcome.outbox_ids)
+            return WebhookAnswer(Handled.OK, outcome.reply)
         if isinstance(outcome.error, LaneFull):
             return WebhookAnswer(Handled.CHAT_BUSY)
         if isinstance(outcome.error, RETRYABLE):
@@ -321,25 +315,6 @@ class TelegramChannel:
         # a fault this update causes every time (a forged or malformed update): logged once, and answered, so
         # that Telegram does not re-deliver it forever and hold up the chat's later messages behind it
         return WebhookAnswer(Handled.OK)
-
-    def answered_later(self, outbox_ids: list[int]) -> None:
-        """`answered`, without holding up the caller (a webhook handler whose connection has the next update
-        waiting). A failure only leaves the row unmarked: retention removes it, nobody gets it twice."""
-        if not outbox_ids:
-            return
-        task = asyncio.create_task(self.answered(outbox_ids))
-        self._bookkeeping.add(task)
-        task.add_done_callback(self._bookkept)
-
-    def _bookkept(self, task: asyncio.Task[None]) -> None:
-        self._bookkeeping.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("an answered reply was not marked: %s", type(task.exception()).__name__)
-
-    async def answered(self, outbox_ids: list[int]) -> None:
-        """The webhook's answer carrying these rows' reply was written whole. They stay, marked, until the
-        chat's next update shows Telegram read it; a re-delivery of this update (it did not) sends them again."""
-        await self.dispatcher.answered(outbox_ids)
 
     # ------------------------------------------------------------------ handlers: private chats
     async def on_message(self, update: Update, context: Context) -> None:
@@ -464,7 +439,6 @@ class TelegramChannel:
                                  "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
                 if part.markup is not None:
                     outcome.reply["reply_markup"] = part.markup.to_dict()
-                outcome.outbox_ids = list(delivery.outbox_ids)
                 return
         sent: list[int] = []
         try:

@@ -58,10 +58,10 @@ async def receive(request: web.Request) -> web.Response:
 async def _reply_in_answer(request: web.Request, channel: TelegramChannel, answer: WebhookAnswer) -> web.Response:
     """The step's one message as the webhook's answer (Telegram runs it as a Bot API call).
 
-    Its outbox row is marked answered once the answer was written whole, in the background: the handler
-    returns at once, because the connection's next update (which may be urgent) waits for it. If the
-    connection fails first, Telegram did not read the answer and delivers the update again, which answers
-    with the same row.
+    Nothing is recorded after the answer is written (the connection's next update, which may be urgent,
+    would wait for it): the step's outbox row was written marked for an answer, and stays until the chat's
+    next update shows Telegram read it. If the connection fails first, Telegram did not read the answer and
+    delivers the update again, which answers with the same row.
     """
     response = web.Response(body=json.dumps(answer.reply, ensure_ascii=False).encode(),
                             content_type="application/json")
@@ -71,7 +71,6 @@ async def _reply_in_answer(request: web.Request, channel: TelegramChannel, answe
     except ConnectionError:  # aiohttp's ClientConnectionResetError among them
         log.warning("webhook answer not written: the reply stays in the outbox for the re-delivery")
         return response
-    channel.answered_later(answer.outbox_ids)
     return response
 
 
