@@ -11,6 +11,7 @@ transaction's `Session.info`, and per process in the keyring's small bounded mem
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -30,6 +31,7 @@ _CACHE = "baken.data_keys"
 _KEYS = DataKeyRow.__table__  # type: ignore[attr-defined]
 # built once: a statement built per call costs more in SQLAlchemy's cache-key work than SQLite spends on it
 _SELECT_KEY = select(_KEYS.c.version, _KEYS.c.master_version, _KEYS.c.wrapped).where(_KEYS.c.id == bindparam("kid"))
+_SELECT_KEY_SQL = "SELECT version, master_version, wrapped FROM data_keys WHERE id = :kid"
 _INSERT = text(
     "INSERT INTO data_keys (id, version, master_version, wrapped, created_at) "
     "VALUES (:id, :version, :master_version, :wrapped, :created_at) ON CONFLICT (id) DO NOTHING"
@@ -107,7 +109,12 @@ def obtain(s: Session, keyring: Keyring, key_id: str, *, create: bool = True) ->
     found = cache.get(key_id)
     if found is not None:
         return found
-    row = s.connection().execute(_SELECT_KEY, {"kid": key_id}).first()
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":  # the driver itself: see Repository.raw
+        driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+        row = driver.execute(_SELECT_KEY_SQL, {"kid": key_id}).fetchone()
+    else:
+        row = conn.execute(_SELECT_KEY, {"kid": key_id}).first()
     if row is not None:
         key = _open(s, keyring, key_id, int(row[0]), int(row[1]), row[2])
     elif not create:

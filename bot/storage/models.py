@@ -17,6 +17,11 @@ def utcminute() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 
 
+def sqlite_time(moment: dt.datetime) -> str:
+    """A time as SQLAlchemy stores it in SQLite (its DATETIME text), for statements run on the driver itself."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class ConversationSession(SQLModel, table=True):
     """One person on one channel, keyed by a keyed pseudonym."""
 

@@ -6,6 +6,7 @@ thread hop on SQLite, or through `run_sync` on PostgreSQL (asyncpg).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -28,6 +29,7 @@ from bot.storage.models import (
     TicketNote,
     TicketStat,
     WebchatCode,
+    sqlite_time,
     utcminute,
     utcnow,
 )
@@ -63,6 +65,29 @@ _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 # one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
 _DELETE_OUTBOX = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+# SQLite's hot path (Repository.raw): the same statements as plain SQL for the driver
+_FIRST_DELIVERY_SQL = (
+    'INSERT INTO inbound_seen (channel, "key", session_id, created_at) '
+    'VALUES (:channel, :key, :session_id, :created_at) ON CONFLICT (channel, "key") DO NOTHING'
+)
+_LOAD_SESSION_SQL = "SELECT state, data, address FROM sessions WHERE id = :sid"
+_UPDATE_SESSION_SQL = (
+    "UPDATE sessions SET state = :state, locale = :locale, data = :data, updated_at = :updated_at WHERE id = :sid"
+)
+_UPDATE_SESSION_ADDRESS_SQL = (
+    "UPDATE sessions SET state = :state, locale = :locale, data = :data, updated_at = :updated_at, "
+    "address = :address WHERE id = :sid"
+)
+_INSERT_OUTBOX_SQL = (
+    "INSERT INTO outbox (session_id, channel, payload, origin, update_key, created_at, sent_at) "
+    "VALUES (:session_id, :channel, :payload, 'step', :update_key, :created_at, :sent_at)"
+)
+_TRAIL_INSERT_SQL = (
+    "INSERT INTO message_trail (session_id, message_id, created_at) VALUES (:session_id, :message_id, :created_at)"
+)
+_SETTLE_ANSWERED_SQL = (
+    "DELETE FROM outbox WHERE session_id = :sid AND origin = 'step' AND sent_at IS NOT NULL"
+)
 _SETTLE_ANSWERED = delete(_OUTBOX).where(
     _OUTBOX.c.session_id == bindparam("sid"), _OUTBOX.c.origin == "step", _OUTBOX.c.sent_at.is_not(None)
 )
@@ -117,6 +142,7 @@ class Repository:
         self.s = session
         self.dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
         self._c: Connection | None = None
+        self._raw: sqlite3.Connection | None = None
 
     @property
     def c(self) -> Connection:
@@ -130,10 +156,25 @@ class Repository:
             self._c = self.s.connection()
         return self._c
 
+    @property
+    def raw(self) -> sqlite3.Connection | None:
+        """SQLite only: the driver's own connection, inside this transaction (or savepoint).
+
+        The statements every message runs go through it: SQLAlchemy spends about 50 µs on a statement that
+        SQLite runs in 10 to 15. The SQL is plain and the same on both databases; PostgreSQL keeps Core,
+        whose statements are built once above (asyncpg's parameter style differs).
+        """
+        if self._raw is None and self.dialect == "sqlite":
+            self._raw = cast("sqlite3.Connection", self.c.connection.driver_connection)
+        return self._raw
+
     # --------------------------------------------------------------------- inbound and sessions
     def first_delivery(self, channel: str, key: str, session_id: str) -> bool:
         """Remember an update id; False when it was handled before (a re-delivery)."""
-        params = {"channel": channel, "key": key, "session_id": session_id, "created_at": utcminute()}
+        now = utcminute()
+        params: dict[str, Any] = {"channel": channel, "key": key, "session_id": session_id, "created_at": now}
+        if self.raw is not None:
+            return bool(self.raw.execute(_FIRST_DELIVERY_SQL, {**params, "created_at": sqlite_time(now)}).rowcount)
         result = self.c.execute(_FIRST_DELIVERY, params)
         return bool(cast(CursorResult[Any], result).rowcount)
 
@@ -149,6 +190,9 @@ class Repository:
 
     def lock_session(self, session_id: str) -> StoredSession | None:
         """Read the session row, locked until commit (SQLite: the transaction began IMMEDIATE)."""
+        if self.raw is not None:
+            found = self.raw.execute(_LOAD_SESSION_SQL, {"sid": session_id}).fetchone()
+            return StoredSession(found[0], found[1], found[2]) if found is not None else None
         stmt = _LOCK_SESSION if self.dialect == "postgresql" else _LOAD_SESSION
         row = self.c.execute(stmt, {"sid": session_id}).first()
         return StoredSession(row.state, row.data, row.address) if row is not None else None
@@ -165,6 +209,10 @@ class Repository:
             created = self.c.execute(_INSERT_SESSION, params)
             if not cast(CursorResult[Any], created).rowcount:
                 raise Contention("the session was created meanwhile")
+        elif self.raw is not None:
+            values["updated_at"] = sqlite_time(now)
+            sql = _UPDATE_SESSION_ADDRESS_SQL if address is not None else _UPDATE_SESSION_SQL
+            self.raw.execute(sql, {"sid": session_id, **values})
         else:
             self.c.execute(_UPDATE_SESSION, {"sid": session_id, **values})
 
@@ -219,7 +267,10 @@ class Repository:
         """Remember the ids of messages shown in this session's chat (a channel's own numbering)."""
         now = utcminute()
         rows = [{"session_id": session_id, "message_id": m, "created_at": now} for m in message_ids]
-        if rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
+        if rows and self.raw is not None:
+            stamp = sqlite_time(now)
+            self.raw.executemany(_TRAIL_INSERT_SQL, [{**r, "created_at": stamp} for r in rows])
+        elif rows:  # a Core insert on the table: the ORM's bulk path costs milliseconds for a row or two
             self.c.execute(_TRAIL_INSERT, rows)
 
     def trail_of(self, session_id: str) -> list[MessageTrail]:
@@ -233,6 +284,10 @@ class Repository:
         now = utcminute()
         params = {"session_id": session_id, "channel": channel, "payload": payload, "created_at": now,
                   "update_key": update_key, "sent_at": now if answered else None}
+        if self.raw is not None:
+            stamp = sqlite_time(now)
+            params |= {"created_at": stamp, "sent_at": stamp if answered else None}
+            return int(self.raw.execute(_INSERT_OUTBOX_SQL, params).lastrowid or 0)
         return int(self.c.execute(_INSERT_OUTBOX, params).scalar_one())
 
     def replies_of(self, session_id: str, update_key: str) -> list[OutboxMessage]:
@@ -250,7 +305,10 @@ class Repository:
     def settle_answered(self, session_id: str) -> None:
         """A new update of this chat arrived, so Telegram read the answers to the earlier ones: their rows go
         (rows sent by request are deleted once sent; these are the ones written for an answer)."""
-        self.c.execute(_SETTLE_ANSWERED, {"sid": session_id})
+        if self.raw is not None:
+            self.raw.execute(_SETTLE_ANSWERED_SQL, {"sid": session_id})
+        else:
+            self.c.execute(_SETTLE_ANSWERED, {"sid": session_id})
 
     def delete_outbox(self, ids: list[int]) -> None:
         if ids:
