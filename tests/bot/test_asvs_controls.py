@@ -278,6 +278,32 @@ async def test_development_mode_is_refused_off_this_computer(tmp_path: Path) -> 
             assert all("SameSite=Strict" in c and "HttpOnly" in c for c in cookies), "ASVS 3.3.2, 3.3.4"
 
 
+def connect_sources(csp: str) -> list[str]:
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+    return directives["connect-src"]
+
+
+async def test_a_chat_page_served_over_https_lets_its_socket_use_tls_only(tmp_path: Path) -> None:
+    """ASVS 4.4.1: behind the proxy (X-Forwarded-Proto from a trusted peer) the page's policy allows `wss://`
+    and never `ws://`; on plain HTTP on loopback (`make run`) `ws://` still works; an untrusted peer's header
+    changes nothing."""
+    app = make_app(settings_for(tmp_path, trusted_proxies="127.0.0.1"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        for path in ("/", "/?embed=1"):
+            behind = await client.get(path, headers={"X-Forwarded-Proto": "https", "Host": "baken.example"})
+            csp = behind.headers["Content-Security-Policy"]
+            assert connect_sources(csp) == ["'self'", "wss://baken.example"], csp
+            assert "ws://" not in csp
+        local = await client.get("/", headers={"Host": "127.0.0.1:8080"})
+        assert connect_sources(local.headers["Content-Security-Policy"]) == [
+            "'self'", "ws://127.0.0.1:8080", "wss://127.0.0.1:8080"], "plain HTTP on loopback keeps working"
+    (tmp_path / "untrusted").mkdir()
+    app = make_app(settings_for(tmp_path / "untrusted"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        forged = await client.get("/", headers={"X-Forwarded-Proto": "https", "Host": "baken.example"})
+        assert "ws://baken.example" in forged.headers["Content-Security-Policy"], "no trusted proxy: header ignored"
+
+
 def test_long_passwords_work_and_are_checked_exactly() -> None:
     """ASVS 6.2.8, 6.2.9: 64 characters and more are fine; nothing is cut, folded or trimmed."""
     for password in ("x" * 64, "Een lange zin: 🙂 mag ook, met spaties en leestekens!" * 4):

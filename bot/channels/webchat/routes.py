@@ -51,11 +51,16 @@ def origin_allowed(request: web.Request) -> bool:
 
 
 def chat_csp(request: web.Request) -> str:
+    """The page's policy. Its socket is `wss://` on a page served over HTTPS (directly, or as a trusted proxy
+    says with X-Forwarded-Proto: bot/proxies.py), and the policy then names `wss://` alone, so not even a
+    tampered script can open a plain `ws://` socket (ASVS 4.4.1). Only a page served over plain HTTP (`make
+    run` on 127.0.0.1) may use `ws://`: browsers did not all count ws: as 'self', so it is named."""
     host = request.host
+    sockets = f"wss://{host}" if request.scheme == "https" else f"ws://{host} wss://{host}"
     ancestors = " ".join(["'self'", *request.app[ORIGINS]])
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src 'self' ws://{host} wss://{host}; form-action 'self'; base-uri 'none'; "
+        f"connect-src 'self' {sockets}; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {ancestors}"
     )
 
