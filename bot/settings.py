@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.server_key import key_path, read_key
 from bot.storage.retention import Retention
+
+
+#: the TLS modes that refuse a connection without TLS (asyncpg's `ssl=`, libpq's and psycopg's `sslmode=`)
+TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
+class StartProblem(RuntimeError):
+    """The configuration must not serve: the message says why and what to change, and names no secret."""
+
+
+def _local_host(host: str) -> bool:
+    """A Unix socket (a path, or no host: the default socket) or a loopback address: traffic stays here."""
+    host = host.strip().strip("[]")
+    if not host or host.startswith("/") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def database_transport_problem(url: str) -> str | None:
+    """Why a PostgreSQL URL would carry the database's traffic (a password, every sealed row) in clear text
+    across a network, or None (ASVS 12.3.1). SQLite, a Unix socket and loopback need no TLS."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return None
+    query = {k: (v[-1] if isinstance(v, tuple) else v) for k, v in parsed.query.items()}
+    hosts = [h for h in (parsed.host or "", *str(query.get("host") or "").split(",")) if h]
+    remote = [h for h in hosts if not _local_host(h)]
+    mode = str(query.get("ssl") or query.get("sslmode") or "").strip().lower()
+    if not remote or mode in TLS_MODES:
+        return None
+    said = f" (ssl={mode})" if mode else ""
+    return (f"BAKEN_DATABASE_URL names PostgreSQL on {remote[0]}, another machine, without requiring TLS{said}: "
+            "passwords and every stored row would cross the network readable. Add ?ssl=verify-full (or "
+            "?ssl=require) to the URL and allow the user with `hostssl` in pg_hba.conf (docs/deploy.md, "
+            "section 2). Development (BAKEN_ENVIRONMENT other than production) only warns.")
 
 
 class Settings(BaseSettings):
@@ -120,6 +160,17 @@ class Settings(BaseSettings):
     def secret(self) -> bytes:
         """The server key, checked for strength and file mode; never created here (see `baken keys init`)."""
         return read_key(self.secret_key, self.key_file).secret
+
+    def check_transport(self) -> None:
+        """Refuse, in production, a database reached across the network without TLS (see above)."""
+        problem = database_transport_problem(self.db_url)
+        if problem is not None and self.environment == "production":
+            raise StartProblem(problem)
+
+    def transport_warnings(self) -> list[str]:
+        """The same, outside production: a warning at start."""
+        problem = database_transport_problem(self.db_url)
+        return [problem] if problem is not None and self.environment != "production" else []
 
     def key_warnings(self) -> list[str]:
         """What an operator should change, though it need not stop the server."""

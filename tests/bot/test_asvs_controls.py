@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from bot.counsellors import AccountError, Enrolment, disable_counsellor, end_ses
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
 from bot.server import SERVICES, make_app
-from bot.settings import Settings
+from bot.settings import Settings, database_transport_problem
 from bot.storage.desk import Desk
 from bot.storage.models import AuditEntry, DashboardSession, TicketEvent
 from flows.messages import Outbound
@@ -302,6 +303,40 @@ async def test_a_chat_page_served_over_https_lets_its_socket_use_tls_only(tmp_pa
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         forged = await client.get("/", headers={"X-Forwarded-Proto": "https", "Host": "baken.example"})
         assert "ws://baken.example" in forged.headers["Content-Security-Policy"], "no trusted proxy: header ignored"
+
+
+PG = "postgresql+asyncpg://baken:pa55word@"
+
+
+def test_production_refuses_a_database_across_the_network_without_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ASVS 12.3.1: PostgreSQL on another machine must be asked for TLS in the URL (a mode that refuses a
+    connection without it); a Unix socket, loopback and SQLite need none. `baken serve` in production stops
+    before it binds, saying what to add; in development it warns. The password is never repeated."""
+    for unsafe in (f"{PG}db.internal:5432/baken", f"{PG}db.internal/baken?ssl=prefer",
+                   f"{PG}10.0.0.5/baken?ssl=disable", f"{PG}/baken?host=db.internal",
+                   "postgresql+psycopg://baken:pa55word@db.internal/baken?sslmode=allow"):
+        problem = database_transport_problem(unsafe)
+        assert problem is not None and "ssl=verify-full" in problem and "pa55word" not in problem, unsafe
+    for safe in (f"{PG}db.internal/baken?ssl=verify-full", f"{PG}db.internal:5432/baken?ssl=require",
+                 "postgresql+psycopg://baken:pa55word@db.internal/baken?sslmode=verify-ca",
+                 f"{PG}127.0.0.1:5432/baken", f"{PG}localhost/baken", f"{PG}[::1]/baken",
+                 f"{PG}/baken?host=/run/postgresql", "postgresql+asyncpg:///baken", f"sqlite+aiosqlite:///{tmp_path}/b"):
+        assert database_transport_problem(safe) is None, safe
+    unsafe = f"{PG}db.internal:5432/baken"
+    assert Settings(database_url=unsafe).transport_warnings(), "development: a warning"
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    for name in [k for k in os.environ if k.startswith("BAKEN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BAKEN_ENVIRONMENT", "production")
+    monkeypatch.setenv("BAKEN_DATABASE_URL", unsafe)
+    monkeypatch.setenv("BAKEN_PORT", "1")  # were it to bind, it would fail loudly
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "db.internal" in err and "?ssl=verify-full" in err and "pa55word" not in err
 
 
 def test_long_passwords_work_and_are_checked_exactly() -> None:
