@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 from bot.server_key import key_path, read_key
 from bot.storage.retention import Retention
 
-
 #: the TLS modes that refuse a connection without TLS (asyncpg's `ssl=`, libpq's and psycopg's `sslmode=`)
 TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
 
