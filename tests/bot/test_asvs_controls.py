@@ -623,6 +623,46 @@ async def test_a_web_chat_flood_is_logged_without_the_address(
     assert "127.0.0.1" not in "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
 
 
+async def test_malformed_chat_frames_and_forged_choices_are_logged_without_the_person(
+    site: Site, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3: the page never sends a malformed frame or a choice no question offered, so each is a
+    security event: a reason code and the transport, a line a minute at most per kind; never the frame, the
+    token, the session's pseudonym or the address."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    hello = await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+        "type": "hello", "token": None, "lang": "en", "fresh": True}})
+    token = next(f["token"] for f in (await hello.json())["frames"] if f["type"] == "session")
+    for _ in range(3):
+        assert (await site.client.post("/chat/send", data=b"{canary-body")).status == 400
+    answer = await site.client.post("/chat/send", json={"token": token, "lang": "en",
+                                                        "frame": {"type": "canary-kind"}})
+    assert [f["reason"] for f in (await answer.json())["frames"]] == ["bad_frame"]
+    for data in ("canary:forged", "role:parent"):  # made up; a real button, but not of this question
+        await site.client.post("/chat/send", json={"token": token, "lang": "en",
+                                                   "frame": {"type": "choice", "data": data}})
+    async with site.client.ws_connect("/chat/ws") as ws:
+        await ws.send_str("{canary-socket")
+        assert json.loads((await ws.receive(timeout=10)).data)["reason"] == "bad_frame"
+        await ws.send_bytes(b"canary-binary")
+        await ws.receive(timeout=10)
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [
+        "security chat_frame_refused hits=1 reason=not_json transport=http",
+        "security chat_frame_refused hits=1 reason=bad_field transport=http",
+        "security button_refused channel=web hits=1 reason=forged",
+        "security button_refused channel=web hits=1 reason=stale",
+        "security chat_frame_refused hits=1 reason=not_json transport=websocket",
+        "security chat_frame_refused hits=1 reason=binary transport=websocket",
+    ], said
+    pseudonym = site.services.dispatcher.pseudonym("web", token)
+    everything = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+    for secret in ("canary", token, pseudonym, "127.0.0.1"):
+        assert secret not in everything, secret
+
+
 async def test_the_administrator_can_end_one_accounts_sessions_or_everyones(site: Site) -> None:
     """ASVS 7.4.5: `baken counsellor sign-out NAME` ends that account's sessions and leaves it active;
     `--all` ends every session; both are audited."""
