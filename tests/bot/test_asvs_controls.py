@@ -648,6 +648,9 @@ async def test_malformed_chat_frames_and_forged_choices_are_logged_without_the_p
         assert json.loads((await ws.receive(timeout=10)).data)["reason"] == "bad_frame"
         await ws.send_bytes(b"canary-binary")
         await ws.receive(timeout=10)
+    async with site.client.ws_connect("/chat/ws") as ws:
+        await ws.send_str("canary" * 20_000)  # past the 64 KiB a frame may have
+        await ws.receive(timeout=10)
     said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
     assert said == [
         "security chat_frame_refused hits=1 reason=not_json transport=http",
@@ -656,6 +659,7 @@ async def test_malformed_chat_frames_and_forged_choices_are_logged_without_the_p
         "security button_refused channel=web hits=1 reason=stale",
         "security chat_frame_refused hits=1 reason=not_json transport=websocket",
         "security chat_frame_refused hits=1 reason=binary transport=websocket",
+        "security chat_frame_refused hits=1 reason=too_big_or_broken transport=websocket",
     ], said
     pseudonym = site.services.dispatcher.pseudonym("web", token)
     everything = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
