@@ -6,6 +6,7 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,19 @@ def database_transport_problem(url: str) -> str | None:
             "passwords and every stored row would cross the network readable. Add ?ssl=verify-full (or "
             "?ssl=require) to the URL and allow the user with `hostssl` in pg_hba.conf (docs/deploy.md, "
             "section 2). Development (BAKEN_ENVIRONMENT other than production) only warns.")
+
+
+def api_transport_problem(url: str | None) -> str | None:
+    """Why BAKEN_TELEGRAM_API_URL would send the bot token and people's messages in clear text across a
+    network, or None: plain `http://` is for a self-hosted Bot API server on this host only."""
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme.lower() != "http" or _local_host(parsed.hostname or ""):
+        return None
+    return (f"BAKEN_TELEGRAM_API_URL names {parsed.hostname}, another machine, over plain http://: the bot token "
+            "and every message would cross the network readable. Use https://, or run the Bot API server on "
+            "this host (127.0.0.1).")
 
 
 class Settings(BaseSettings):
@@ -160,16 +174,19 @@ class Settings(BaseSettings):
         """The server key, checked for strength and file mode; never created here (see `baken keys init`)."""
         return read_key(self.secret_key, self.key_file).secret
 
+    def _transport_problems(self) -> list[str]:
+        found = (database_transport_problem(self.db_url), api_transport_problem(self.telegram_api_url))
+        return [p for p in found if p is not None]
+
     def check_transport(self) -> None:
-        """Refuse, in production, a database reached across the network without TLS (see above)."""
-        problem = database_transport_problem(self.db_url)
-        if problem is not None and self.environment == "production":
-            raise StartProblem(problem)
+        """Refuse, in production, a database or Bot API reached across the network without TLS (ASVS 12.3.1)."""
+        problems = self._transport_problems()
+        if problems and self.environment == "production":
+            raise StartProblem(problems[0])
 
     def transport_warnings(self) -> list[str]:
-        """The same, outside production: a warning at start."""
-        problem = database_transport_problem(self.db_url)
-        return [problem] if problem is not None and self.environment != "production" else []
+        """The same, outside production: warnings at start."""
+        return self._transport_problems() if self.environment != "production" else []
 
     def key_warnings(self) -> list[str]:
         """What an operator should change, though it need not stop the server."""

@@ -27,7 +27,7 @@ from bot.counsellors import AccountError, Enrolment, disable_counsellor, end_ses
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
 from bot.server import SERVICES, make_app
-from bot.settings import Settings, database_transport_problem
+from bot.settings import Settings, api_transport_problem, database_transport_problem
 from bot.storage.desk import Desk
 from bot.storage.models import AuditEntry, DashboardSession, TicketEvent
 from flows.messages import Outbound
@@ -312,7 +312,8 @@ def test_production_refuses_a_database_across_the_network_without_tls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """ASVS 12.3.1: PostgreSQL on another machine must be asked for TLS in the URL (a mode that refuses a
-    connection without it); a Unix socket, loopback and SQLite need none. `baken serve` in production stops
+    connection without it); a Unix socket, loopback and SQLite need none. A Bot API server over plain http://
+    must be on this host. `baken serve` in production stops
     before it binds, saying what to add; in development it warns. The password is never repeated."""
     for unsafe in (f"{PG}db.internal:5432/baken", f"{PG}db.internal/baken?ssl=prefer",
                    f"{PG}10.0.0.5/baken?ssl=disable", f"{PG}/baken?host=db.internal",
@@ -324,6 +325,9 @@ def test_production_refuses_a_database_across_the_network_without_tls(
                  f"{PG}127.0.0.1:5432/baken", f"{PG}localhost/baken", f"{PG}[::1]/baken",
                  f"{PG}/baken?host=/run/postgresql", "postgresql+asyncpg:///baken", f"sqlite+aiosqlite:///{tmp_path}/b"):
         assert database_transport_problem(safe) is None, safe
+    assert api_transport_problem("http://bot-api.internal:8081") is not None, "the Bot API: the same rule"
+    for api in ("https://api.telegram.org", "http://127.0.0.1:8081", "http://localhost:8081", None):
+        assert api_transport_problem(api) is None, api
     unsafe = f"{PG}db.internal:5432/baken"
     assert Settings(database_url=unsafe).transport_warnings(), "development: a warning"
     from bot.cli import main
@@ -337,6 +341,10 @@ def test_production_refuses_a_database_across_the_network_without_tls(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "db.internal" in err and "?ssl=verify-full" in err and "pa55word" not in err
+    monkeypatch.setenv("BAKEN_DATABASE_URL", f"{PG}db.internal/baken?ssl=verify-full")
+    monkeypatch.setenv("BAKEN_TELEGRAM_API_URL", "http://bot-api.internal:8081")
+    assert main(["serve"]) == 2
+    assert "bot-api.internal, another machine, over plain http://" in capsys.readouterr().err
 
 
 def test_long_passwords_work_and_are_checked_exactly() -> None:
