@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.logs import configure as configure_logging
 from bot.logs import wants_json
 from bot.server_key import KeyProblem
-from bot.settings import Settings
+from bot.settings import Settings, StartProblem
 from flows.questions import DEEP_LINK_ROLES
 from flows.screen.corpus import SPLITS
 
@@ -40,6 +40,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.port:
         settings.port = args.port
+    settings.check_transport()  # production: a database across the network only over TLS (ASVS 12.3.1)
+    for warning in settings.transport_warnings():
+        logging.getLogger("baken").warning(warning)
     settings.secret  # noqa: B018 - a missing or weak key stops here, before the server binds its port
     logging.getLogger("baken").info("Baken listens on http://%s:%s", settings.host, settings.port)
     serve(settings)
@@ -447,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)  # the database, its WAL and every file Baken writes: readable by this user only
     try:
         return int(args.func(args, settings) or 0)
-    except KeyProblem as problem:
+    except (KeyProblem, StartProblem) as problem:
         print(f"baken: {problem}", file=sys.stderr)
         return 2
 

@@ -23,6 +23,7 @@ from bot import metrics
 from bot.crypto import Keyring
 from bot.lanes import KeyedLocks, LaneFull
 from bot.request_limit import count_recent, mark_key, mark_request
+from bot.security_log import step_refused
 from bot.storage.desk import Desk
 from bot.storage.models import ConsentRecord, SurveyAnswer, Ticket, TicketMessage
 from bot.storage.repository import NewTicket, Repository
@@ -89,6 +90,7 @@ class Delivery:
     flow_seconds: float = 0.0
     opened_levels: list[str] = field(default_factory=list)
     relayed: int = 0
+    refused: str = ""  # what the step refused (a code, never the input): logged once committed
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -164,7 +166,7 @@ class Dispatcher:
 
     @staticmethod
     def _tally(channel: str, delivery: Delivery, seconds: float) -> None:
-        """Counted after the commit, so a retried transaction is counted once."""
+        """Counted (and refusals logged) after the commit, so a retried transaction is counted once."""
         outcome = "duplicate" if delivery.duplicate else "erased" if delivery.forgotten else "stepped"
         metrics.count_update(channel, outcome)
         metrics.observe_step(channel, "stored", seconds)
@@ -174,6 +176,8 @@ class Dispatcher:
             metrics.count_ticket(level)
         for _ in range(delivery.relayed):
             metrics.count_relay("to_counsellor", channel)
+        if delivery.refused:
+            step_refused(delivery.refused, channel)
 
     def urgent_numbers(self, inbound: Inbound, locale: str | None) -> Callable[[], list[Outbound]] | None:
         """For a message asking for urgent help: what makes its numbers without storage (see bot.urgent)."""
@@ -228,7 +232,7 @@ class Dispatcher:
         ids = [repo.add_outbox(sid, env.channel, payload, env.update_key, answered=env.settles_answers)
                ] if replies else []
         return Delivery(sid, replies, ids, address=address, locale=result.data["locale"],
-                        flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed)
+                        flow_seconds=flow_seconds, opened_levels=opened, relayed=relayed, refused=result.refused)
 
     def _redeliver(self, repo: Repository, sid: str, update_key: str) -> Delivery:
         """This update's own replies again, if they are still kept: never another update's, which Telegram

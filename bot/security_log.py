@@ -1,4 +1,5 @@
-"""Security events in the log: refused authorisations, sign-ins, forged or foreign requests (ASVS 16.3).
+"""Security events in the log: refused authorisations, sign-ins, forged or foreign requests, limits hit,
+stale or forged buttons, malformed chat frames (ASVS 16.3).
 
 Each line is `security <event> key=value …` on the `baken.security` logger, with values from fixed
 vocabularies only (an action, a role, a route pattern, a reason code): never a name, a typed text, a token, a
@@ -28,18 +29,41 @@ def security_event(event: str, level: int = logging.WARNING, **fields: str | int
     log.log(level, "security %s%s", _value(event), detail)
 
 
-#: at most one `limit_hit` line per limit in this many seconds: a flood must not flood the log as well
+#: at most one line per kind of event in this many seconds: a flood must not flood the log as well
 LIMIT_LINE_EVERY = 60.0
 _hits: dict[str, int] = {}
 _last_line: dict[str, float] = {}
 
 
-def limit_hit(limit: str, now: float | None = None) -> None:
-    """An anti-automation limit refused or slowed something (ASVS 16.3.3). The first hit writes a line at once;
-    later ones are counted and written with the next line, at most one a minute per limit."""
+def repeated_event(event: str, level: int = logging.WARNING, now: float | None = None, **fields: str) -> None:
+    """An event anyone can cause at will (ASVS 16.3.3): the first writes a line at once; later ones with the
+    same fields are counted and written, as `hits=N`, with the next line, at most one a minute."""
     at = time.monotonic() if now is None else now
-    _hits[limit] = _hits.get(limit, 0) + 1
-    last = _last_line.get(limit)
+    key = " ".join([event, *(f"{k}={_value(v)}" for k, v in sorted(fields.items()))])
+    _hits[key] = _hits.get(key, 0) + 1
+    last = _last_line.get(key)
     if last is None or at - last >= LIMIT_LINE_EVERY:
-        security_event("limit_hit", limit=limit, hits=_hits.pop(limit))
-        _last_line[limit] = at
+        security_event(event, level, hits=_hits.pop(key), **fields)
+        _last_line[key] = at
+
+
+def limit_hit(limit: str, now: float | None = None) -> None:
+    """An anti-automation limit refused or slowed something: `security limit_hit hits=N limit=<limit>`."""
+    repeated_event("limit_hit", now=now, limit=limit)
+
+
+#: what a person's step may refuse (flows: Conversation.refused) → (event, fields, level)
+_STEP_REFUSALS = {
+    "stale_button": ("button_refused", "stale", logging.INFO),
+    "forged_button": ("button_refused", "forged", logging.WARNING),
+}
+
+
+def step_refused(refused: str, channel: str) -> None:
+    """A conversation step refused something: the cap of new counsellor requests (a limit hit), or a button
+    that is stale (an earlier question's) or forged (data no question carries), on any channel."""
+    if refused == "request_limit":
+        limit_hit("counsellor_requests")
+    elif refused in _STEP_REFUSALS:
+        event, reason, level = _STEP_REFUSALS[refused]
+        repeated_event(event, level, channel=channel, reason=reason)

@@ -2,15 +2,68 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.server_key import key_path, read_key
 from bot.storage.retention import Retention
+
+#: the TLS modes that refuse a connection without TLS (asyncpg's `ssl=`, libpq's and psycopg's `sslmode=`)
+TLS_MODES = frozenset({"require", "verify-ca", "verify-full"})
+
+
+class StartProblem(RuntimeError):
+    """The configuration must not serve: the message says why and what to change, and names no secret."""
+
+
+def _local_host(host: str) -> bool:
+    """A Unix socket (a path, or no host: the default socket) or a loopback address: traffic stays here."""
+    host = host.strip().strip("[]")
+    if not host or host.startswith("/") or host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def database_transport_problem(url: str) -> str | None:
+    """Why a PostgreSQL URL would carry the database's traffic (a password, every sealed row) in clear text
+    across a network, or None (ASVS 12.3.1). SQLite, a Unix socket and loopback need no TLS."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return None
+    query = {k: (v[-1] if isinstance(v, tuple) else v) for k, v in parsed.query.items()}
+    hosts = [h for h in (parsed.host or "", *str(query.get("host") or "").split(",")) if h]
+    remote = [h for h in hosts if not _local_host(h)]
+    mode = str(query.get("ssl") or query.get("sslmode") or "").strip().lower()
+    if not remote or mode in TLS_MODES:
+        return None
+    said = f" (ssl={mode})" if mode else ""
+    return (f"BAKEN_DATABASE_URL names PostgreSQL on {remote[0]}, another machine, without requiring TLS{said}: "
+            "passwords and every stored row would cross the network readable. Add ?ssl=verify-full (or "
+            "?ssl=require) to the URL and allow the user with `hostssl` in pg_hba.conf (docs/deploy.md, "
+            "section 2). Development (BAKEN_ENVIRONMENT other than production) only warns.")
+
+
+def api_transport_problem(url: str | None) -> str | None:
+    """Why BAKEN_TELEGRAM_API_URL would send the bot token and people's messages in clear text across a
+    network, or None: plain `http://` is for a self-hosted Bot API server on this host only."""
+    if not url:
+        return None
+    parsed = urlsplit(url)
+    if parsed.scheme.lower() != "http" or _local_host(parsed.hostname or ""):
+        return None
+    return (f"BAKEN_TELEGRAM_API_URL names {parsed.hostname}, another machine, over plain http://: the bot token "
+            "and every message would cross the network readable. Use https://, or run the Bot API server on "
+            "this host (127.0.0.1).")
 
 
 class Settings(BaseSettings):
@@ -120,6 +173,20 @@ class Settings(BaseSettings):
     def secret(self) -> bytes:
         """The server key, checked for strength and file mode; never created here (see `baken keys init`)."""
         return read_key(self.secret_key, self.key_file).secret
+
+    def _transport_problems(self) -> list[str]:
+        found = (database_transport_problem(self.db_url), api_transport_problem(self.telegram_api_url))
+        return [p for p in found if p is not None]
+
+    def check_transport(self) -> None:
+        """Refuse, in production, a database or Bot API reached across the network without TLS (ASVS 12.3.1)."""
+        problems = self._transport_problems()
+        if problems and self.environment == "production":
+            raise StartProblem(problems[0])
+
+    def transport_warnings(self) -> list[str]:
+        """The same, outside production: warnings at start."""
+        return self._transport_problems() if self.environment != "production" else []
 
     def key_warnings(self) -> list[str]:
         """What an operator should change, though it need not stop the server."""

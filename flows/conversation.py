@@ -228,6 +228,9 @@ class Conversation:
         self.goto: str | None = None
         self.place: Place | None = None
         self.place_lookup: PostcodeLookup | None = None
+        #: what this step refused, for the security log (a code from a fixed list, never the input):
+        #: "stale_button", "forged_button", "request_limit"
+        self.refused = ""
 
     # ---- helpers
     def say(self, text: str, buttons: Iterable[Button] = (), urgent: bool = False) -> None:
@@ -642,6 +645,7 @@ class Conversation:
 
     def refuse_request(self, *_: Any) -> None:
         """Past the limit: no new request. Where to turn instead, and the open request if there is one."""
+        self.refused = "request_limit"
         t = self.t
         self.say(t("You have asked for a counsellor {n} times in the last 48 hours. That is as many new requests "
                    "as Baken can take from one person, so that everyone who writes can be helped.").format(

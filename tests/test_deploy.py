@@ -6,12 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
+import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
@@ -20,6 +25,7 @@ import aiohttp
 import pytest
 
 from bot.server_key import create_key
+from bot.settings import Settings
 from tests.bot.test_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,13 +133,16 @@ async def baken_processes(tmp_path: Path, count: int) -> AsyncIterator[Processes
 
 
 @contextlib.asynccontextmanager
-async def nginx_running(folder: Path, http_port: int, https_port: int, upstreams: list[int]) -> AsyncIterator[str]:
+async def nginx_running(folder: Path, http_port: int, https_port: int, upstreams: list[int],
+                        ready: str = "/healthz") -> AsyncIterator[str]:
+    """nginx with the site config; `ready` is the path that answers once it runs (`/metrics`, which nginx
+    answers itself, when no Baken runs behind it)."""
     main = nginx_site(folder, http_port=http_port, https_port=https_port, upstreams=tuple(upstreams))
     proc = spawn([str(NGINX), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(main),
                   "-g", "daemon off; master_process off;"], dict(os.environ))
     base = f"https://127.0.0.1:{https_port}"
     try:
-        await _until_ready(f"{base}/healthz")
+        await _until_ready(f"{base}{ready}")
         yield base
     finally:
         proc.terminate()
@@ -174,6 +183,9 @@ async def test_nginx_proxies_the_chat_socket_and_hides_the_operations_endpoints(
             assert r.status == 200, "each process is scraped on its own port"
         async with http.get(f"{base}/widget.js", ssl=False) as r:
             assert "https://baken.example" in await r.text(), "the trusted proxy says the scheme"
+        async with http.get(f"{base}/", ssl=False) as r:
+            csp = r.headers["Content-Security-Policy"]  # ASVS 4.4.1: a page served over TLS opens wss:// only
+            assert "connect-src 'self' wss://baken.example;" in csp and "ws://" not in csp, csp
         for path in ("/", "/widget.js", "/chat/static/chat.js", "/dashboard/login", "/metrics", "/no-such-page"):
             async with http.get(f"{base}{path}", ssl=False, allow_redirects=False) as r:
                 hsts = r.headers.get("Strict-Transport-Security", "")  # ASVS 3.4.1: errors too, a year or more
@@ -219,6 +231,157 @@ async def test_a_rolling_restart_behind_nginx_fails_no_request(nginx_in_front: t
     print(f"rolling restart of {len(procs.ports)} processes behind nginx: {len(outcomes)} requests, "
           f"{len(failed)} failed")
     assert len(outcomes) > 50 and not failed, f"{len(failed)} of {len(outcomes)} failed: {failed[:5]}"
+
+
+async def test_plain_http_redirects_what_browsers_open_and_refuses_what_programs_call(
+    nginx_in_front: tuple[Path, int, int],
+) -> None:
+    """ASVS 4.1.2: pages go to HTTPS by 301; the webhook, the chat's socket and fallback, and the operations
+    endpoints answer 403 over plain HTTP, never a redirect a client would follow without noticing."""
+    folder, http_port, https_port = nginx_in_front
+    plain = f"http://127.0.0.1:{http_port}"
+    async with nginx_running(folder, http_port, https_port, [free_port()], ready="/metrics"), \
+            aiohttp.ClientSession(headers={"Host": "baken.example"}) as http:
+        for path in ("/", "/privacy", "/dashboard/login", "/widget.js", "/chat/static/chat.js"):
+            async with http.get(f"{plain}{path}", allow_redirects=False) as r:
+                assert r.status == 301 and r.headers["Location"] == f"https://baken.example{path}", path
+        for method, path in (("POST", "/telegram/webhook"), ("GET", "/telegram/webhook"), ("POST", "/chat/send"),
+                             ("POST", "/chat/poll"), ("POST", "/chat/resume"), ("GET", "/chat/ws"),
+                             ("GET", "/metrics"), ("GET", "/healthz"), ("GET", "/readyz")):
+            async with http.request(method, f"{plain}{path}", allow_redirects=False) as r:
+                assert r.status == 403 and "Location" not in r.headers, f"{method} {path}: {r.status}"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(f"ws://127.0.0.1:{http_port}/chat/ws")
+        assert refused.value.status == 403
+
+
+def _handshake(port: int, version: ssl.TLSVersion | None = None, ciphers: str = "ALL") -> tuple[str, str] | None:
+    """(protocol, cipher) nginx agreed to, or None when it refused. The client offers everything OpenSSL
+    still knows (security level 0), so a refusal is the server's."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the throwaway certificate: this test is about protocols and suites
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSVersion.TLSv1: offered on purpose
+        ctx.set_ciphers(f"{ciphers}:@SECLEVEL=0")
+        if version is not None:
+            ctx.minimum_version = ctx.maximum_version = version
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="baken.example") as tls:
+            cipher = tls.cipher()
+            return str(tls.version()), cipher[0] if cipher else ""
+    except (ssl.SSLError, ConnectionError):
+        return None
+
+
+@contextlib.contextmanager
+def _lenient_tls_server(folder: Path) -> Iterator[int]:
+    """The control: a server that speaks TLS 1.0 and every suite, to show the client really offers them."""
+    crt, pem = _self_signed(folder)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, pem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with contextlib.suppress(OSError), ctx.wrap_socket(conn, server_side=True):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def _tls12_suites() -> list[dict[str, object]]:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers("ALL:@SECLEVEL=0")
+    return [c for c in ctx.get_ciphers() if c["protocol"] != "TLSv1.3"]
+
+
+async def test_nginx_speaks_only_tls_12_and_13_with_forward_secret_aead_suites(
+    nginx_in_front: tuple[Path, int, int],
+) -> None:
+    """ASVS 12.1.1, 12.1.2 against the real nginx with the site config: TLS 1.0 and 1.1 are refused, 1.2 and
+    1.3 accepted, 1.3 chosen when offered; over TLS 1.2 each suite is offered alone, and only ECDHE with AEAD
+    from the config's list gets through. A lenient control server accepts what nginx refuses."""
+    folder, http_port, https_port = nginx_in_front
+    conf = (DEPLOY / "nginx" / "baken.conf").read_text()
+    listed = re.search(r"^\s*ssl_ciphers ([^;]+);", conf, re.M)
+    assert listed is not None, "an explicit cipher list, not nginx's default (HIGH:!aNULL:!MD5, CBC included)"
+    configured = set(listed[1].split(":"))
+    assert re.search(r"^\s*ssl_protocols TLSv1\.2 TLSv1\.3;", conf, re.M)
+    suites = _tls12_suites()
+    old = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
+    (folder / "control").mkdir()
+    with _lenient_tls_server(folder / "control") as control:
+        for version in old:
+            assert await asyncio.to_thread(_handshake, control, version), f"the client offers {version.name}"
+        weak = [str(c["name"]) for c in suites if not c["aead"] and str(c["name"]).startswith("ECDHE-ECDSA")]
+        assert weak and await asyncio.to_thread(_handshake, control, ssl.TLSVersion.TLSv1_2, weak[0])
+    async with nginx_running(folder, http_port, https_port, [free_port()], ready="/metrics"):
+        for version in old:
+            assert await asyncio.to_thread(_handshake, https_port, version) is None, version.name
+        newest = await asyncio.to_thread(_handshake, https_port)
+        assert newest is not None and newest[0] == "TLSv1.3", f"the newest is preferred: {newest}"
+        tls12 = await asyncio.to_thread(_handshake, https_port, ssl.TLSVersion.TLSv1_2)
+        assert tls12 is not None and tls12[0] == "TLSv1.2"
+        accepted = []
+        for suite in suites:
+            got = await asyncio.to_thread(_handshake, https_port, ssl.TLSVersion.TLSv1_2, str(suite["name"]))
+            if got is not None:
+                accepted.append(suite)
+    names = {str(s["name"]) for s in accepted}
+    assert names, "some TLS 1.2 suite works"
+    assert names <= configured, f"outside the config's list: {names - configured}"
+    assert all(s["aead"] and s["kea"] == "kx-ecdhe" for s in accepted), f"not ECDHE with AEAD: {accepted}"
+    print(f"TLS 1.2 suites nginx accepted (ECDSA certificate) of {len(suites)} offered: {sorted(names)}")
+
+
+async def test_baken_listens_on_loopback_only_and_nginx_reaches_it_there(tmp_path: Path) -> None:
+    """ASVS 12.3.3, 12.3.4: the proxy talks to Baken over loopback only, so that plain-HTTP hop never leaves
+    the host: `baken serve` binds 127.0.0.1 unless told otherwise, the units say so too, and every upstream
+    of the nginx site is a loopback address."""
+    assert Settings.model_fields["host"].default == "127.0.0.1"
+    for unit in ("baken.service", "baken@.service"):
+        assert "BAKEN_HOST=127.0.0.1" in (DEPLOY / "systemd" / unit).read_text(), unit
+    conf = (DEPLOY / "nginx" / "baken.conf").read_text()
+    block = re.search(r"^upstream baken \{(.*?)^\}", conf, re.M | re.S)
+    assert block is not None
+    servers = re.findall(r"^\s*server\s+([^\s;]+)", block[1], re.M)
+    assert servers and all(ipaddress.ip_address(s.rsplit(":", 1)[0].strip("[]")).is_loopback for s in servers)
+    assert set(re.findall(r"proxy_pass\s+([^;]+);", conf)) == {"http://baken"}, "no other upstream"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outward interface
+        outward = probe.getsockname()[0]
+    procs = Processes(tmp_path, 1)
+    port = procs.ports[0]
+    procs.env.pop("BAKEN_HOST", None)
+    await procs.start(port)
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as r:
+            assert r.status == 200
+        if ipaddress.ip_address(outward).is_loopback:
+            pytest.skip("this machine has no address but loopback to try from")
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((outward, port), timeout=5).close()
+    finally:
+        await procs.stop(port)
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")

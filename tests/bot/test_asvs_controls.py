@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import ssl
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from bot.counsellors import AccountError, Enrolment, disable_counsellor, end_ses
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
 from bot.server import SERVICES, make_app
-from bot.settings import Settings
+from bot.settings import Settings, api_transport_problem, database_transport_problem
 from bot.storage.desk import Desk
 from bot.storage.models import AuditEntry, DashboardSession, TicketEvent
 from flows.messages import Outbound
@@ -276,6 +277,74 @@ async def test_development_mode_is_refused_off_this_computer(tmp_path: Path) -> 
             assert said is dev, host
             assert cookies and all(("Secure" in c) is not dev for c in cookies), f"{host}: {cookies}"
             assert all("SameSite=Strict" in c and "HttpOnly" in c for c in cookies), "ASVS 3.3.2, 3.3.4"
+
+
+def connect_sources(csp: str) -> list[str]:
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+    return directives["connect-src"]
+
+
+async def test_a_chat_page_served_over_https_lets_its_socket_use_tls_only(tmp_path: Path) -> None:
+    """ASVS 4.4.1: behind the proxy (X-Forwarded-Proto from a trusted peer) the page's policy allows `wss://`
+    and never `ws://`; on plain HTTP on loopback (`make run`) `ws://` still works; an untrusted peer's header
+    changes nothing."""
+    app = make_app(settings_for(tmp_path, trusted_proxies="127.0.0.1"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        for path in ("/", "/?embed=1"):
+            behind = await client.get(path, headers={"X-Forwarded-Proto": "https", "Host": "baken.example"})
+            csp = behind.headers["Content-Security-Policy"]
+            assert connect_sources(csp) == ["'self'", "wss://baken.example"], csp
+            assert "ws://" not in csp
+        local = await client.get("/", headers={"Host": "127.0.0.1:8080"})
+        assert connect_sources(local.headers["Content-Security-Policy"]) == [
+            "'self'", "ws://127.0.0.1:8080", "wss://127.0.0.1:8080"], "plain HTTP on loopback keeps working"
+    (tmp_path / "untrusted").mkdir()
+    app = make_app(settings_for(tmp_path / "untrusted"))
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        forged = await client.get("/", headers={"X-Forwarded-Proto": "https", "Host": "baken.example"})
+        assert "ws://baken.example" in forged.headers["Content-Security-Policy"], "no trusted proxy: header ignored"
+
+
+PG = "postgresql+asyncpg://baken:pa55word@"
+
+
+def test_production_refuses_a_database_across_the_network_without_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """ASVS 12.3.1: PostgreSQL on another machine must be asked for TLS in the URL (a mode that refuses a
+    connection without it); a Unix socket, loopback and SQLite need none. A Bot API server over plain http://
+    must be on this host. `baken serve` in production stops
+    before it binds, saying what to add; in development it warns. The password is never repeated."""
+    for unsafe in (f"{PG}db.internal:5432/baken", f"{PG}db.internal/baken?ssl=prefer",
+                   f"{PG}10.0.0.5/baken?ssl=disable", f"{PG}/baken?host=db.internal",
+                   "postgresql+psycopg://baken:pa55word@db.internal/baken?sslmode=allow"):
+        problem = database_transport_problem(unsafe)
+        assert problem is not None and "ssl=verify-full" in problem and "pa55word" not in problem, unsafe
+    for safe in (f"{PG}db.internal/baken?ssl=verify-full", f"{PG}db.internal:5432/baken?ssl=require",
+                 "postgresql+psycopg://baken:pa55word@db.internal/baken?sslmode=verify-ca",
+                 f"{PG}127.0.0.1:5432/baken", f"{PG}localhost/baken", f"{PG}[::1]/baken",
+                 f"{PG}/baken?host=/run/postgresql", "postgresql+asyncpg:///baken", f"sqlite+aiosqlite:///{tmp_path}/b"):
+        assert database_transport_problem(safe) is None, safe
+    assert api_transport_problem("http://bot-api.internal:8081") is not None, "the Bot API: the same rule"
+    for api in ("https://api.telegram.org", "http://127.0.0.1:8081", "http://localhost:8081", None):
+        assert api_transport_problem(api) is None, api
+    unsafe = f"{PG}db.internal:5432/baken"
+    assert Settings(database_url=unsafe).transport_warnings(), "development: a warning"
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    for name in [k for k in os.environ if k.startswith("BAKEN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BAKEN_ENVIRONMENT", "production")
+    monkeypatch.setenv("BAKEN_DATABASE_URL", unsafe)
+    monkeypatch.setenv("BAKEN_PORT", "1")  # were it to bind, it would fail loudly
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "db.internal" in err and "?ssl=verify-full" in err and "pa55word" not in err
+    monkeypatch.setenv("BAKEN_DATABASE_URL", f"{PG}db.internal/baken?ssl=verify-full")
+    monkeypatch.setenv("BAKEN_TELEGRAM_API_URL", "http://bot-api.internal:8081")
+    assert main(["serve"]) == 2
+    assert "bot-api.internal, another machine, over plain http://" in capsys.readouterr().err
 
 
 def test_long_passwords_work_and_are_checked_exactly() -> None:
@@ -560,6 +629,50 @@ async def test_a_web_chat_flood_is_logged_without_the_address(
     said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
     assert said == ["security limit_hit hits=1 limit=webchat_new_conversations"]
     assert "127.0.0.1" not in "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+
+
+async def test_malformed_chat_frames_and_forged_choices_are_logged_without_the_person(
+    site: Site, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ASVS 16.3.3: the page never sends a malformed frame or a choice no question offered, so each is a
+    security event: a reason code and the transport, a line a minute at most per kind; never the frame, the
+    token, the session's pseudonym or the address."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
+    hello = await site.client.post("/chat/send", json={"token": None, "lang": "en", "frame": {
+        "type": "hello", "token": None, "lang": "en", "fresh": True}})
+    token = next(f["token"] for f in (await hello.json())["frames"] if f["type"] == "session")
+    for _ in range(3):
+        assert (await site.client.post("/chat/send", data=b"{canary-body")).status == 400
+    answer = await site.client.post("/chat/send", json={"token": token, "lang": "en",
+                                                        "frame": {"type": "canary-kind"}})
+    assert [f["reason"] for f in (await answer.json())["frames"]] == ["bad_frame"]
+    for data in ("canary:forged", "role:parent"):  # made up; a real button, but not of this question
+        await site.client.post("/chat/send", json={"token": token, "lang": "en",
+                                                   "frame": {"type": "choice", "data": data}})
+    async with site.client.ws_connect("/chat/ws") as ws:
+        await ws.send_str("{canary-socket")
+        assert json.loads((await ws.receive(timeout=10)).data)["reason"] == "bad_frame"
+        await ws.send_bytes(b"canary-binary")
+        await ws.receive(timeout=10)
+    async with site.client.ws_connect("/chat/ws") as ws:
+        await ws.send_str("canary" * 20_000)  # past the 64 KiB a frame may have
+        await ws.receive(timeout=10)
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == [
+        "security chat_frame_refused hits=1 reason=not_json transport=http",
+        "security chat_frame_refused hits=1 reason=bad_field transport=http",
+        "security button_refused channel=web hits=1 reason=forged",
+        "security button_refused channel=web hits=1 reason=stale",
+        "security chat_frame_refused hits=1 reason=not_json transport=websocket",
+        "security chat_frame_refused hits=1 reason=binary transport=websocket",
+        "security chat_frame_refused hits=1 reason=too_big_or_broken transport=websocket",
+    ], said
+    pseudonym = site.services.dispatcher.pseudonym("web", token)
+    everything = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("baken"))
+    for secret in ("canary", token, pseudonym, "127.0.0.1"):
+        assert secret not in everything, secret
 
 
 async def test_the_administrator_can_end_one_accounts_sessions_or_everyones(site: Site) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+import pytest
 from sqlalchemy import func, select
 
+from bot import security_log
 from bot.app import build_services
 from bot.settings import Settings
 from bot.storage.models import RequestMark, Ticket
@@ -29,7 +32,12 @@ async def tickets(services: object) -> int:
         return int((await s.execute(select(func.count()).select_from(Ticket))).scalar_one())
 
 
-async def test_a_sixth_request_in_48_hours_is_refused_kindly_even_after_a_restart(settings: Settings) -> None:
+async def test_a_sixth_request_in_48_hours_is_refused_kindly_even_after_a_restart(
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
     services = await build_services(settings)
     try:
         for _ in range(5):  # a request, then withdrawn with /stop: the next one is a new request
@@ -41,6 +49,11 @@ async def test_a_sixth_request_in_48_hours_is_refused_kindly_even_after_a_restar
         assert translator("fr")(LATER) in refused, "told when they can ask again"
         assert any("112" in r and "101" in r for r in refused), "and to the numbers"
         assert await tickets(services) == 5, "no sixth ticket"
+        # ASVS 16.3.3: hitting the cap is a security event; the line names no one (no pseudonym, no text)
+        said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+        assert said == ["security limit_hit hits=1 limit=counsellor_requests"]
+        pseudonym = services.dispatcher.pseudonym("test", "asker")
+        assert not any(pseudonym in line or "asker" in line for line in said)
         other = await converse(services, "someone-else", PATH, locale="fr")
         assert translator("fr")(REFUSED).format(n=5) not in other, "the limit is per person"
         async with services.sessions() as s:

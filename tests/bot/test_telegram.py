@@ -350,7 +350,14 @@ async def test_html_is_escaped_and_only_content_bold_formats(baken: BakenOnTeleg
         assert re.fullmatch(r"([^&]|&(amp|lt|gt);)*", r.text, re.S), "every & starts an entity"
 
 
-async def test_stale_and_forged_buttons_get_a_kind_answer(baken: BakenOnTelegram, fake: FakeBotAPI) -> None:
+async def test_stale_and_forged_buttons_get_a_kind_answer(
+    baken: BakenOnTelegram, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """And each is a security event (ASVS 16.3.3): stale (an earlier question's) or forged (data no question
+    carries), a line a minute at most per kind, naming neither the person nor the data pressed."""
+    monkeypatch.setattr(security_log, "_hits", {})
+    monkeypatch.setattr(security_log, "_last_line", {})
+    caplog.set_level(logging.INFO)
     person = PEOPLE["de"]
     await baken.converse(person, ["/start", "#go", "#role:parent"])
     t = translator("de")
@@ -363,6 +370,12 @@ async def test_stale_and_forged_buttons_get_a_kind_answer(baken: BakenOnTelegram
     assert len(fake.of("answerCallbackQuery")) == 2 + 5, "every press is acknowledged"
     state, _ = await baken.services.dispatcher.load_state("telegram", str(person.id))
     assert state == "reason"
+    said = [r.getMessage() for r in caplog.records if r.name == "baken.security"]
+    assert said == ["security button_refused channel=telegram hits=1 reason=stale",
+                    "security button_refused channel=telegram hits=1 reason=forged"], said
+    pseudonym = baken.services.dispatcher.pseudonym("telegram", str(person.id))
+    for secret in (pseudonym, str(person.id), person.first_name, "teacher", "nonsense", "weapons", "xxxx"):
+        assert not any(secret in line for line in said), secret
 
 
 # ------------------------------------------------------------------------------------------- once, never lost

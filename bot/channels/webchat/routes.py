@@ -22,7 +22,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.channels.webchat.chat import BadFrame, Frame, Peer, WebChat
 from bot.channels.webchat.page import chat_page, widget_script
 from bot.pages import page_language
-from bot.security_log import security_event
+from bot.security_log import repeated_event, security_event
 
 log = logging.getLogger("baken.webchat")
 
@@ -51,11 +51,16 @@ def origin_allowed(request: web.Request) -> bool:
 
 
 def chat_csp(request: web.Request) -> str:
+    """The page's policy. Its socket is `wss://` on a page served over HTTPS (directly, or as a trusted proxy
+    says with X-Forwarded-Proto: bot/proxies.py), and the policy then names `wss://` alone, so not even a
+    tampered script can open a plain `ws://` socket (ASVS 4.4.1). Only a page served over plain HTTP (`make
+    run` on 127.0.0.1) may use `ws://`: browsers did not all count ws: as 'self', so it is named."""
     host = request.host
+    sockets = f"wss://{host}" if request.scheme == "https" else f"ws://{host} wss://{host}"
     ancestors = " ".join(["'self'", *request.app[ORIGINS]])
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        f"connect-src 'self' ws://{host} wss://{host}; form-action 'self'; base-uri 'none'; "
+        f"connect-src 'self' {sockets}; form-action 'self'; base-uri 'none'; "
         f"frame-ancestors {ancestors}"
     )
 
@@ -107,8 +112,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 await ws.close(code=IDLE_CLOSE, message=b"idle")
                 break
             if msg.type is not WSMsgType.TEXT:
+                if msg.type in (WSMsgType.BINARY, WSMsgType.ERROR):  # ERROR: above max_msg_size, or broken
+                    repeated_event("chat_frame_refused", transport="websocket",
+                                   reason="binary" if msg.type is WSMsgType.BINARY else "too_big_or_broken")
                 break
-            frames = await _answer(chat, peer, msg.data)
+            frames = await _answer(chat, peer, msg.data, "websocket")
             if peer.token is not None and peer.listener is None:
                 chat.listen(peer, push)
             elif peer.token is None:
@@ -122,10 +130,20 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _answer(chat: WebChat, peer: Peer, raw: str | bytes) -> list[Frame]:
+def bad_frame(transport: str, reason: str) -> list[Frame]:
+    """A malformed frame: answered, and logged as a security event (ASVS 16.3.3) with a reason code only,
+    never the frame, at most a line a minute per reason: the page never sends one, so something else did."""
+    repeated_event("chat_frame_refused", transport=transport, reason=reason)
+    return [{"type": "error", "reason": "bad_frame", "id": None}]
+
+
+async def _answer(chat: WebChat, peer: Peer, raw: str | bytes, transport: str) -> list[Frame]:
     """Parse and handle one frame; bad input is answered, never raised at the person."""
     try:
         frame = json.loads(raw)
+    except (ValueError, RecursionError):  # json's errors are ValueErrors; absurd nesting recurses
+        return bad_frame(transport, "not_json")
+    try:
         if not isinstance(frame, dict):
             raise BadFrame("not an object")
         frames = await chat.handle(peer, frame)
@@ -133,8 +151,8 @@ async def _answer(chat: WebChat, peer: Peer, raw: str | bytes) -> list[Frame]:
             for out in frames:  # the page matches answers to what it sent (and sends again after a drop)
                 out.setdefault("re", frame["id"])
         return frames
-    except (ValueError, BadFrame, RecursionError):  # json's errors are ValueErrors; absurd nesting recurses
-        return [{"type": "error", "reason": "bad_frame", "id": None}]
+    except (ValueError, BadFrame, RecursionError):  # BadFrame is a ValueError: a field of the wrong kind
+        return bad_frame(transport, "bad_field")
     except Exception:
         log.exception("web chat frame failed")
         return [{"type": "error", "reason": "failed", "id": None}]
@@ -152,8 +170,10 @@ async def _body(request: web.Request, chat: WebChat) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
+        bad_frame("http", "not_json")
         raise web.HTTPBadRequest(text="not JSON") from exc
     if not isinstance(body, dict):
+        bad_frame("http", "bad_field")
         raise web.HTTPBadRequest(text="not an object")
     return body
 
@@ -170,8 +190,8 @@ async def send(request: web.Request) -> web.Response:
     body = await _body(request, chat)
     peer = _peer(body, _address(request))
     frame = body.get("frame")
-    frames = await _answer(chat, peer, json.dumps(frame)) if isinstance(frame, dict) else [
-        {"type": "error", "reason": "bad_frame", "id": None}]
+    frames = await _answer(chat, peer, json.dumps(frame), "http") if isinstance(frame, dict) else bad_frame(
+        "http", "bad_field")
     return web.json_response({"frames": frames}, headers=NO_STORE)
 
 
