@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from typing import Any
+
 import pyotp
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 from sqlalchemy.orm import Session
 
 from bot.app import Services
 from bot.counsellors import Enrolment, add_counsellor
-from bot.desk import SignedIn
+from bot.desk import DeskService, SignedIn
+from bot.server import SERVICES
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.sealed import seal_session
 from handover.consent import CONSENT_VERSION
@@ -60,3 +67,34 @@ async def consented_ticket(services: Services, user: str, *, locale: str = "nl",
         return ticket.id
 
     return await services.store.run(unit)
+
+
+@dataclass
+class Dashboard:
+    client: TestClient[Any, Any]
+    app: web.Application
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    @property
+    def desk(self) -> DeskService:
+        return DeskService(self.services.store, self.services.keyring)
+
+    async def login(self, name: str, secret: str, *, password: str = PASSWORD, code: str | None = None,
+                    client: TestClient[Any, Any] | None = None) -> int:
+        c = client or self.client
+        page = await c.get("/dashboard/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+        assert token is not None
+        answer = await c.post("/dashboard/login", allow_redirects=False, data={
+            "csrf": token[1], "name": name, "password": password,
+            "code": code if code is not None else pyotp.TOTP(secret).now()})
+        return answer.status if answer.headers.get("Location") != "/dashboard/" else 200
+
+    async def csrf(self, client: TestClient[Any, Any] | None = None) -> str:
+        page = await (client or self.client).get("/dashboard/")
+        m = re.search(r'data-csrf="([^"]+)"', await page.text())
+        assert m is not None, "signed in"
+        return m[1]

@@ -8,41 +8,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 from sqlmodel import col
 
 from bot.counsellors import ONE_TIME_LIFETIME, add_counsellor, reset_password
 from bot.desk import SignedIn
-from bot.server import make_app
-from bot.settings import Settings
 from bot.storage.models import AuditEntry, Counsellor
 from handover.credentials import WeakPassword
-from tests.bot.desk_support import PASSWORD, account, consented_ticket
-from tests.bot.test_dashboard_access import Dashboard
-from tests.server_keys import TEST_KEY
+from tests.bot.desk_support import PASSWORD, Dashboard, account, consented_ticket
 
 NEW = "a quiet river at dawn"
 
 
-@pytest.fixture
-async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
-    """The whole server on loopback, the dashboard in development mode (as in test_dashboard_access)."""
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.sqlite3'}",
-                        secret_key=TEST_KEY, dashboard_dev=True)
-    app = make_app(settings)
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Dashboard(client, app)
-    finally:
-        await client.close()
 
 
 async def _csrf(client: TestClient[Any, Any], path: str = "/dashboard/account") -> str:

@@ -3,72 +3,19 @@ no action fails this test. Then sign-in: TOTP required, codes used once, five fa
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyotp
-import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import Services
 from bot.dashboard import declared
 from bot.dashboard.auth import DEV_COOKIE
-from bot.desk import DeskService, SignedIn
-from bot.server import SERVICES, make_app
-from bot.settings import Settings
+from bot.desk import SignedIn
 from bot.storage.desk import Desk, facts_of
 from handover.lifecycle import Closing, Outcome
 from handover.permissions import TICKET_ACTIONS, Action, allowed
-from tests.bot.desk_support import PASSWORD, account, consented_ticket
-from tests.server_keys import TEST_KEY
-
-
-@dataclass
-class Dashboard:
-    client: TestClient[Any, Any]
-    app: web.Application
-
-    @property
-    def services(self) -> Services:
-        return self.app[SERVICES]
-
-    @property
-    def desk(self) -> DeskService:
-        return DeskService(self.services.store, self.services.keyring)
-
-    async def login(self, name: str, secret: str, *, password: str = PASSWORD, code: str | None = None,
-                    client: TestClient[Any, Any] | None = None) -> int:
-        c = client or self.client
-        page = await c.get("/dashboard/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
-        assert token is not None
-        answer = await c.post("/dashboard/login", allow_redirects=False, data={
-            "csrf": token[1], "name": name, "password": password,
-            "code": code if code is not None else pyotp.TOTP(secret).now()})
-        return answer.status if answer.headers.get("Location") != "/dashboard/" else 200
-
-    async def csrf(self, client: TestClient[Any, Any] | None = None) -> str:
-        page = await (client or self.client).get("/dashboard/")
-        m = re.search(r'data-csrf="([^"]+)"', await page.text())
-        assert m is not None, "signed in"
-        return m[1]
-
-
-@pytest.fixture
-async def dashboard(tmp_path: Path) -> AsyncIterator[Dashboard]:
-    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite+aiosqlite:///{tmp_path / 'b.sqlite3'}",
-                        secret_key=TEST_KEY, dashboard_dev=True)
-    app = make_app(settings)
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        yield Dashboard(client, app)
-    finally:
-        await client.close()
+from tests.bot.desk_support import Dashboard, account, consented_ticket
 
 
 def dashboard_routes(app: web.Application) -> list[tuple[str, str, Any]]:
