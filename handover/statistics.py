@@ -43,9 +43,12 @@ class Report:
     total: int
 
 
-def build_report(rows: Iterable[StatRow], *, today: dt.date, days: int = 30, tz: str = "Europe/Brussels",
+def build_report(rows: Iterable[StatRow], *, now: dt.datetime, days: int = 30, tz: str = "Europe/Brussels",
                  targets: Mapping[str, dt.timedelta] = DEFAULT_TARGETS) -> Report:
+    """Days are Belgian days; "today" is taken in the same zone as the rows, or a ticket made between
+    midnight in Brussels and midnight UTC would fall on a day past the report's last and go uncounted."""
     zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
     span = [today - dt.timedelta(days=n) for n in range(days - 1, -1, -1)]
     by_level: dict[dt.date, Counter[str]] = {d: Counter() for d in span}
     by_language: dict[dt.date, Counter[str]] = {d: Counter() for d in span}

@@ -19,7 +19,7 @@ from aiohttp import web
 from bot.dashboard.auth import DESK, declare, me_of, row_id
 from bot.desk import Denied
 from bot.events import Signal
-from handover.permissions import Action
+from handover.permissions import Action, Actor, TicketFacts, lost_claim
 from handover.queue_rules import TicketStatus
 
 QUEUE_EVERY = 1.0
@@ -99,8 +99,7 @@ async def _follow(response: web.StreamResponse, request: web.Request, ticket_id:
             current, lines = await desk.messages_after(me, ticket_id, after)
         except Denied:
             facts = await desk.facts(ticket_id)
-            ended = facts is not None and facts.status == TicketStatus.WITHDRAWN
-            await _send(response, "gone", {"ended": ended})  # ended: the person left; else no longer ours
+            await _send(response, "gone", {"why": _why_gone(me.actor, facts)})
             return
         for line in lines:
             after = line.id
@@ -115,3 +114,13 @@ async def _follow(response: web.StreamResponse, request: web.Request, ticket_id:
             await response.write(b": still here\n\n")
             last_write = time.monotonic()
         await signal.wait(seen, events.poll_every(TICKET_EVERY))
+
+
+def _why_gone(actor: Actor, facts: TicketFacts | None) -> str:
+    """Which note the page shows: the person left, a colleague claimed it while this counsellor looked
+    (the same "someone was quicker" a refused claim gets), or it changed otherwise (handed on, closed)."""
+    if facts is not None and facts.status == TicketStatus.WITHDRAWN:
+        return "ended"
+    if facts is not None and lost_claim(actor, facts):
+        return "taken"
+    return "gone"

@@ -262,8 +262,9 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
 async def _report(request: web.Request, days: int = 30):  # type: ignore[no-untyped-def]
     desk = request.app[DESK]
-    rows = await desk.stat_rows(dt.datetime.now(dt.UTC) - dt.timedelta(days=days + 1))
-    return build_report(rows, today=dt.datetime.now(dt.UTC).date(), days=days, targets=desk.targets)
+    now = dt.datetime.now(dt.UTC)
+    rows = await desk.stat_rows(now - dt.timedelta(days=days + 1))
+    return build_report(rows, now=now, days=days, targets=desk.targets)
 
 
 @routes.get("/contacts")

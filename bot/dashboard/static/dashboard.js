@@ -56,17 +56,18 @@ function liveChat(chat) {
     const line = document.getElementById("status-line");
     if (line && line.dataset.status !== status) window.location.reload();
   });
-  const gone = (ended) => {
+  const gone = (why) => {
     source.close();
-    const note = document.getElementById(ended ? "ended" : "gone");
+    const note = document.getElementById(why);
     if (note) note.hidden = false;
+    if (why === "taken") document.getElementById("claim")?.closest("form")?.remove();  // moot now
     for (const form of document.querySelectorAll("form[action*='/tickets/']")) {
       for (const control of form.elements) control.disabled = true;
     }
   };
-  source.addEventListener("gone", (event) => gone(JSON.parse(event.data).ended));
+  source.addEventListener("gone", (event) => gone(JSON.parse(event.data).why));
   // refused outright (the ticket changed before the stream opened): the browser gives up; say so
-  source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) gone(false); });
+  source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) gone("gone"); });
 }
 
 function replyByFetch(form) {
