@@ -183,11 +183,11 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
         last: dict[int, tuple[Button, ...]] = {}
         deliver = channel.deliver
 
-        async def remembering(chat_id: int, delivery: Delivery) -> None:
+        async def remembering(chat_id: int, delivery: Delivery, *, resumable: bool = True) -> None:
             keyboards = [r.buttons for r in delivery.replies if r.buttons]
             if keyboards:
                 last[chat_id] = keyboards[-1]
-            await deliver(chat_id, delivery)
+            await deliver(chat_id, delivery, resumable=resumable)
 
         channel.deliver = remembering  # type: ignore[method-assign]
         handle = Timed(services.dispatcher, "handle")

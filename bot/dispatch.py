@@ -86,6 +86,8 @@ class Delivery:
     forgotten: bool = False
     locale: str | None = None  # the session's language, for what a channel adds itself
     trail: list[ShownMessage] = field(default_factory=list)  # only when forgotten: the chat's messages
+    #: of a re-delivered step of several messages: how many went out already (see Dispatcher.sent_parts)
+    parts_sent: int = 0
     # for the metrics, counted once the transaction is committed: the step's own time, what it opened/relayed
     flow_seconds: float = 0.0
     opened_levels: list[str] = field(default_factory=list)
@@ -241,7 +243,8 @@ class Dispatcher:
         box = self.keys.conversation(repo.s, sid) if pending else None
         replies = [Outbound.from_json(o) for p in pending if box is not None
                    for o in box.open_json(p.payload, f"outbox:{sid}")]
-        return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True)
+        done = pending[0].parts_sent if len(pending) == 1 else 0  # rows from before update keys: all again
+        return Delivery(sid, replies, [p.id for p in pending if p.id is not None], duplicate=True, parts_sent=done)
 
     def _apply(self, repo: Repository, sid: str, result: StepResult) -> list[Outbound]:
         extra: list[Outbound] = []
@@ -314,6 +317,19 @@ class Dispatcher:
             repo = Repository(s)
             repo.delete_outbox(ids)
             if shown and session_id is not None:
+                repo.add_trail(session_id, shown)
+
+        await self.store.run(unit)
+
+    async def sent_parts(self, outbox_id: int, parts: int, session_id: str, shown: Sequence[int]) -> None:
+        """The first `parts` messages of a step went out by request: a re-delivery of its update sends only
+        the rest (one small write per message, for the rare step of several; a crash between a send and
+        this write is the one moment a message can still come twice)."""
+
+        def unit(s: Session) -> None:
+            repo = Repository(s)
+            repo.record_parts(outbox_id, parts)
+            if shown:
                 repo.add_trail(session_id, shown)
 
         await self.store.run(unit)

@@ -84,6 +84,9 @@ class OutboxMessage(SQLModel, table=True):
     #: moves on to the chat's next update, so a re-delivery of its own update (the answer never arrived)
     #: sends it again
     sent_at: dt.datetime | None = Field(default=None, index=True)
+    #: of a step of several messages, how many went out by request already: a re-delivery (the webhook's
+    #: answer never arrived, or the process died mid-step) sends only the rest
+    parts_sent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ConsentRecord(SQLModel, table=True):

@@ -65,6 +65,7 @@ _UPDATE_SESSION = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("sid"))
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
 # one id a step as a rule: a plain "= ?" run per id, not an expanding IN re-rendered on every call
 _DELETE_OUTBOX = delete(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid"))
+_RECORD_PARTS = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("oid")).values(parts_sent=bindparam("parts"))
 # SQLite's hot path (Repository.raw): the same statements as plain SQL for the driver
 _FIRST_DELIVERY_SQL = (
     'INSERT INTO inbound_seen (channel, "key", session_id, created_at) '
@@ -301,6 +302,10 @@ class Repository:
             .order_by(col(OutboxMessage.id))
         )
         return list((self.s.execute(stmt)).scalars())
+
+    def record_parts(self, outbox_id: int, parts: int) -> None:
+        """How many of a step's messages went out by request: a re-delivery sends only the rest."""
+        self.c.execute(_RECORD_PARTS, {"oid": outbox_id, "parts": parts})
 
     def settle_answered(self, session_id: str) -> None:
         """A new update of this chat arrived, so Telegram read the answers to the earlier ones: their rows go

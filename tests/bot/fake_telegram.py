@@ -59,6 +59,7 @@ class _Failure:
     status: int
     description: str
     retry_after: int | None = None
+    after: int = 0  # calls of the method answered before this one fails
 
 
 @dataclass
@@ -106,9 +107,8 @@ class FakeBotAPI:
         if method == "getUpdates":
             await self._notify()
             return _ok(await self._get_updates(params))
-        failures = self._failures.get(method)
-        if failures:
-            f = failures.pop(0)
+        f = self._failure(method)
+        if f is not None:
             call.failed = True
             response = _error(f.status, f.description, f.retry_after)
         else:
@@ -116,6 +116,16 @@ class FakeBotAPI:
             response = _ok(call.result) if call.result is not None else _error(404, "Not Found: method not found")
         await self._notify()
         return response
+
+    def _failure(self, method: str) -> _Failure | None:
+        """The failure this call of `method` meets, if one is due."""
+        failures = self._failures.get(method)
+        if not failures:
+            return None
+        if failures[0].after > 0:
+            failures[0].after -= 1
+            return None
+        return failures.pop(0)
 
     async def _notify(self) -> None:
         async with self._called:
@@ -166,9 +176,7 @@ class FakeBotAPI:
         params = {k: v for k, v in answer.items() if k != "method"}
         call = Call(str(answer["method"]), params, in_answer=True)
         self.calls.append(call)
-        failures = self._failures.get(call.method)
-        if failures:
-            failures.pop(0)
+        if self._failure(call.method) is not None:
             call.failed = True
         else:
             call.result = self._answer(call)
@@ -181,8 +189,10 @@ class FakeBotAPI:
         self._updates.append(update)
         self._queued.set()
 
-    def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
-        self._failures.setdefault(method, []).append(_Failure(status, description, retry_after))
+    def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None, *,
+                  after: int = 0) -> None:
+        """Refuse a coming call of `method`: the next one, or the one after `after` answered calls."""
+        self._failures.setdefault(method, []).append(_Failure(status, description, retry_after, after))
 
     async def called(self, method: str, chat_id: int | None = None) -> Call:
         """The first answered call of `method` (to `chat_id`), awaited on a condition, never polled with sleep."""

@@ -119,19 +119,63 @@ async def test_without_the_setting_replies_are_sent_by_request(tmp_path: Path) -
         await fake.close()
 
 
-async def test_a_reply_of_several_messages_goes_by_request_in_order(
+async def test_a_reply_of_several_messages_sends_the_numbers_first_and_the_rest_in_the_answer(
     replying: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:
-    """The urgent numbers stand alone, then the conversation goes on: two messages, so none rides in the
-    answer (the answer would arrive after the requests and break their order)."""
+    """The urgent numbers stand alone and go by request at once; the conversation goes on in the answer,
+    which Telegram runs only after the requests it already answered, so the order holds."""
     baken, fake = replying
     await post(baken, text(PERSON, "/start"))
     status, answer = await post(baken, text(PERSON, "/urgent"))
-    assert status == 200 and answer is None
-    sent = fake.of("sendMessage", PERSON.id)
-    assert len(sent) >= 2
-    assert "112" in sent[0].text
-    assert await outbox_rows(baken, answered=False) == 0, "sent by request: the row left the outbox"
+    assert status == 200
+    (numbers,) = fake.of("sendMessage", PERSON.id)
+    assert "☎ 112" in numbers.text
+    assert answer["method"] == "sendMessage" and "☎" not in answer["text"], "the numbers are not repeated"
+    assert answer["reply_markup"]["inline_keyboard"], "the question the person was at, with its buttons"
+    assert await outbox_rows(baken, answered=True) == 1, "kept until Telegram shows it read the answer"
+
+
+async def test_a_step_of_several_messages_delivered_again_sends_only_what_had_not_gone_out(
+    replying: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    """Telegram delivers /urgent again (its answer never arrived): the numbers it already sent by request
+    are not sent a second time; the answer it never read comes again."""
+    baken, fake = replying
+    await post(baken, text(PERSON, "/start"))
+    urgent = text(PERSON, "/urgent")
+    _, first = await post(baken, urgent)
+    status, again = await post(baken, urgent)
+    assert status == 200 and again == first
+    assert len(fake.of("sendMessage", PERSON.id)) == 1, "the numbers once, not once per delivery"
+
+
+async def test_a_step_cut_off_between_its_messages_resumes_after_the_last_one_sent(tmp_path: Path) -> None:
+    """Replies by request (answers off): the numbers go out, the question's request fails, the webhook
+    answers 500 and Telegram delivers the update again: the question comes, the numbers do not repeat."""
+    fake = FakeBotAPI()
+    await fake.start()
+    settings = Settings(
+        data_dir=tmp_path, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
+        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=False,
+    )
+    tuning = fast_tuning()
+    tuning.webhook_reply = False
+    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
+    await baken.start()
+    try:
+        await post(baken, text(PERSON, "/start"))
+        urgent = text(PERSON, "/urgent")
+        fake.fail_next("sendMessage", 502, "Bad Gateway", after=1)  # the numbers pass, the question fails
+        status, _ = await post(baken, urgent)
+        assert status == 500, "not handled whole: Telegram must deliver it again"
+        status, _ = await post(baken, urgent)
+        assert status == 200
+        sent = [c.text for c in fake.of("sendMessage", PERSON.id)][1:]  # after the welcome
+        assert len(sent) == 2 and "☎ 112" in sent[0] and "☎" not in sent[1], sent
+        assert await outbox_rows(baken, answered=False) == 0, "all sent: the row left the outbox"
+    finally:
+        await baken.close()
+        await fake.close()
 
 
 async def test_forget_takes_the_answered_replies_off_the_screen_too(

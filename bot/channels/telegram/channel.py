@@ -42,7 +42,7 @@ from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.lanes import ChatLanes
 from bot.channels.telegram.log_filter import keep_secrets_out_of_logs
 from bot.channels.telegram.notices import CHAT_CLEARED, PRIVATE_ONLY, SLOW_DOWN, SOME_MESSAGES_REMAIN, say
-from bot.channels.telegram.render import compose
+from bot.channels.telegram.render import Part, compose
 from bot.channels.telegram.updates import GROUPS, PRIVATE, edit_of, inbound_of, urgent_candidate
 from bot.dispatch import Delivery, Dispatcher, Envelope
 from bot.lanes import LaneFull
@@ -283,8 +283,8 @@ class TelegramChannel:
                     await self.bot.send_message(chat_id, part.html, parse_mode=ParseMode.HTML,
                                                 reply_markup=part.markup, link_preview_options=NO_PREVIEW)
 
-        # urgent answers are several messages (numbers, then the question): never in the webhook's answer
-        answer, _ = await numbers_first(self._process(update, False), numbers, send_numbers,
+        # urgent answers are several messages: the numbers by request first, the question in the answer
+        answer, _ = await numbers_first(self._process(update, reply_allowed), numbers, send_numbers,
                                         grace=self.tuning.urgent_grace, failed=lambda a: a.handled != Handled.OK)
         return answer
 
@@ -413,12 +413,18 @@ class TelegramChannel:
             )
         )
         self._answering.add(key)
+        resumable = True
         if key in self._numbers_sent:  # they went out while the step waited: the rest only
             delivery.replies = without_numbers(delivery.replies)
-        await self.deliver(chat.id, delivery)
+            resumable = False  # these parts are not the stored row's: counting them could skip the wrong ones
+        await self.deliver(chat.id, delivery, resumable=resumable)
 
-    async def deliver(self, chat_id: int, delivery: Delivery) -> None:
+    async def deliver(self, chat_id: int, delivery: Delivery, *, resumable: bool = True) -> None:
         """Send a step's replies in order, then let them leave the outbox and remember what the chat shows.
+
+        With replies in webhook answers, the last message rides in the answer and any before it go by
+        request, each counted on the step's outbox row as it leaves (`Dispatcher.sent_parts`): a re-delivery
+        (the answer never arrived, or the process died mid-step) sends only what had not gone out.
 
         A transient failure (network, timeout, flood wait beyond the retries) propagates: the webhook answers
         500 and Telegram re-delivers, which sends the still-pending replies. A refusal that no retry changes
@@ -429,25 +435,29 @@ class TelegramChannel:
             cleared = await clear_chat(self.bot, chat_id, delivery.trail, self.clock(),
                                        fill_gaps=self._answers_in_webhook)
             replies = _with_clear_notice(replies, cleared, delivery.locale)
+        parts = compose(replies)
+        row = delivery.outbox_ids[0] if resumable and len(delivery.outbox_ids) == 1 else None
+        first = min(delivery.parts_sent, len(parts) - 1) if row is not None else 0  # the last always goes
         outcome = _OUTCOME.get()
-        if outcome is not None and outcome.reply_allowed and outcome.reply is None:
-            parts = compose(replies)
-            if len(parts) == 1:  # one message: it goes in the webhook's answer, no request of its own
-                await self._take_send_budget()
-                part = parts[0]
-                outcome.reply = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
-                                 "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
-                if part.markup is not None:
-                    outcome.reply["reply_markup"] = part.markup.to_dict()
-                return
+        answer = outcome if outcome is not None and outcome.reply_allowed and outcome.reply is None else None
         sent: list[int] = []
         try:
-            for part in compose(replies):
+            for index in range(first, len(parts)):
+                part, last = parts[index], index == len(parts) - 1
+                if last and answer is not None:  # no request of its own: it goes in the webhook's answer
+                    if sent and not delivery.forgotten:  # sent by request, but not counted on a row
+                        await self.dispatcher.delivered([], delivery.session_id, sent)
+                    await self._take_send_budget()
+                    answer.reply = _answer_of(chat_id, part)
+                    return  # the row stays, marked, until the chat's next update settles it
                 message = await self.bot.send_message(
                     chat_id, part.html, parse_mode=ParseMode.HTML, reply_markup=part.markup,
                     link_preview_options=NO_PREVIEW,
                 )
-                sent.append(message.message_id)
+                if row is not None and not last:
+                    await self.dispatcher.sent_parts(row, index + 1, delivery.session_id, [message.message_id])
+                else:
+                    sent.append(message.message_id)
         except (BadRequest, Forbidden, ValueError) as exc:
             log.error("replies dropped: %s", type(exc).__name__, exc_info=exc)
         except TelegramError:
@@ -488,6 +498,15 @@ class TelegramChannel:
         """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
         with suppress(TelegramError):
             await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
+
+
+def _answer_of(chat_id: int, part: Part) -> dict[str, Any]:
+    """A sendMessage as the body of the webhook's answer (what PTB would have posted)."""
+    reply: dict[str, Any] = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
+                             "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
+    if part.markup is not None:
+        reply["reply_markup"] = part.markup.to_dict()
+    return reply
 
 
 async def _acknowledge(answer: Any) -> None:
