@@ -59,6 +59,9 @@ TALKS = [
      "#age:16-17", "#tick:withdrawn", "#go", "#go", "#duration:weeks"],
     ["/start", "#go", "/language", "#lang:fr", "#role:teacher", "Bonjour", "#role:teacher",
      "#reason:young_person", "/restart", "#go", "#role:parent"],
+    # urgent help twice: steps of two messages (the numbers by request, the question in the answer)
+    ["/start", "#go", "/urgent", "#role:parent", "#reason:young_person", "He talks about the group all day.",
+     "/urgent", "#go", "#age:16-17"],
     # erased on request, then begun again: the erasure's answer once, the chat cleared, a fresh session
     ["/start", "#go", "#role:parent", "#reason:young_person", "She stopped seeing her friends.", "/forget",
      "#forget_yes", "/start", "#go", "#role:teacher"],

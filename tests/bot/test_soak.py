@@ -3,8 +3,9 @@
 `make soak` runs the long one (100 kills per backend) and prints the same figures. Each step's reply rides
 in the webhook's answer (Baken's default): Telegram runs it only if it read the answer, and re-delivers the
 update (whose reply is sent again) only if it did not, so a kill at any moment neither loses nor doubles a
-reply. (Steps of several messages, such as the emergency numbers, still go by request; the soak's
-conversations have none.)
+reply. Steps of several messages (the emergency numbers, then the question) send all but their last by
+request, each counted as it leaves, so a re-delivery sends only the rest; one soak conversation asks for
+them twice.
 """
 
 from __future__ import annotations
