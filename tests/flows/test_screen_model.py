@@ -56,13 +56,16 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
 
 
-def test_the_model_trains_on_every_seen_part_and_held_out_means_held_parts_only() -> None:
-    """Every part of the corpus has been seen (held13's first run was taken before the model saw it): the model
-    trains on all of them, and `tune3` counts as a tuning part, never in the held-out figures."""
+def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
+    """Every part up to `train16` trains the model; `held16` (written blind, measured before and after the
+    model learnt `train16`) stays out, so it keeps measuring a model that never saw it. Tuning parts never
+    count in the held-out figures."""
     from flows.screen.evaluation import in_split
 
-    assert TRAIN_SPLITS == set(SPLITS) and "tune3" in SPLITS
-    assert not any(in_split(ex, "heldout") for ex in examples("en") if ex.split.startswith("tune"))
+    assert TRAIN_SPLITS == set(SPLITS) - {"held16"} and {"tune3", "train16"} <= TRAIN_SPLITS
+    assert not any(in_split(ex, "heldout") for ex in examples("en") if ex.split.startswith(("tune", "train")))
+    assert all(text not in {t for _, t in training_items("en")} for text in
+               (ex.text for ex in examples("en") if ex.split == "held16"))
 
 
 @pytest.mark.parametrize(
@@ -70,14 +73,15 @@ def test_the_model_trains_on_every_seen_part_and_held_out_means_held_parts_only(
     [
         ("nl", "hij zegt dat niemand hem nog zal zien na vanavond", "self_harm"),
         ("en", "she just wants to not wake up tomorrow", "self_harm"),
-        ("en", "my son says he will make them all pay on monday at school", "attack"),
+        # a threat to "them all" at school: attack or violence, both bring 112 and 101
+        ("en", "my son says he will make them all pay on monday at school", "attack|violence"),
     ],
 )
 def test_a_phrase_only_the_model_catches_fires_with_its_category(
         screen: Screen, lang: str, text: str, category: str) -> None:
     assert load_screen(with_model=False).check(text, lang) is None, "the lexicons alone miss it"
     hit = screen.check(text, lang)
-    assert hit is not None and hit.category == category and hit.source == "model"
+    assert hit is not None and hit.category in category.split("|") and hit.source == "model"
     assert hit.evidence[0].startswith("model: ") and any(e.startswith("model feature: ") for e in hit.evidence)
 
 
