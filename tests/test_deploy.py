@@ -90,8 +90,12 @@ def test_nginx_accepts_the_site_config(tmp_path: Path) -> None:
     assert "syntax is ok" in checked.stderr and "test is successful" in checked.stderr
 
 
-def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+def spawn(argv: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A process whose stderr goes to `log` (appended), or nowhere."""
+    if log is None:
+        return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+    with log.open("ab") as sink:
+        return subprocess.Popen(argv, env=env, stderr=sink)
 
 
 class Processes:
@@ -104,10 +108,16 @@ class Processes:
         self.env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_SECRET_KEY_FILE": str(key),
                      "BAKEN_TRUSTED_PROXIES": "127.0.0.1,::1"}
         self.ports = [free_port() for _ in range(count)]
+        self.folder = tmp_path
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
+    def log(self, port: int) -> Path:
+        """The process's own log (its access log names every request it was given)."""
+        return self.folder / f"baken-{port}.log"
+
     async def start(self, port: int) -> None:
-        self.procs[port] = spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], self.env)
+        self.procs[port] = spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], self.env,
+                                 self.log(port))
         await _until_ready(f"http://127.0.0.1:{port}/readyz")
 
     async def stop(self, port: int) -> None:
