@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.hostnames import normalise_host
 from bot.server_key import key_path, read_key
 from bot.storage.retention import Retention
 
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
     #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so
     dashboard_dev: bool = False
+    #: the dashboard's own host name (dashboard.baken.example): /dashboard/ answers 404 on every other host and
+    #: that host serves only the dashboard (ASVS 3.5.4); unset, one host serves everything (development)
+    dashboard_host: str | None = None
     #: the organisation's own words refused in new counsellor passwords (its name, its town), comma-separated,
     #: besides the fixed ones in handover/password_rules.py and each counsellor's name and alias
     password_words: str = ""
@@ -127,6 +131,14 @@ class Settings(BaseSettings):
     telegram_http: Literal["aiohttp", "httpx"] = "aiohttp"
     #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
     telegram_webhook_reply: bool = True
+
+    @field_validator("dashboard_host")
+    @classmethod
+    def _dashboard_host(cls, value: str | None) -> str | None:
+        """A bare host name, compared with the Host header as it comes (lower case, no port)."""
+        if value is None or not value.strip():
+            return None
+        return normalise_host(value)
 
     @field_validator("telegram_api_url")
     @classmethod
