@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"))
     database_url: str | None = None
+    #: the owner role's URL for migrations (`baken db upgrade`, restore); unset: BAKEN_DATABASE_URL's role
+    #: migrates if it owns the schema. With it, BAKEN_DATABASE_URL's role gets DML only (docs/deploy.md)
+    migration_database_url: str | None = None
     secret_key: str | None = None
     secret_key_file: Path | None = None
     #: where the day keys sealing backups' data keys live (default: `backup-keys` beside the server key)
@@ -163,6 +166,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'baken.sqlite3').resolve()}"
 
+    @property
+    def migration_url(self) -> str:
+        """Who changes the schema: the owner when it is named, else the server's own role."""
+        return self.migration_database_url or self.db_url
+
     def retention(self) -> tuple[Retention, list[str]]:
         return Retention.parse(
             self.retention_idle_session_days, self.retention_closed_ticket_days, self.retention_open_request_days,
@@ -187,7 +195,9 @@ class Settings(BaseSettings):
         return read_key(self.secret_key, self.key_file).secret
 
     def _transport_problems(self) -> list[str]:
-        found = (database_transport_problem(self.db_url), api_transport_problem(self.telegram_api_url))
+        owner = self.migration_database_url
+        found = (database_transport_problem(self.db_url), database_transport_problem(owner) if owner else None,
+                 api_transport_problem(self.telegram_api_url))
         return [p for p in found if p is not None]
 
     def check_transport(self) -> None:
