@@ -9,11 +9,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.credentials import SystemdCredentials
 from bot.hostnames import normalise_host
 from bot.server_key import key_path, read_key
+from bot.storage.database import is_sqlite
 from bot.storage.retention import Retention
 
 #: the TLS modes that refuse a connection without TLS (asyncpg's `ssl=`, libpq's and psycopg's `sslmode=`)
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     #: the owner role's URL for migrations (`baken db upgrade`, restore); unset: BAKEN_DATABASE_URL's role
     #: migrates if it owns the schema. With it, BAKEN_DATABASE_URL's role gets DML only (docs/deploy.md)
     migration_database_url: str | None = None
+    #: the password for BAKEN_DATABASE_URL, kept out of the URL: from systemd's `database-password` credential
+    database_password: str | None = None
     secret_key: str | None = None
     secret_key_file: Path | None = None
     #: where the day keys sealing backups' data keys live (default: `backup-keys` beside the server key)
@@ -135,6 +139,15 @@ class Settings(BaseSettings):
     #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
     telegram_webhook_reply: bool = True
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """systemd's credentials (bot/credentials.py) before the environment: a secret present there wins."""
+        return init_settings, SystemdCredentials(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
     @field_validator("dashboard_host")
     @classmethod
     def _dashboard_host(cls, value: str | None) -> str | None:
@@ -163,6 +176,9 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         if self.database_url:
+            if self.database_password and not is_sqlite(self.database_url):
+                url = make_url(self.database_url).set(password=self.database_password)
+                return url.render_as_string(hide_password=False)
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'baken.sqlite3').resolve()}"
 

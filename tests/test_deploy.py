@@ -446,7 +446,7 @@ def test_systemd_accepts_the_units(unit: str, tmp_path: Path) -> None:
                              text=True, check=False)
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
     for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "CapabilityBoundingSet=",
-                      "LoadCredential=secret.key:", "PrivateTmp=yes", "SystemCallFilter=@system-service"):
+                      "LoadCredentialEncrypted=secret.key:", "PrivateTmp=yes", "SystemCallFilter=@system-service"):
         assert hardening in text
 
 
