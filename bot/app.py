@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -11,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.crypto import Keyring
 from bot.dispatch import Dispatcher
+from bot.schema import prepare_schema
 from bot.server_key import KeyProblem, fingerprint, finish_rotation, key_finder, tighten
 from bot.settings import Settings
 from bot.storage.adoption import adopt
 from bot.storage.data_keys import load_keyring
 from bot.storage.database import is_sqlite, make_engine, make_sessionmaker
 from bot.storage.key_record import check_key, recorded_key
-from bot.storage.migrate import upgrade
 from bot.storage.store import Store
 from flows.engine import Engine, default_engine
 from handover.hours import OpeningHours
@@ -79,7 +78,7 @@ async def build_services(settings: Settings, *, migrate: bool = True) -> Service
     for warning in settings.key_warnings():
         log.warning(warning)
     if migrate:
-        await asyncio.to_thread(upgrade, settings.db_url)
+        await prepare_schema(settings)
     if is_sqlite(settings.db_url):
         tighten(settings.data_dir)
     db = make_engine(settings.db_url)

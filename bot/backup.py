@@ -288,7 +288,11 @@ def restore(settings: Settings, archive: Path) -> Manifest:
         if manifest.backend == "sqlite":
             _restore_sqlite(settings, unpacked, manifest, rows)
         else:
-            _restore_pg(settings.db_url, unpacked, manifest, rows)
+            # the owner restores (it creates tables); the runtime role then gets its rows, as after a migration
+            _restore_pg(settings.migration_url, unpacked, manifest, rows)
+            from bot.schema import grant_if_split
+
+            asyncio.run(grant_if_split(settings))
     return manifest
 
 

@@ -50,9 +50,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.migrate import upgrade
+    from bot.schema import migrate_and_grant
 
-    upgrade(settings.db_url, args.revision)
+    asyncio.run(migrate_and_grant(settings, args.revision))
     print(f"database at {args.revision}")
     return 0
 

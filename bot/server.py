@@ -23,6 +23,7 @@ from bot.dashboard import dashboard_app
 from bot.desk import DeskService
 from bot.dispatch import COUNSELLOR_NOTICES
 from bot.health import Readiness
+from bot.hostnames import dashboard_host_only
 from bot.housekeeping import pruning_backup_keys, purging
 from bot.leader import Leadership, leading
 from bot.logs import request_ids
@@ -79,8 +80,9 @@ def make_app(
 ) -> web.Application:
     proxies = parse_networks(settings.trusted_proxies)
     deadline = HeaderDeadline(settings.header_timeout_seconds)
-    app = web.Application(middlewares=[deadline.middleware, *([trusted_proxies(proxies)] if proxies else []),
-                                       request_ids])
+    hosts = [dashboard_host_only(settings.dashboard_host, DASHBOARD)] if settings.dashboard_host else []
+    app = web.Application(middlewares=[deadline.middleware, *hosts,
+                                       *([trusted_proxies(proxies)] if proxies else []), request_ids])
     app[HEADER_DEADLINE] = deadline
     add_security_headers(app)
     wakers: list[Callable[[], None]] = []  # relay pumps of this process, woken when the dashboard writes

@@ -9,10 +9,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.credentials import SystemdCredentials
+from bot.hostnames import normalise_host
 from bot.server_key import key_path, read_key
+from bot.storage.database import is_sqlite
 from bot.storage.retention import Retention
 
 #: the TLS modes that refuse a connection without TLS (asyncpg's `ssl=`, libpq's and psycopg's `sslmode=`)
@@ -71,6 +74,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("data"))
     database_url: str | None = None
+    #: the owner role's URL for migrations (`baken db upgrade`, restore); unset: BAKEN_DATABASE_URL's role
+    #: migrates if it owns the schema. With it, BAKEN_DATABASE_URL's role gets DML only (docs/deploy.md)
+    migration_database_url: str | None = None
+    #: the password for BAKEN_DATABASE_URL, kept out of the URL: from systemd's `database-password` credential
+    database_password: str | None = None
     secret_key: str | None = None
     secret_key_file: Path | None = None
     #: where the day keys sealing backups' data keys live (default: `backup-keys` beside the server key)
@@ -101,6 +109,9 @@ class Settings(BaseSettings):
     wait_targets: str = "urgent=5m,serious=30m,concern=4h,info=24h"
     #: plain HTTP for the dashboard on 127.0.0.1 (`make run`): a plainly named cookie, and the page says so
     dashboard_dev: bool = False
+    #: the dashboard's own host name (dashboard.baken.example): /dashboard/ answers 404 on every other host and
+    #: that host serves only the dashboard (ASVS 3.5.4); unset, one host serves everything (development)
+    dashboard_host: str | None = None
     #: the organisation's own words refused in new counsellor passwords (its name, its town), comma-separated,
     #: besides the fixed ones in handover/password_rules.py and each counsellor's name and alias
     password_words: str = ""
@@ -128,6 +139,23 @@ class Settings(BaseSettings):
     #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
     telegram_webhook_reply: bool = True
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """systemd's credentials (bot/credentials.py) before the environment: a secret present there wins."""
+        return init_settings, SystemdCredentials(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("dashboard_host")
+    @classmethod
+    def _dashboard_host(cls, value: str | None) -> str | None:
+        """A bare host name, compared with the Host header as it comes (lower case, no port)."""
+        if value is None or not value.strip():
+            return None
+        return normalise_host(value)
+
     @field_validator("telegram_api_url")
     @classmethod
     def _api_root(cls, value: str | None) -> str | None:
@@ -148,8 +176,16 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         if self.database_url:
+            if self.database_password and not is_sqlite(self.database_url):
+                url = make_url(self.database_url).set(password=self.database_password)
+                return url.render_as_string(hide_password=False)
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'baken.sqlite3').resolve()}"
+
+    @property
+    def migration_url(self) -> str:
+        """Who changes the schema: the owner when it is named, else the server's own role."""
+        return self.migration_database_url or self.db_url
 
     def retention(self) -> tuple[Retention, list[str]]:
         return Retention.parse(
@@ -175,7 +211,9 @@ class Settings(BaseSettings):
         return read_key(self.secret_key, self.key_file).secret
 
     def _transport_problems(self) -> list[str]:
-        found = (database_transport_problem(self.db_url), api_transport_problem(self.telegram_api_url))
+        owner = self.migration_database_url
+        found = (database_transport_problem(self.db_url), database_transport_problem(owner) if owner else None,
+                 api_transport_problem(self.telegram_api_url))
         return [p for p in found if p is not None]
 
     def check_transport(self) -> None:

@@ -90,8 +90,12 @@ def test_nginx_accepts_the_site_config(tmp_path: Path) -> None:
     assert "syntax is ok" in checked.stderr and "test is successful" in checked.stderr
 
 
-def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+def spawn(argv: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A process whose stderr goes to `log` (appended), or nowhere."""
+    if log is None:
+        return subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
+    with log.open("ab") as sink:
+        return subprocess.Popen(argv, env=env, stderr=sink)
 
 
 class Processes:
@@ -104,10 +108,16 @@ class Processes:
         self.env |= {"BAKEN_DATA_DIR": str(tmp_path / "data"), "BAKEN_SECRET_KEY_FILE": str(key),
                      "BAKEN_TRUSTED_PROXIES": "127.0.0.1,::1"}
         self.ports = [free_port() for _ in range(count)]
+        self.folder = tmp_path
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
 
+    def log(self, port: int) -> Path:
+        """The process's own log (its access log names every request it was given)."""
+        return self.folder / f"baken-{port}.log"
+
     async def start(self, port: int) -> None:
-        self.procs[port] = spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], self.env)
+        self.procs[port] = spawn([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], self.env,
+                                 self.log(port))
         await _until_ready(f"http://127.0.0.1:{port}/readyz")
 
     async def stop(self, port: int) -> None:
@@ -255,6 +265,45 @@ async def test_plain_http_redirects_what_browsers_open_and_refuses_what_programs
         assert refused.value.status == 403
 
 
+async def test_the_dashboard_answers_on_its_own_host_name_only(nginx_in_front: tuple[Path, int, int]) -> None:
+    """ASVS 3.5.4: the site's second server block is the dashboard's host, serving the dashboard and nothing
+    else; the public host (and any unknown one) serves no dashboard, and Baken itself refuses it there too."""
+    folder, http_port, https_port = nginx_in_front
+    procs = Processes(folder, 1)
+    procs.env["BAKEN_DASHBOARD_HOST"] = "dashboard.baken.example"
+    port = procs.ports[0]
+    await procs.start(port)
+    try:
+        async with nginx_running(folder, http_port, https_port, procs.ports) as base, \
+                aiohttp.ClientSession() as http:
+            async def status(host: str, path: str, url: str = base, method: str = "GET") -> tuple[int, str]:
+                async with http.request(method, f"{url}{path}", headers={"Host": host}, ssl=False,
+                                        allow_redirects=False) as r:
+                    return r.status, r.headers.get("Location", "")
+
+            desk = "dashboard.baken.example"
+            assert await status(desk, "/dashboard/login") == (200, "")
+            assert await status(desk, "/dashboard/static/dashboard.js") == (200, "")
+            code, where = await status(desk, "/")
+            assert code == 301 and where.endswith("/dashboard/"), where
+            for method, path in (("GET", "/privacy"), ("GET", "/widget.js"), ("GET", "/chat/static/chat.js"),
+                                 ("POST", "/chat/send"), ("GET", "/chat/ws"), ("POST", "/telegram/webhook"),
+                                 ("GET", "/healthz"), ("GET", "/metrics")):
+                assert (await status(desk, path, method=method))[0] == 404, f"{method} {path} on the dashboard host"
+            assert await status(desk, "/dashboard/login", f"http://127.0.0.1:{http_port}") == (
+                301, "https://dashboard.baken.example/dashboard/login")
+            for host in ("baken.example", "unknown.example"):
+                for path in ("/dashboard/login", "/dashboard/", "/dashboard", "/dashboard/static/dashboard.js"):
+                    assert (await status(host, path))[0] == 404, f"{path} on {host}"
+                assert (await status(host, "/privacy"))[0] == 200
+            # behind the proxy's fence, Baken itself: the dashboard only for its own host name
+            direct = f"http://127.0.0.1:{port}"
+            assert (await status("baken.example", "/dashboard/login", direct))[0] == 404
+            assert (await status(desk, "/dashboard/login", direct))[0] == 200
+    finally:
+        await procs.stop(port)
+
+
 def _handshake(port: int, version: ssl.TLSVersion | None = None, ciphers: str = "ALL") -> tuple[str, str] | None:
     """(protocol, cipher) nginx agreed to, or None when it refused. The client offers everything OpenSSL
     still knows (security level 0), so a refusal is the server's."""
@@ -397,7 +446,7 @@ def test_systemd_accepts_the_units(unit: str, tmp_path: Path) -> None:
                              text=True, check=False)
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
     for hardening in ("NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "CapabilityBoundingSet=",
-                      "LoadCredential=secret.key:", "PrivateTmp=yes", "SystemCallFilter=@system-service"):
+                      "LoadCredentialEncrypted=secret.key:", "PrivateTmp=yes", "SystemCallFilter=@system-service"):
         assert hardening in text
 
 

@@ -194,12 +194,15 @@ class Store:
     async def _rewrite_keys(self) -> bool:
         """VACUUM FULL the key table; True when no erased key's row was kept back."""
         kept: list[int] = []
+        refused: list[str] = []
 
         def listen(_conn: Any, message: Any) -> None:
             said = f"{getattr(message, 'message', '')} {getattr(message, 'detail', '')}"
             found = re.search(r"(\d+) dead row versions cannot be removed yet", said)
             if found:
                 kept.append(int(found[1]))
+            if "skipping" in said:  # not the table's owner (before PostgreSQL 17) nor granted MAINTAIN
+                refused.append(said)
 
         try:
             async with self._engine.connect() as conn:
@@ -216,6 +219,10 @@ class Store:
         except Exception:  # the lock was busy, or the database briefly away: the retry comes
             log.warning("could not rewrite the data key table after an erasure; will retry")
             return False
+        if refused:  # retrying cannot help: say once per erasure what the operator must grant
+            log.error("the database role may not rewrite data_keys, so erased keys stay in its pages until "
+                      "autovacuum reuses them: run `baken db upgrade` with BAKEN_MIGRATION_DATABASE_URL, which "
+                      "grants it (docs/deploy.md, section 2)")
         return not any(kept)
 
     async def wait_for_erasure(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Services, build_services
 from bot.desk import DeskService
@@ -124,9 +125,10 @@ async def postgres_services(tmp_path: Path, postgres_url: str) -> AsyncIterator[
         await services.close()
 
 
-async def raw_pages(services: Services) -> bytes:
-    """Every page of every table and index of the database, as pageinspect reads them from disk."""
-    async with services.db.connect() as conn:
+async def raw_pages(db: AsyncEngine) -> bytes:
+    """Every page of every table and index of the database, as pageinspect reads them from disk (a superuser's
+    engine: pageinspect is theirs)."""
+    async with db.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await auto.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pageinspect")
         await auto.exec_driver_sql("CHECKPOINT")
@@ -155,7 +157,7 @@ async def test_postgres_pages_after_forget_read_nothing_back(postgres_services: 
     sid, ticket_id = await a_canary_conversation(services)
     their_keys = [data_keys.session_key_id(sid), data_keys.ticket_key_id(ticket_id)]
 
-    raw = await raw_pages(services)
+    raw = await raw_pages(services.db)
     held = keys_held(secret, await live_wrapped_keys(services))
     assert not [c for c in CANARIES if c.encode() in raw], "never in plain text, even before"
     assert readable(raw, held, CANARIES) == set(CANARIES), "control: before /forget the keys read every canary"
@@ -163,7 +165,7 @@ async def test_postgres_pages_after_forget_read_nothing_back(postgres_services: 
 
     await forget(services)
     await services.store.wait_for_erasure()  # a transaction elsewhere in the cluster may delay the rewrite
-    raw = await raw_pages(services)
+    raw = await raw_pages(services.db)
     async with services.db.connect() as conn:
         dead = (await conn.execute(text("SELECT count(*) FROM tickets WHERE id = :id"), {"id": ticket_id})).scalar()
     assert dead == 0
