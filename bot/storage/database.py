@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -23,7 +23,23 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs)
         sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    engine = create_async_engine(url, hide_parameters=True, **kwargs)
+    discard_closed_connections(engine.sync_engine)
+    return engine
+
+
+def discard_closed_connections(engine: Engine) -> None:
+    """A pooled connection the server closed (a restart, an idle timeout, pg_terminate_backend) is left out at
+    checkout, at no cost. SQLAlchemy's `pool_pre_ping` does the same with BEGIN, a query and ROLLBACK: three
+    round trips before every transaction, which measured 14 round trips per stored step instead of 10 with
+    the database a few milliseconds away (bench/latency_scaling.py). A link cut without the server closing it
+    (no FIN) is not seen here: that request fails once, and the connection is replaced."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        raw = getattr(dbapi_conn, "_connection", None)  # the asyncpg connection under SQLAlchemy's adapter
+        if raw is not None and raw.is_closed():
+            raise exc.DisconnectionError("the database closed this pooled connection")  # the pool takes another
 
 
 def sqlite_pragmas(engine: Engine) -> None:
