@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import itertools
 import json
 import multiprocessing
@@ -180,6 +181,10 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
         echos = {"echo": await echo_app(api_url, http)}
         if http != "httpx":
             echos["stock echo"] = await echo_app(api_url, "httpx")
+        # as `baken serve` does once its services are built (bot/server.py): what lives as long as the process
+        # (content, catalogs, the screen's models) leaves the collector's sweeps
+        gc.collect()
+        gc.freeze()
         last: dict[int, tuple[Button, ...]] = {}
         deliver = channel.deliver
 
