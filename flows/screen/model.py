@@ -80,14 +80,17 @@ class Model:
     """Weights of one language; `score` is pure and cheap."""
 
     def __init__(self, lang: str, weights: Mapping[str, Sequence[float]], bias: Sequence[float],
-                 threshold: float = 0.5, veto: float = 0.0, digest: str = "") -> None:
+                 threshold: float = 0.5, veto: float = 0.0, digest: str = "",
+                 veto_categories: Iterable[str] = ()) -> None:
         self.lang = lang
         self.weights = weights
         self.bias = tuple(bias)
         #: the model fires alone (when the rules found nothing) from this probability of urgent
         self.threshold = threshold
-        #: below this probability of urgent, a hit of the rules is taken for a false alarm
+        #: below this probability of urgent, a hit of the rules is taken for a false alarm …
         self.veto = veto
+        #: … but only a hit of these categories (none: the model never silences the rules)
+        self.veto_categories = frozenset(veto_categories)
         self.digest = digest
         self.analyser = analyser(lang)
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
@@ -101,6 +104,21 @@ class Model:
                 self._ngram_cache[word] = cached
         return cached
 
+    def reads(self, text: str) -> bool:
+        """Whether the model speaks on this message: enough words whose stem it knows (else it scores 0.0)."""
+        return self._reads(self.analyser.words(text))
+
+    def _reads(self, words: Sequence[str]) -> bool:
+        known = sum(f"w {self.analyser.stem(w)}" in self.weights for w in words)
+        return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(words)
+
+    def vetoes(self, text: str, category: str) -> bool:
+        """Whether a hit of the rules in `category` is taken for a false alarm: a category the veto covers, a
+        message the model reads (a 0.0 for a message it cannot judge is no evidence), P(urgent) under the veto."""
+        if self.veto <= 0.0 or category not in self.veto_categories or not self.reads(text):
+            return False
+        return self.score(text).urgent < self.veto
+
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
         return self._verdict(text, explain=False)
@@ -112,8 +130,7 @@ class Model:
     def _verdict(self, text: str, explain: bool) -> Verdict:
         weights = self.weights
         words = self.analyser.words(text)
-        stems = sum(f"w {self.analyser.stem(w)}" in weights for w in words)
-        if stems < MIN_KNOWN_WORDS or stems < MIN_KNOWN_SHARE * len(words):
+        if not self._reads(words):
             return Verdict(0.0, CLASSES[1], ())
         known = {f for f in word_features(words, self.analyser) if f in weights}
         for word in words:
@@ -134,7 +151,8 @@ class Model:
 
     def to_json(self) -> dict[str, object]:
         return {"lang": self.lang, "classes": list(CLASSES), "threshold": self.threshold,
-                "veto": self.veto, "corpus_digest": self.digest, "bias": [round(b, 4) for b in self.bias],
+                "veto": self.veto, "veto_categories": sorted(self.veto_categories), "corpus_digest": self.digest,
+                "bias": [round(b, 4) for b in self.bias],
                 "weights": {f: [round(w, 4) for w in row] for f, row in sorted(self.weights.items())}}
 
     @classmethod
@@ -147,7 +165,12 @@ class Model:
         # the rows stay the lists json made (copying 9 000 of them into tuples was a third of the load)
         return cls(str(doc["lang"]), weights, bias,
                    float(str(doc["threshold"])), float(str(doc.get("veto", 0.0))),
-                   str(doc.get("corpus_digest", "")))
+                   str(doc.get("corpus_digest", "")), _strings(doc.get("veto_categories", [])))
+
+
+def _strings(value: object) -> list[str]:
+    assert isinstance(value, list)
+    return [str(v) for v in value]
 
 
 def _softmax(values: Sequence[float]) -> list[float]:
@@ -168,7 +191,7 @@ class TrainingSettings:
 
 
 def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSettings = TrainingSettings(),
-          threshold: float = 0.5, veto: float = 0.0) -> Model:
+          threshold: float = 0.5, veto: float = 0.0, veto_categories: Iterable[str] = ()) -> Model:
     """Fit the weights on (text, class) pairs by stochastic gradient descent with AdaGrad steps.
 
     Deterministic: the same items in the same order give the same weights, on any machine.
@@ -208,7 +231,7 @@ def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSetting
                     sq[c] += g * g
                     row[c] -= settings.rate * g / math.sqrt(sq[c])
     pruned = {f: tuple(row) for f, row in weights.items() if max(abs(w) for w in row) >= 0.01}
-    return Model(lang, pruned, bias, threshold, veto)
+    return Model(lang, pruned, bias, threshold, veto, veto_categories=veto_categories)
 
 
 def corpus_digest(items: Iterable[tuple[str, str]]) -> str:

@@ -6,7 +6,9 @@ lexicon runs too, but only when the message holds enough of that language's own 
 
 The rules name what they know; when they find nothing, the language's statistical model (`model.py`,
 trained at build time from the corpus) may still fire with its own category when it is sure enough —
-never on words the lexicon reads as an idiom or a joke.
+never on words the lexicon reads as an idiom or a joke. The other way round, the model may silence a hit of
+the rules only where cross-validation showed it safe: a violence or weapons hit it reads as all but surely
+harmless (P(urgent) < 0.01, `model_build.VETO_CATEGORIES`, bench/screen_cv.py).
 """
 
 from __future__ import annotations
@@ -82,11 +84,10 @@ class Screen:
         return self._model_hit(text, lang, concepts)
 
     def _unless_vetoed(self, hit: Hit, text: str, lang: str) -> Hit | None:
-        """A hit of the rules stands unless the model is all but sure the message is harmless."""
+        """A hit of the rules stands unless the model is all but sure the message is harmless, and then only in
+        the categories its veto covers (violence and weapons: `model_build.VETO_CATEGORIES`)."""
         model = self.models.get(lang)
-        if model is None or model.veto <= 0.0:
-            return hit
-        if model.score(text).urgent < model.veto:
+        if model is not None and model.vetoes(text, hit.category):
             return None
         return hit
 

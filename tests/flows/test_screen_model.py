@@ -53,7 +53,12 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model is not None, "run `make screen-model`"
     assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
-    assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
+    # the veto chosen by cross-validation on the training parts (bench/screen_cv.py, docs/danger-screen.md, fifth
+    # round): 0 of 3,844 urgent lines lost by line, 1 of 1,760 with each blind author's part held out. Only where
+    # it lost (almost) nothing: never self-harm, attack, home or travel, where the model was confidently wrong
+    # on urgent lines; a false alarm costs a line and a tap, a miss can cost a life.
+    assert model.veto == 0.01, "a rules hit is silenced only when the model gives it under 1 %"
+    assert model.veto_categories == {"violence", "weapons"}, "the model never silences self-harm, attack, home, travel"
 
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
@@ -112,7 +117,8 @@ def test_a_joke_keeps_the_model_silent(screen: Screen) -> None:
 
 def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) -> None:
     strict = screen.models["en"]
-    picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5)
+    picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5,
+                  veto_categories=("self_harm", "violence"))
     vetoing = Screen(screen.rules, screen.languages, {"en": picky})
     # a school book read before a test on Friday: "friday" makes the school filter yield, so the lexicons fire
     idiom = "my daughter is reading romeo and juliet where they both kill themselves, she has a test friday"
@@ -121,6 +127,39 @@ def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) ->
     knife = vetoing.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
                           "en")
     assert knife is not None and knife.category == "violence"
+
+
+def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_cannot_read(screen: Screen) -> None:
+    strict = screen.models["en"]
+    everything = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=1.0,
+                       veto_categories=("violence", "weapons"))
+    vetoing = Screen(screen.rules, screen.languages, {"en": everything})
+    # a veto of 1.0 silences every violence or weapons hit the model reads, and nothing else
+    assert vetoing.check("my son said he will stab his teacher with a knife after school", "en") is None
+    self_harm = vetoing.check("my daughter says she wants to kill herself tonight", "en")
+    assert self_harm is not None and self_harm.category == "self_harm"
+    # too few words the model knows: it scores 0.0, which is no evidence of harmlessness
+    short = "stab him"
+    assert not everything.reads(short) and screen.check(short, "en") is not None
+    assert vetoing.check(short, "en") is not None
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "My daughter says her maths teacher is killing her with homework every week"),
+        ("nl", "we keken gisteren een oorlogsfilm met veel bommen en geweren, de kinderen vonden het spannend"),
+        ("fr", "mon fils dit que sa prof de maths le tue avec tous ces devoirs"),
+    ],
+)
+def test_the_shipped_veto_silences_a_violent_idiom_and_keeps_a_threat(screen: Screen, lang: str, text: str) -> None:
+    hit = load_screen(with_model=False).check(text, lang)
+    assert hit is not None and hit.category in {"violence", "weapons"}, "the lexicons fire on it"
+    assert screen.models[lang].reads(text) and screen.models[lang].score(text).urgent < 0.01
+    assert screen.check(text, lang) is None
+    threat = screen.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
+                          "en")
+    assert threat is not None and threat.category == "violence"
 
 
 def test_the_classes_are_harmless_and_the_screen_categories() -> None:
