@@ -32,15 +32,18 @@ from flows.screen.screen import LANGS
 #: Self-harm, attack, home and travel hits are never vetoed: there the model was confidently wrong on urgent
 #: lines (an airport "operation ready" at P(urgent) 0.004). The one line lost with the author held out is an
 #: attack plan the rules named violence (a church "most full on Sunday", "revenge for Gaza", P(urgent) 0.002).
+#: That one line decided it: the veto is NOT shipped (0.0 below, no category). A veto that can silence an
+#: attack plan to spare about three points of false alarms, still far from the 5 % target, breaks "danger
+#: first"; the study and the mechanism stay, so a reviewed, larger corpus can settle it later.
 THRESHOLDS: dict[str, tuple[float, float]] = {
-    "nl": (0.50, 0.01),
-    "fr": (0.75, 0.01),
-    "de": (0.45, 0.01),
-    "en": (0.50, 0.01),
+    "nl": (0.50, 0.0),
+    "fr": (0.75, 0.0),
+    "de": (0.45, 0.0),
+    "en": (0.50, 0.0),
 }
 #: the only categories whose rules hits the model may silence (a false alarm costs a line and a tap, a
 #: miss can cost a life: where the cross-validation lost urgent lines, the rules keep the last word)
-VETO_CATEGORIES: tuple[str, ...] = ("violence", "weapons")
+VETO_CATEGORIES: tuple[str, ...] = ()  # the study's candidate was ("violence", "weapons") at 0.01
 
 
 def training_items(lang: str) -> list[tuple[str, str]]:

@@ -53,12 +53,10 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model is not None, "run `make screen-model`"
     assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
-    # the veto chosen by cross-validation on the training parts (bench/screen_cv.py, docs/danger-screen.md, fifth
-    # round): 0 of 3,844 urgent lines lost by line, 1 of 1,760 with each blind author's part held out. Only where
-    # it lost (almost) nothing: never self-harm, attack, home or travel, where the model was confidently wrong
-    # on urgent lines; a false alarm costs a line and a tap, a miss can cost a life.
-    assert model.veto == 0.01, "a rules hit is silenced only when the model gives it under 1 %"
-    assert model.veto_categories == {"violence", "weapons"}, "the model never silences self-harm, attack, home, travel"
+    # a cross-validated veto on violence and weapons hits was studied (bench/screen_cv.py, docs/danger-screen.md,
+    # fifth round) and not shipped: with each blind author's part held out it silenced an attack plan
+    assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
+    assert not model.veto_categories
 
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
@@ -142,24 +140,6 @@ def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_can
     short = "stab him"
     assert not everything.reads(short) and screen.check(short, "en") is not None
     assert vetoing.check(short, "en") is not None
-
-
-@pytest.mark.parametrize(
-    ("lang", "text"),
-    [
-        ("en", "My daughter says her maths teacher is killing her with homework every week"),
-        ("nl", "we keken gisteren een oorlogsfilm met veel bommen en geweren, de kinderen vonden het spannend"),
-        ("fr", "mon fils dit que sa prof de maths le tue avec tous ces devoirs"),
-    ],
-)
-def test_the_shipped_veto_silences_a_violent_idiom_and_keeps_a_threat(screen: Screen, lang: str, text: str) -> None:
-    hit = load_screen(with_model=False).check(text, lang)
-    assert hit is not None and hit.category in {"violence", "weapons"}, "the lexicons fire on it"
-    assert screen.models[lang].reads(text) and screen.models[lang].score(text).urgent < 0.01
-    assert screen.check(text, lang) is None
-    threat = screen.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
-                          "en")
-    assert threat is not None and threat.category == "violence"
 
 
 def test_the_classes_are_harmless_and_the_screen_categories() -> None:
