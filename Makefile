@@ -79,6 +79,11 @@ bench: install ## print performance figures (never asserted)
 	$(BIN)/python -m bench.ordering --chats 100
 	$(BIN)/python -m bench.screen
 	$(BIN)/python -m bench.queue_page
+	@if [ -n "$$BAKEN_TEST_POSTGRES_URL" ]; then \
+	  $(BIN)/python -m bench.notify_cost --url "$$BAKEN_TEST_POSTGRES_URL" --seconds 5 && \
+	  $(BIN)/python -m bench.scale_out --database "$$BAKEN_TEST_POSTGRES_URL" --updates 10000 --kills 3 && \
+	  for ms in 1 5 10; do $(BIN)/python -m bench.latency_scaling --database "$$BAKEN_TEST_POSTGRES_URL" --delay-ms $$ms || exit 1; done; \
+	else echo "BAKEN_TEST_POSTGRES_URL is not set: the PostgreSQL benchmarks (NOTIFY cost, scale-out, latency scaling) are skipped"; fi
 
 fuzz: install ## 10,000 malformed Telegram updates and web chat frames each: no server error, people still served
 	BAKEN_FUZZ_EXAMPLES=10000 $(BIN)/pytest -q -p no:cacheprovider tests/bot/test_fuzz_webhook.py \
