@@ -23,6 +23,8 @@ way in a different style (a third of the lines long, a third very short), measur
 after the fourth round, then added and seen. `train16` (2,400 lines) was written blind by two more sessions
 as training data; `held16` (639 lines), written blind by two others, is the one part the model never
 trains on (`TRAIN_SPLITS`), measured before and after the model learnt `train16` (docs/danger-screen.md).
+`train17` (1,996 lines, four more blind sessions, one a language) is training data too, measured once as
+written before the model learnt it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written
 SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2", "tune3", "held14", "held15",
-                           "train16", "held16")
+                           "train16", "held16", "train17")
 #: the parts the statistical model is trained on (flows/screen/model_build.py): all of them, since every part
 #: has been seen (held12 and held13 were kept out until their first runs were taken; the third round of
 #: issue 11 added them and `tune3`). The held parts are therefore no longer an honest test of the model.
