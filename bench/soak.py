@@ -100,6 +100,9 @@ class Figures:
     in_answer: int  # replies Telegram ran from the webhook's answer
     not_resumed: int
     seconds: float
+    #: the first words of each reply that came twice or never (what to look at when a figure is not 0)
+    doubled_texts: list[str] = field(default_factory=list)
+    missing_texts: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
@@ -113,6 +116,8 @@ class Figures:
             f"  duplicate replies {self.duplicate_replies}   missing replies {self.missing_replies}"
             f"   (replies by sendMessage {self.by_request}, in the webhook's answer {self.in_answer})",
             f"  sessions not resumed where they were {self.not_resumed}",
+            *(f"  came twice: {t!r}" for t in self.doubled_texts),
+            *(f"  never came: {t!r}" for t in self.missing_texts),
         ]
 
 
@@ -368,10 +373,14 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
             got_texts.setdefault(chat_id, Counter())[normalised(text)] += 1
     handovers = [c for c in chats if c.handover]
     duplicate = missing = 0
+    doubled_texts: list[str] = []
+    missing_texts: list[str] = []
     for c in chats:
         got, want = got_texts.get(c.chat_id, Counter()), expected[c.chat_id][1]
         duplicate += sum((got - want).values())
         missing += sum((want - got).values())
+        doubled_texts += [text[:60] for text in (got - want)]
+        missing_texts += [text[:60] for text in (want - got)]
     return Figures(
         backend="SQLite" if base is None else "PostgreSQL",
         kills=kills, restarts_survived=survived, port_changes=server.port_changes, chats=len(chats),
@@ -384,7 +393,7 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
         duplicate_replies=duplicate, missing_replies=missing, by_request=by_request,
         in_answer=sum(len(c.answered) for c in chats),
         not_resumed=sum(1 for c in chats if got_state[c.chat_id] != expected[c.chat_id][0]),
-        seconds=time.monotonic() - began,
+        seconds=time.monotonic() - began, doubled_texts=doubled_texts, missing_texts=missing_texts,
     )
 
 

@@ -57,8 +57,9 @@ class NumbersSent:
     """Which messages already got the numbers without storage, by the channel's message key, in memory.
 
     A message re-delivered (Telegram retries an unacknowledged update) does not get them twice, and its
-    stored step leaves them out. Bounded: the oldest keys go first. Lost on restart: after one, a
-    re-delivered urgent message gets the numbers once more, which is the safe side.
+    stored step leaves them out. Bounded: the oldest keys go first. Lost on restart, but once the late
+    step is stored its outbox row counts the numbers as sent (Telegram channel), so a re-delivery to any
+    process skips them; only a crash before the step was stored sends them once more, the safe side.
     """
 
     size: int = 10_000

@@ -95,6 +95,30 @@ async def test_telegram_urgent_command_with_sqlite_locked_gets_numbers_then_the_
     assert numbers_in(fake.of("sendMessage", person.id)[before:]) == 1, "the numbers once, not twice"
 
 
+async def test_numbers_sent_before_a_late_step_are_not_sent_again_by_a_restarted_process(
+    webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    """The step stored after the numbers went out counts them as sent on its row: when the process dies before
+    Telegram read its answer, the re-delivery (to a process that remembers nothing) sends only the rest."""
+    from bot.urgent import NumbersSent
+
+    baken, fake = webhook_baken
+    person = PEOPLE["fr"]
+    await baken.converse(person, ["/start", "#go"])
+    before = len(fake.of("sendMessage", person.id))
+    urgent = text(person, "/urgent")
+    async with locked(baken.settings.data_dir / "baken.sqlite3"):
+        post = asyncio.create_task(baken.post(urgent))
+        await first_message(fake, person, before, "112", WITHIN)
+    assert await post == 200
+    baken.channel._numbers_sent = NumbersSent()  # a new process: nothing of this one's memory
+    baken.channel._answering = NumbersSent()
+    assert await baken.post(urgent) == 200, "Telegram never read the answer: it delivers the update again"
+    assert numbers_in(fake.of("sendMessage", person.id)[before:]) == 1, "the numbers once, across the restart"
+    answers = [c for c in fake.calls if c.in_answer and c.chat_id == person.id]
+    assert len(answers) >= 2 and answers[-1].params["text"] == answers[-2].params["text"], "the rest, again"
+
+
 async def test_telegram_danger_phrase_and_danger_button_with_sqlite_locked(
     webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:

@@ -415,8 +415,14 @@ class TelegramChannel:
         self._answering.add(key)
         resumable = True
         if key in self._numbers_sent:  # they went out while the step waited: the rest only
-            delivery.replies = without_numbers(delivery.replies)
-            resumable = False  # these parts are not the stored row's: counting them could skip the wrong ones
+            lead = _leading_numbers(delivery.replies)
+            if lead and len(delivery.outbox_ids) == 1 and not delivery.forgotten:
+                # counted on the stored row as sent, so a re-delivery after a crash (this memory gone) skips them too
+                delivery.parts_sent = max(delivery.parts_sent, lead)
+                await self.dispatcher.sent_parts(delivery.outbox_ids[0], delivery.parts_sent, delivery.session_id, [])
+            else:
+                delivery.replies = without_numbers(delivery.replies)
+                resumable = False  # these parts are not the stored row's: counting them could skip the wrong ones
         await self.deliver(chat.id, delivery, resumable=resumable)
 
     async def deliver(self, chat_id: int, delivery: Delivery, *, resumable: bool = True) -> None:
@@ -498,6 +504,17 @@ class TelegramChannel:
         """A short notice to the counsellors' group (number, level, language, region: nothing more)."""
         with suppress(TelegramError):
             await self.bot.send_message(chat_id, text, link_preview_options=NO_PREVIEW)
+
+
+def _leading_numbers(replies: list[Outbound]) -> int:
+    """How many messages the urgent numbers at the head of a step's replies make, when every urgent reply of
+    the step is at its head (they stand alone, so they are whole messages); else 0."""
+    head = 0
+    while head < len(replies) and replies[head].urgent:
+        head += 1
+    if head == 0 or any(r.urgent for r in replies[head:]):
+        return 0
+    return len(compose(replies[:head]))
 
 
 def _answer_of(chat_id: int, part: Part) -> dict[str, Any]:
