@@ -128,6 +128,8 @@ def make_app(
         tuning = telegram or TelegramTuning(urgent_grace=settings.urgent_grace_seconds)
         tuning.http = settings.telegram_http
         tuning.webhook_reply = settings.telegram_webhook_reply
+        if tuning.numbers_sent_path is None:
+            tuning.numbers_sent_path = settings.data_dir / "numbers-sent"
         channel = TelegramChannel(
             app[SERVICES].dispatcher, settings.telegram_token, api_url=settings.telegram_api_url,
             webhook_url=settings.telegram_webhook_url, webhook_secret=webhook_secret(settings), tuning=tuning,

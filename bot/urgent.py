@@ -12,11 +12,14 @@ is left out, so nobody gets them twice.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import ClassVar, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
@@ -54,18 +57,55 @@ class StorageHealth:
 
 @dataclass
 class NumbersSent:
-    """Which messages already got the numbers without storage, by the channel's message key, in memory.
+    """Which messages already got the numbers without storage, by the channel's message key.
 
     A message re-delivered (Telegram retries an unacknowledged update) does not get them twice, and its
-    stored step leaves them out. Bounded: the oldest keys go first. Lost on restart, but once the late
-    step is stored its outbox row counts the numbers as sent (Telegram channel), so a re-delivery to any
-    process skips them; only a crash before the step was stored sends them once more, the safe side.
+    stored step leaves them out. Bounded: the oldest keys go first. With a `path`, each key is also written
+    to a small file (one line, flushed to disk before the numbers go out) and read back at start, so a
+    process that died before the step could be stored still knows after a restart; keys older than
+    KEEP_SECONDS are dropped. The file holds update ids and times only: nothing that names or links a person.
+    Without one (or with another process behind the same webhook) a crash before the step was stored sends
+    them once more, the safe side; once the step is stored its outbox row counts them as sent.
     """
 
     size: int = 10_000
+    path: Path | None = None
     _keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
+    KEEP_SECONDS: ClassVar[float] = 24 * 3600.0  # Telegram stops re-delivering an update long before
+
+    def __post_init__(self) -> None:
+        if self.path is None:
+            return
+        now = time.time()
+        kept: list[str] = []
+        with suppress(FileNotFoundError):
+            for line in self.path.read_text(encoding="ascii", errors="replace").splitlines():
+                stamp, _, key = line.partition(" ")
+                with suppress(ValueError):
+                    if key and now - float(stamp) < self.KEEP_SECONDS:
+                        kept.append(line)
+                        self._remember(key)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # compacted: old keys go
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.writelines(f"{line}\n" for line in kept)
+
     def add(self, key: str) -> None:
+        """In memory, at once: a second delivery meanwhile sends nothing."""
+        self._remember(key)
+
+    def record(self, key: str) -> None:
+        """On disk, after the numbers went out (a few ms of fsync never come before them)."""
+        if self.path is not None:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, f"{time.time():.0f} {key}\n".encode("ascii", errors="replace"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _remember(self, key: str) -> None:
         self._keys[key] = None
         self._keys.move_to_end(key)
         while len(self._keys) > self.size:

@@ -119,6 +119,46 @@ async def test_numbers_sent_before_a_late_step_are_not_sent_again_by_a_restarted
     assert len(answers) >= 2 and answers[-1].params["text"] == answers[-2].params["text"], "the rest, again"
 
 
+async def test_numbers_sent_without_storage_are_known_to_the_next_process_and_name_no_one(
+    webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    """The process may die before the late step is stored: the next one, reading the data folder, knows the
+    update's numbers went out, and the file holds an update id and a time, nothing of the person."""
+    from bot.urgent import NumbersSent
+
+    baken, fake = webhook_baken
+    person = PEOPLE["nl"]
+    await baken.converse(person, ["/start", "#go"])
+    before = len(fake.of("sendMessage", person.id))
+    urgent = text(person, "/urgent")
+    kept = baken.settings.data_dir / "numbers-sent"
+    async with locked(baken.settings.data_dir / "baken.sqlite3"):
+        post = asyncio.create_task(baken.post(urgent))
+        await first_message(fake, person, before, "112", WITHIN)
+        for _ in range(100):  # written just after the numbers went out
+            if kept.exists() and str(urgent["update_id"]) in kept.read_text():
+                break
+            await asyncio.sleep(0.02)
+        restarted = NumbersSent(path=kept)
+        assert str(urgent["update_id"]) in restarted, "a restarted process would not send them again"
+        assert kept.stat().st_mode & 0o777 == 0o600
+        assert str(person.id) not in kept.read_text(), "no chat id, no name: an update id and a time"
+    assert await post == 200
+
+
+def test_the_numbers_record_forgets_keys_after_a_day(tmp_path: Path) -> None:
+    from bot.urgent import NumbersSent
+
+    kept = tmp_path / "numbers-sent"
+    kept.write_text(f"{time.time() - 2 * 24 * 3600:.0f} 111\n{time.time():.0f} 222\nnot a line\n")
+    record = NumbersSent(path=kept)
+    assert "222" in record and "111" not in record
+    assert "111" not in kept.read_text(), "compacted at start: old keys leave the disk too"
+    record.add("333")
+    record.record("333")
+    assert "333" in NumbersSent(path=kept)
+
+
 async def test_telegram_danger_phrase_and_danger_button_with_sqlite_locked(
     webhook_baken: tuple[BakenOnTelegram, FakeBotAPI],
 ) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -92,6 +93,8 @@ class TelegramTuning:
     webhook_reply: bool = True
     #: seconds a webhook update asking for urgent help may take before its numbers go out without storage
     urgent_grace: float = GRACE_SECONDS
+    #: where the update ids of numbers sent without storage are kept across restarts (`serve`: the data folder)
+    numbers_sent_path: Path | None = None
 
 
 @dataclass
@@ -180,7 +183,8 @@ class TelegramChannel:
         self.application = build_application(token, api_url, polling=webhook_url is None, tuning=self.tuning)
         self._left: dict[int, None] = {}  # groups already told and left (in memory, bounded)
         self._pending = 0  # webhook updates in hand
-        self._numbers_sent = NumbersSent()  # update ids whose urgent numbers went out without storage
+        # update ids whose urgent numbers went out without storage (kept on disk across restarts when set)
+        self._numbers_sent = NumbersSent(path=self.tuning.numbers_sent_path)
         self._answering = NumbersSent()  # update ids whose stored replies are being sent (or were)
         self._wire()
 
@@ -282,6 +286,8 @@ class TelegramChannel:
                 for part in compose(replies):
                     await self.bot.send_message(chat_id, part.html, parse_mode=ParseMode.HTML,
                                                 reply_markup=part.markup, link_preview_options=NO_PREVIEW)
+            with suppress(OSError):  # a full disk costs at most a second copy after a crash, never the numbers
+                self._numbers_sent.record(key)
 
         # urgent answers are several messages: the numbers by request first, the question in the answer
         answer, _ = await numbers_first(self._process(update, reply_allowed), numbers, send_numbers,
