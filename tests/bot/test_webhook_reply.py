@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +26,36 @@ from tests.server_keys import TEST_KEY
 PERSON = Person(7301234577, "Noor", "nl")
 
 
-@pytest.fixture
-async def replying(tmp_path: Path) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
+@asynccontextmanager
+async def on_webhook(tmp_path: Path, *, webhook_reply: bool) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
     fake = FakeBotAPI()
     await fake.start()
     settings = Settings(
         data_dir=tmp_path, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=True,
+        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=webhook_reply,
     )
-    baken = BakenOnTelegram(fake, settings, "webhook", fast_tuning())
+    tuning = fast_tuning()
+    tuning.webhook_reply = webhook_reply
+    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
     await baken.start()
-    yield baken, fake
-    await baken.close()
-    await fake.close()
+    try:
+        yield baken, fake
+    finally:
+        await baken.close()
+        await fake.close()
+
+
+@pytest.fixture
+async def replying(tmp_path: Path) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
+    async with on_webhook(tmp_path, webhook_reply=True) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def by_request(tmp_path: Path) -> AsyncIterator[tuple[BakenOnTelegram, FakeBotAPI]]:
+    """BAKEN_TELEGRAM_WEBHOOK_REPLY=0: every reply is a sendMessage of its own."""
+    async with on_webhook(tmp_path, webhook_reply=False) as pair:
+        yield pair
 
 
 async def post(baken: BakenOnTelegram, update: dict[str, Any]) -> tuple[int, Any]:
@@ -99,24 +117,13 @@ async def test_a_redelivered_update_gets_its_own_answer_again(replying: tuple[Ba
     assert fake.of("sendMessage", PERSON.id) == []
 
 
-async def test_without_the_setting_replies_are_sent_by_request(tmp_path: Path) -> None:
-    fake = FakeBotAPI()
-    await fake.start()
-    settings = Settings(
-        data_dir=tmp_path, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=False,
-    )
-    tuning = fast_tuning()
-    tuning.webhook_reply = False
-    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
-    await baken.start()
-    try:
-        status, answer = await post(baken, text(PERSON, "/start"))
-        assert status == 200 and answer is None
-        assert len(fake.of("sendMessage", PERSON.id)) == 1
-    finally:
-        await baken.close()
-        await fake.close()
+async def test_without_the_setting_replies_are_sent_by_request(
+    by_request: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
+    baken, fake = by_request
+    status, answer = await post(baken, text(PERSON, "/start"))
+    assert status == 200 and answer is None
+    assert len(fake.of("sendMessage", PERSON.id)) == 1
 
 
 async def test_a_reply_of_several_messages_sends_the_numbers_first_and_the_rest_in_the_answer(
@@ -149,33 +156,22 @@ async def test_a_step_of_several_messages_delivered_again_sends_only_what_had_no
     assert len(fake.of("sendMessage", PERSON.id)) == 1, "the numbers once, not once per delivery"
 
 
-async def test_a_step_cut_off_between_its_messages_resumes_after_the_last_one_sent(tmp_path: Path) -> None:
+async def test_a_step_cut_off_between_its_messages_resumes_after_the_last_one_sent(
+    by_request: tuple[BakenOnTelegram, FakeBotAPI],
+) -> None:
     """Replies by request (answers off): the numbers go out, the question's request fails, the webhook
     answers 500 and Telegram delivers the update again: the question comes, the numbers do not repeat."""
-    fake = FakeBotAPI()
-    await fake.start()
-    settings = Settings(
-        data_dir=tmp_path, secret_key=TEST_KEY, telegram_token=TOKEN, telegram_api_url=fake.url,
-        telegram_webhook_url="https://baken.example/telegram/webhook", telegram_webhook_reply=False,
-    )
-    tuning = fast_tuning()
-    tuning.webhook_reply = False
-    baken = BakenOnTelegram(fake, settings, "webhook", tuning)
-    await baken.start()
-    try:
-        await post(baken, text(PERSON, "/start"))
-        urgent = text(PERSON, "/urgent")
-        fake.fail_next("sendMessage", 502, "Bad Gateway", after=1)  # the numbers pass, the question fails
-        status, _ = await post(baken, urgent)
-        assert status == 500, "not handled whole: Telegram must deliver it again"
-        status, _ = await post(baken, urgent)
-        assert status == 200
-        sent = [c.text for c in fake.of("sendMessage", PERSON.id)][1:]  # after the welcome
-        assert len(sent) == 2 and "☎ 112" in sent[0] and "☎" not in sent[1], sent
-        assert await outbox_rows(baken, answered=False) == 0, "all sent: the row left the outbox"
-    finally:
-        await baken.close()
-        await fake.close()
+    baken, fake = by_request
+    await post(baken, text(PERSON, "/start"))
+    urgent = text(PERSON, "/urgent")
+    fake.fail_next("sendMessage", 502, "Bad Gateway", after=1)  # the numbers pass, the question fails
+    status, _ = await post(baken, urgent)
+    assert status == 500, "not handled whole: Telegram must deliver it again"
+    status, _ = await post(baken, urgent)
+    assert status == 200
+    sent = [c.text for c in fake.of("sendMessage", PERSON.id)][1:]  # after the welcome
+    assert len(sent) == 2 and "☎ 112" in sent[0] and "☎" not in sent[1], sent
+    assert await outbox_rows(baken, answered=False) == 0, "all sent: the row left the outbox"
 
 
 async def test_forget_takes_the_answered_replies_off_the_screen_too(

@@ -122,13 +122,18 @@ async def test_claim_talk_both_ways_note_close_and_see_it_in_the_statistics(
     assert "Hallo" not in audit and "forum" not in audit, "the audit log never holds message text"
 
 
+async def anna_and_bram_with_a_waiting_ticket(baken: BakenOnTelegram, chromium: Browser) -> tuple[Page, Page]:
+    """Two Dutch-speaking counsellors signed in, each in a browser of their own, and one request waiting."""
+    anna = await sign_in(chromium, baken, await enrol(baken, "anna", "counsellor", "nl"))
+    bram = await sign_in(chromium, baken, await enrol(baken, "bram", "counsellor", "nl"))
+    await baken.converse(ANNELIES, TO_TICKET)
+    return anna, bram
+
+
 async def test_two_counsellors_claim_at_once_and_one_is_told_someone_was_quicker(
     dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
-    baken = dashboard_server
-    first = await sign_in(dashboard_chromium, baken, await enrol(baken, "anna", "counsellor", "nl"))
-    second = await sign_in(dashboard_chromium, baken, await enrol(baken, "bram", "counsellor", "nl"))
-    await baken.converse(ANNELIES, TO_TICKET)
+    first, second = await anna_and_bram_with_a_waiting_ticket(dashboard_server, dashboard_chromium)
     for page in (first, second):
         await page.locator("table.queue tbody tr a").first.click()
         await expect(page.get_by_role("button", name="Claim this ticket")).to_be_visible()
@@ -157,10 +162,7 @@ async def test_two_counsellors_claim_at_once_and_one_is_told_someone_was_quicker
 async def test_a_counsellor_looking_at_a_waiting_ticket_is_told_live_when_a_colleague_claims_it(
     dashboard_server: BakenOnTelegram, dashboard_chromium: Browser
 ) -> None:
-    baken = dashboard_server
-    anna = await sign_in(dashboard_chromium, baken, await enrol(baken, "anna", "counsellor", "nl"))
-    bram = await sign_in(dashboard_chromium, baken, await enrol(baken, "bram", "counsellor", "nl"))
-    await baken.converse(ANNELIES, TO_TICKET)
+    anna, bram = await anna_and_bram_with_a_waiting_ticket(dashboard_server, dashboard_chromium)
     async with bram.expect_response(lambda r: "/tickets/" in r.url and "/events" in r.url):
         await bram.locator("table.queue tbody tr a").first.click()
     await expect(bram.get_by_role("button", name="Claim this ticket")).to_be_visible()
