@@ -68,10 +68,11 @@ def key_version(blob: bytes) -> int | None:
 class DataKey:
     """One AES-256-GCM data key and its version; opens the headerless format too when given the old key."""
 
-    __slots__ = ("_aead", "_legacy", "version")
+    __slots__ = ("_aead", "_key", "_legacy", "version")
 
     def __init__(self, key: bytes, version: int = 1, legacy: AESGCM | None = None) -> None:
         self._aead = AESGCM(key)
+        self._key = key
         self.version = version
         self._legacy = legacy
 
@@ -91,6 +92,10 @@ class DataKey:
         if self._legacy is None:
             raise InvalidTag("not sealed with this key")
         return self._legacy.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode())
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A key for another use that lives and dies with this one: erasing the data key erases it too."""
+        return derive(self._key, purpose)
 
     def seal_json(self, value: Any, context: str) -> bytes:
         return self.encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(), context)

@@ -345,3 +345,19 @@ class Dispatcher:
             return open_session(self.keys.conversation(s, sid), sid, row)
 
         return await self.store.run(unit)
+
+    async def resume(self, channel: str, user_id: str,
+                     purpose: bytes) -> tuple[str | None, dict[str, Any] | None, bytes | None]:
+        """A returning person's stored state and a key for `purpose` derived from the conversation's data
+        key, in one unit: erasing the conversation makes whatever that key sealed unreadable too."""
+        sid = self.keys.pseudonym(channel, user_id)
+
+        def unit(s: Session) -> tuple[str | None, dict[str, Any] | None, bytes | None]:
+            row = Repository(s).lock_session(sid)
+            if row is None:
+                return None, None, None
+            key = self.keys.conversation(s, sid)
+            state, data = open_session(key, sid, row)
+            return state, data, key.derive(purpose)
+
+        return await self.store.run(unit)

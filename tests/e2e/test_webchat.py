@@ -241,6 +241,38 @@ async def test_a_reload_mid_flow_resumes_the_same_conversation(person_factory: A
     assert "own words" in await person.last_text()
 
 
+async def test_the_tab_keeps_its_transcript_sealed_and_a_copy_taken_before_erasure_shows_nothing(
+        person_factory: Any, browser: Any, webchat_server: WebchatServer) -> None:
+    """ASVS 14.3.3: sessionStorage holds the token and a ciphertext whose key only the server can give."""
+    person: Person = await person_factory()
+    await person.choose("go")
+    await person.choose("role:teacher")
+    await person.type("My pupil Canary-Quokka has stopped talking to anyone in class.")
+    kept = await person.page.evaluate("sessionStorage.getItem('baken.log')")
+    token = await person.page.evaluate("sessionStorage.getItem('baken.token')")
+    sealed = json.loads(kept)
+    assert set(sealed) == {"v", "iv", "data"}, "a sealed copy, not the transcript"
+    assert "Canary-Quokka" not in kept and "teacher" not in kept.lower()
+
+    await person.command("forget")
+    await person.page.locator('#log button[data-choice="forget_yes"]:not([disabled])').click()
+    await person.page.wait_for_function("() => sessionStorage.getItem('baken.token') === null")
+
+    # someone at the same computer restores the copy taken before End and erase into a new tab
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.add_init_script(f"sessionStorage.setItem('baken.token', {json.dumps(token)}); "
+                                   f"sessionStorage.setItem('baken.log', {json.dumps(kept)});")
+        await page.goto(f"{webchat_server.url}/")
+        await page.wait_for_selector('#log button[data-choice="go"]:not([disabled])')
+        shown = "\n".join(await page.locator("#log .msg").all_inner_texts())
+        assert "Canary-Quokka" not in shown and "stopped talking" not in shown, "the erased words stay unreadable"
+        assert await page.evaluate("sessionStorage.getItem('baken.token')") != token, "a new conversation"
+    finally:
+        await context.close()
+
+
 async def test_switching_language_relabels_the_page_and_keeps_the_conversation(person_factory: Any) -> None:
     person: Person = await person_factory(locale="en-GB")
     page = person.page
@@ -331,7 +363,10 @@ async def test_the_plain_http_fallback_carries_the_conversation(person_factory: 
     person: Person = await person_factory(query="?transport=http")
     await person.choose("go")
     await person.choose("role:worker")
-    assert json.loads(await person.page.evaluate("sessionStorage.getItem('baken.log')"))
+    assert json.loads(await person.page.evaluate("sessionStorage.getItem('baken.log')"))["data"]
+    await person.page.reload()
+    await person.page.wait_for_selector('#log button[data-choice="reason:case"]:not([disabled])')
+    assert await person.bot_messages() >= 3, "the sealed copy opens again after a reload"
 
 
 async def test_the_chat_reads_at_320_pixels(person_factory: Any) -> None:

@@ -10,6 +10,7 @@ or at once when the writer pokes `WebChat.poke`, and pushed to the session's ope
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime as dt
 import logging
@@ -44,9 +45,17 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{40,64}$")
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
 COMMANDS = frozenset({"help", "urgent", "restart", "forget", "back", "language", "stop"})
 MAX_TICKS = 30
+#: the purpose of the key the page seals its copy of the transcript with (sessionStorage holds only that
+#: ciphertext and the token); derived from the conversation's data key, so End and erase, /forget and
+#: retention make any copy of the tab's storage unreadable
+TRANSCRIPT_KEY = b"webchat transcript in the page"
 
 Frame = dict[str, Any]
 Push = Callable[[list[Frame]], Awaitable[None]]
+
+
+def _b64(key: bytes | None) -> str | None:
+    return base64.urlsafe_b64encode(key).rstrip(b"=").decode() if key is not None else None
 
 
 class BadFrame(ValueError):
@@ -274,9 +283,10 @@ class WebChat:
         out: list[Frame] = []
         state: str | None = None
         data: dict[str, Any] | None = None
+        vault: bytes | None = None
         if isinstance(token, str) and TOKEN.match(token):
-            state, data = await self.dispatcher.load_state(CHANNEL, token)
-        if state is None or data is None or not isinstance(token, str):
+            state, data, vault = await self.dispatcher.resume(CHANNEL, token, TRANSCRIPT_KEY)
+        if state is None or data is None or vault is None or not isinstance(token, str):
             if not self.new_sessions.take(peer.address):
                 limit_hit("webchat_new_conversations")
                 return [{"type": "error", "reason": "slow_down", "id": None}]
@@ -285,13 +295,15 @@ class WebChat:
             delivery = await self.dispatcher.handle(Envelope(CHANNEL, token, Inbound.command("start"),
                                                              locale_hint=page_lang))
             peer.locale = delivery.locale or page_lang
-            out.append({"type": "session", "token": token, "locale": peer.locale, "new": True})
+            _state, _data, vault = await self.dispatcher.resume(CHANNEL, token, TRANSCRIPT_KEY)
+            out.append({"type": "session", "token": token, "locale": peer.locale, "new": True,
+                        "vault": _b64(vault)})
             out.append(self._frame(delivery))
             self._note_sent(delivery)
             return out
         peer.token = token
         peer.locale = str(data.get("locale") or page_lang)
-        out.append({"type": "session", "token": token, "locale": peer.locale, "new": False})
+        out.append({"type": "session", "token": token, "locale": peer.locale, "new": False, "vault": _b64(vault)})
         pending = await self.pending(peer)
         out += pending
         if frame.get("fresh") and not pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from typing import Any
 
@@ -254,7 +255,8 @@ async def test_a_code_continues_the_conversation_elsewhere_once(webchat_api: Cha
 
 async def test_end_and_erase_removes_the_session_its_ticket_and_its_code(webchat_api: ChatServer) -> None:
     tab = await webchat_api.tab()
-    await tab.hello("en")
+    session, _welcome = await tab.hello("en")
+    sealed_with = session["vault"]
     await _to_guidance(tab)
     await tab.choose("counsellor")
     await tab.choose("goal:support")
@@ -269,6 +271,24 @@ async def test_end_and_erase_removes_the_session_its_ticket_and_its_code(webchat
         assert await _count(webchat_api, model) == 0, model.__name__
     fresh = await tab.choose("again")  # "Start again" opens a new, unrelated session
     assert fresh["type"] == "session" and fresh["token"] != old_token
+    assert fresh["vault"] != sealed_with, "the page's sealed copy of the old transcript cannot be opened"
+    again = await webchat_api.tab()
+    session, _welcome = await again.hello("en", token=old_token, fresh=False)
+    assert session["new"] and session["vault"] != sealed_with
+
+
+async def test_the_transcript_key_is_the_conversations_own_and_the_same_on_every_return(
+        webchat_api: ChatServer) -> None:
+    tab = await webchat_api.tab()
+    session, _welcome = await tab.hello("en")
+    key = base64.urlsafe_b64decode(session["vault"] + "=")
+    assert len(key) == 32
+    back = await webchat_api.tab()
+    returned, _pending = await back.hello("en", token=tab.token, fresh=True)
+    assert returned["vault"] == session["vault"], "a reload opens the copy the tab sealed"
+    other = await webchat_api.tab()
+    someone, _hi = await other.hello("en")
+    assert someone["vault"] != session["vault"]
 
 
 async def test_a_made_up_token_is_never_adopted(webchat_api: ChatServer) -> None:

@@ -8,6 +8,11 @@
   var KEY_TOKEN = "baken.token";
   var KEY_LOG = "baken.log";
   var LOG_LIMIT = 300;
+  // The tab keeps its copy of the transcript sealed (AES-GCM) with a key the server derives from the
+  // conversation's own key and hands over on each hello; it is never stored. Erasing the conversation on the
+  // server makes any copy of this tab's storage unreadable. Without WebCrypto nothing is kept.
+  var SEAL = (window.crypto && window.crypto.subtle) ? window.crypto.subtle : null;
+  var SEALED_FOR = new TextEncoder().encode("baken transcript v1");
 
   var log = document.getElementById("log");
   var statusLine = document.getElementById("status");
@@ -16,7 +21,11 @@
   var composerError = document.getElementById("composer-error");
 
   var token = store.getItem(KEY_TOKEN);
-  var transcript = readTranscript();
+  var transcript = [];
+  var vault = null;  // the CryptoKey of this conversation's transcript, from the server's session frame
+  var restored = false;
+  var saving = Promise.resolve();
+  var inbox = Promise.resolve();  // frames are handled one after another, also while a key is imported
   var seen = {};
   var ws = null;
   var transport = new URLSearchParams(location.search).get("transport") === "http" ? "http" : "ws";
@@ -30,12 +39,49 @@
   var focusNext = false;
   var exiting = false;
 
-  function readTranscript() {
-    try { return JSON.parse(store.getItem(KEY_LOG) || "[]"); } catch (e) { return []; }
+  function toBase64(bytes) {
+    var text = "";
+    for (var i = 0; i < bytes.length; i++) { text += String.fromCharCode(bytes[i]); }
+    return btoa(text);
+  }
+  function fromBase64(text) {
+    var plain = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var bytes = new Uint8Array(plain.length);
+    for (var i = 0; i < plain.length; i++) { bytes[i] = plain.charCodeAt(i); }
+    return bytes;
+  }
+  function dropTranscript() {
+    try { store.removeItem(KEY_LOG); } catch (e) { /* nothing kept */ }
   }
   function saveTranscript() {
     if (transcript.length > LOG_LIMIT) { transcript = transcript.slice(-LOG_LIMIT); }
-    try { store.setItem(KEY_LOG, JSON.stringify(transcript)); } catch (e) { /* full: the screen still shows it */ }
+    if (!transcript.length) { dropTranscript(); return; }
+    var key = vault;
+    if (!key || !SEAL) { return; }
+    var plain = new TextEncoder().encode(JSON.stringify(transcript));
+    saving = saving.then(function () {
+      var iv = crypto.getRandomValues(new Uint8Array(12));
+      return SEAL.encrypt({ name: "AES-GCM", iv: iv, additionalData: SEALED_FOR }, key, plain).then(function (sealed) {
+        if (exiting || key !== vault) { return; }  // erased, switched or leaving meanwhile: keep nothing
+        store.setItem(KEY_LOG, JSON.stringify({ v: 1, iv: toBase64(iv), data: toBase64(new Uint8Array(sealed)) }));
+      });
+    }).catch(function () { /* storage full or refused: the screen still shows it */ });
+  }
+  function openTranscript(frame) {
+    // the tab's sealed copy, opened with this conversation's key; null when there is none or it will not open
+    vault = null;
+    if (!SEAL || !frame.vault) { return Promise.resolve(null); }
+    return SEAL.importKey("raw", fromBase64(frame.vault), "AES-GCM", false, ["encrypt", "decrypt"]).then(function (key) {
+      vault = key;
+      var kept = store.getItem(KEY_LOG);
+      if (!kept || frame["new"]) { return null; }
+      var sealed = JSON.parse(kept);
+      return SEAL.decrypt({ name: "AES-GCM", iv: fromBase64(sealed.iv), additionalData: SEALED_FOR }, key,
+                          fromBase64(sealed.data)).then(function (plain) {
+        var entries = JSON.parse(new TextDecoder().decode(plain));
+        return Array.isArray(entries) ? entries : null;
+      });
+    }).catch(function () { return null; });
   }
   function rid() {
     var bytes = new Uint8Array(12);
@@ -168,6 +214,7 @@
   }
 
   function redraw() {
+    log.textContent = "";
     transcript.forEach(function (entry) {
       if (entry.who === "me") { drawMine(entry.text); } else { drawBot(entry.item, false); }
     });
@@ -180,24 +227,45 @@
   }
 
   // ------------------------------------------------------------------ frames from the server
+  function relabels(locale) {
+    return !!locale && locale !== data.lang && data.locales.indexOf(locale) >= 0;
+  }
   function relabel(locale) {
-    if (!locale || locale === data.lang || data.locales.indexOf(locale) < 0) { return false; }
+    if (!relabels(locale)) { return false; }
     var params = new URLSearchParams(location.search);
     params.set("lang", locale);
     location.replace(location.pathname + "?" + params.toString());
     return true;
   }
-  function onFrame(frame) {
-    if (exiting) { return; }
-    if (frame.type === "session") {
-      token = frame.token;
-      store.setItem(KEY_TOKEN, token);
+  function receive(frame) {
+    inbox = inbox.then(function () { return onFrame(frame); }).catch(function () { /* next frame */ });
+  }
+  function onSession(frame) {
+    token = frame.token;
+    store.setItem(KEY_TOKEN, token);
+    var hadCopy = !!store.getItem(KEY_LOG);
+    return openTranscript(frame).then(function (kept) {
+      if (exiting) { return; }
       helloDone = true;
-      if (frame["new"] && transcript.length) { transcript = []; saveTranscript(); log.textContent = ""; }
+      if (frame["new"]) {
+        if (transcript.length || hadCopy) { transcript = []; dropTranscript(); log.textContent = ""; }
+      } else if (!restored && kept) {
+        transcript = kept.concat(transcript);  // what was tapped before the key came stays, after the copy
+        redraw();
+      } else if (!restored && hadCopy && !transcript.length) {
+        // a copy that will not open (erased elsewhere, another key): show where the conversation is
+        dropTranscript();
+        transmit({ type: "hello", token: token, lang: data.lang, fresh: true });
+      }
+      restored = true;
+      saveTranscript();
       resend();
       if (transport === "http") { startPolling(); }
-      return;
-    }
+    });
+  }
+  function onFrame(frame) {
+    if (exiting) { return; }
+    if (frame.type === "session") { return onSession(frame); }
     if (frame.type === "messages") {
       answered(frame);
       var lastDiv = null;
@@ -217,7 +285,9 @@
           if (frame.ack.indexOf(parseInt(key.split(".")[0], 10)) >= 0) { delete seen[key]; }
         });
       }
-      if (relabel(frame.locale)) { return; }
+      if (relabels(frame.locale)) {
+        return saving.then(function () { relabel(frame.locale); });  // the sealed copy first, then reload
+      }
       moveFocus(lastDiv);
       showNew(firstDiv);
       return;
@@ -225,10 +295,12 @@
     if (frame.type === "erased") {
       unanswered = [];
       token = null;
+      vault = null;
+      restored = false;
       transcript = [];
       seen = {};
       store.removeItem(KEY_TOKEN);
-      store.removeItem(KEY_LOG);
+      dropTranscript();
       log.textContent = "";
       var div = null;
       (frame.items || []).forEach(function (item) { div = drawBot(item, true); });
@@ -279,7 +351,7 @@
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
-      onFrame(frame);
+      receive(frame);
     };
     socket.onclose = function (event) {
       if (ws !== socket || exiting) { return; }
@@ -292,7 +364,8 @@
     };
   }
   function hello() {
-    transmit({ type: "hello", token: token, lang: data.lang, fresh: transcript.length === 0 });
+    var fresh = transcript.length === 0 && !(SEAL && store.getItem(KEY_LOG));
+    transmit({ type: "hello", token: token, lang: data.lang, fresh: fresh });
   }
   function resend() {
     unanswered.forEach(function (frame) { transmit(frame); });
@@ -324,7 +397,7 @@
   }
   function httpSend(frame) {
     post("/chat/send", { token: token, lang: data.lang, frame: frame }).then(function (answer) {
-      (answer.frames || []).forEach(onFrame);
+      (answer.frames || []).forEach(receive);
     }).catch(function () {
       say(T.reconnecting);
       setTimeout(function () { transmit(frame); }, 2000);
@@ -336,7 +409,7 @@
     (function loop() {
       if (!token || exiting) { polling = false; return; }
       post("/chat/poll", { token: token, lang: data.lang }).then(function (answer) {
-        (answer.frames || []).forEach(onFrame);
+        (answer.frames || []).forEach(receive);
         loop();
       }).catch(function () { setTimeout(loop, 3000); });
     })();
@@ -383,7 +456,9 @@
       store.setItem(KEY_TOKEN, token);
       transcript = [];
       seen = {};
-      saveTranscript();
+      vault = null;
+      restored = false;
+      dropTranscript();
       log.textContent = "";
       if (ws) { var old = ws; ws = null; old.close(); }
       connect();
@@ -409,6 +484,6 @@
   });
 
   if (data.embedded) { document.body.classList.add("embedded"); }
-  redraw();
+  if (!SEAL) { dropTranscript(); }  // nothing to open a copy with: the server shows where we are instead
   connect();
 })();
