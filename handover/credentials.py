@@ -18,8 +18,9 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 RECOVERY_CODES = 10
 ISSUER = "Baken"
-#: a valid TOTP code may come from the step before or after (clocks drift); each step is used once
-TOTP_WINDOW = 1
+#: a code is valid only in its own 30-second step (ASVS 6.5.5: TOTPs live at most 30 seconds), and each step
+#: is used once; clocks are NTP-set on both sides, so no step of drift is allowed for
+TOTP_WINDOW = 0
 #: a fixed hash to verify against when the account does not exist, so timing does not tell names apart
 _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -33,7 +32,7 @@ from bot.storage.models import AuditEntry, DashboardSession, TicketEvent
 from flows.messages import Outbound
 from handover.credentials import hash_password, verify_password
 from handover.permissions import Action
-from tests.bot.desk_support import PASSWORD, account, consented_ticket
+from tests.bot.desk_support import PASSWORD, account, consented_ticket, fresh_code
 from tests.bot.test_dashboard_access import dashboard_routes
 from tests.server_keys import TEST_KEY
 
@@ -56,7 +55,7 @@ class Site:
         page = await c.get("/dashboard/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', await page.text())
         assert csrf is not None
-        code = code or pyotp.TOTP(enrolment.secret).now()
+        code = code or fresh_code(enrolment.secret)
         answer = await c.post("/dashboard/login", allow_redirects=False,
                               data={"csrf": csrf[1], "name": name, "password": PASSWORD, "code": code})
         assert answer.headers.get("Location") == "/dashboard/", "signed in"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -15,7 +14,7 @@ from bot.desk import SignedIn
 from bot.storage.desk import Desk, facts_of
 from handover.lifecycle import Closing, Outcome
 from handover.permissions import TICKET_ACTIONS, Action, allowed
-from tests.bot.desk_support import Dashboard, account, consented_ticket
+from tests.bot.desk_support import Dashboard, account, consented_ticket, fresh_code
 
 
 def dashboard_routes(app: web.Application) -> list[tuple[str, str, Any]]:
@@ -115,7 +114,7 @@ async def test_sign_in_needs_the_code_each_code_works_once_and_five_failures_loc
     _, enrolment = await account(dashboard.services, "anna", "counsellor", "nl")
     assert await dashboard.login("anna", enrolment.secret, code="000000") == 303
     assert await dashboard.login("anna", enrolment.secret, password="wrong password!!") == 303
-    code = pyotp.TOTP(enrolment.secret).now()
+    code = fresh_code(enrolment.secret)
     assert await dashboard.login("anna", enrolment.secret, code=code) == 200
     assert DEV_COOKIE in {c.key for c in dashboard.client.session.cookie_jar}
     assert await dashboard.login("anna", enrolment.secret, code=code) == 303, "a used code never works twice"

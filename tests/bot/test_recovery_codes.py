@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-import pyotp
 from sqlalchemy import select, text
 
 from bot.app import Services, build_services
@@ -18,6 +17,7 @@ from bot.storage.accounts import Accounts
 from bot.storage.database import make_engine
 from bot.storage.migrate import downgrade
 from bot.storage.models import RecoveryCode
+from tests.bot.desk_support import fresh_code
 
 BEFORE = "i15once_outbox_update_key"
 
@@ -70,7 +70,7 @@ async def test_old_unsalted_codes_are_rehashed_by_the_migration_and_still_work_o
         assert legacy.token is not None
         left = await services.store.run(lambda s: Accounts(s).rehash_legacy_codes())
         assert left == 0, "the sign-in re-hashed the account's other legacy code"
-        code = pyotp.TOTP(enrolment.secret).now()
+        code = fresh_code(enrolment.secret)
         assert (await desk.login("anna", "correct horse battery staple", code, "10.0.0.1")).token is not None
         assert (await desk.login("anna", "correct horse battery staple", "pqrs-tuvw-xyz2", "10.0.0.1")).token
     finally:

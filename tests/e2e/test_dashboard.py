@@ -8,11 +8,11 @@ import re
 import time
 from typing import Any
 
-import pyotp
 from playwright.async_api import Browser, Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from bot.counsellors import Enrolment, add_counsellor
+from tests.bot.desk_support import fresh_code
 from tests.bot.fake_telegram import BakenOnTelegram, Call, Person, press
 from tests.bot.test_telegram import TO_TICKET
 from tests.e2e.conftest import needs_chromium
@@ -37,7 +37,7 @@ async def sign_in(browser: Browser, baken: BakenOnTelegram, who: Enrolment) -> P
     await page.goto(base(baken) + "/login")
     await page.get_by_label("Name").fill(who.name)
     await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(who.secret).now())
+    await page.get_by_label("Code from your authenticator app").fill(fresh_code(who.secret))
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Queue")).to_be_visible()
     return page
@@ -217,7 +217,7 @@ async def test_a_new_counsellor_chooses_their_own_password_before_the_queue_open
     await page.goto(base(baken) + "/login")
     await page.get_by_label("Name").fill("ben")
     await page.get_by_label("Password").fill(ben.password)
-    await page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(ben.secret).now())
+    await page.get_by_label("Code from your authenticator app").fill(fresh_code(ben.secret))
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
     await page.goto(base(baken) + "/")

@@ -46,7 +46,10 @@ def test_a_totp_code_works_in_its_window_and_only_once() -> None:
     step = totp_step(secret, code, 0, NOW)
     assert step is not None
     assert totp_step(secret, code, step, NOW) is None, "the same code twice: refused"
-    assert totp_step(secret, pyotp.TOTP(secret).at(NOW - 30), 0, NOW) is not None, "one step of clock drift"
+    end_of_step = (NOW // 30) * 30 + 29.999
+    assert totp_step(secret, code, 0, end_of_step) == step, "a code works until its step ends"
+    assert totp_step(secret, code, 0, end_of_step + 0.002) is None, "and not a moment longer: 30 seconds at most"
+    assert totp_step(secret, pyotp.TOTP(secret).at(NOW + 30), 0, NOW) is None, "nor before its step"
     assert totp_step(secret, pyotp.TOTP(secret).at(NOW - 120), 0, NOW) is None
     assert totp_step(secret, "12345", 0, NOW) is None and totp_step(secret, "abcdef", 0, NOW) is None
 
