@@ -212,10 +212,17 @@ def _triage_table(args: argparse.Namespace, settings: Settings) -> int:
 def _screen(args: argparse.Namespace, settings: Settings) -> int:
     """Try phrases in bulk (stdin, one per line → one category or `none` per line), or print the evaluation."""
     from flows.screen import LANGS, load_screen
+    from flows.screen.corpus import SPLITS, TRAIN_SPLITS
     from flows.screen.evaluation import report
+
+    untouched = {*(set(SPLITS) - TRAIN_SPLITS), "heldout", "all"}
 
     screen = load_screen(with_model=not args.rules_only)
     if args.eval:
+        if args.verbose and args.split in untouched:
+            print(f"the {args.split} part is measured, never read: its lines are not shown (docs/danger-screen.md)",
+                  file=sys.stderr)
+            return 2
         langs = [args.lang] if args.lang else list(LANGS)
         print(report(screen, split=args.split, langs=langs, verbose=args.verbose))
         return 0
@@ -427,7 +434,7 @@ def parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("screen", help="the free-text danger screen: classify stdin lines, or --eval")
     sc.add_argument("--lang", default=None, choices=["nl", "fr", "de", "en"], help="the writer's language")
     sc.add_argument("--eval", action="store_true", help="recall and false positives on the labelled corpus")
-    sc.add_argument("--split", default="heldout", choices=["heldout", *SPLITS, "all"],
+    sc.add_argument("--split", default="heldout", choices=["heldout", *SPLITS, "trained", "all"],
                     help="which part of the corpus --eval measures (default: every held-out part together; "
                          "docs/danger-screen.md gives each part's first run)")
     sc.add_argument("--verbose", action="store_true", help="the words that fired; with --eval, every miss")

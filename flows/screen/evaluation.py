@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flows.screen.corpus import Example, examples
+from flows.screen.corpus import TRAIN_SPLITS, Example, examples
 from flows.screen.screen import LANGS, Screen
 
 
@@ -57,9 +57,12 @@ def evaluate(screen: Screen, items: Iterable[Example]) -> dict[tuple[str, str], 
 
 
 def in_split(ex: Example, split: str) -> bool:
-    """`heldout` is every held part together; `all` the whole corpus; otherwise one part by name."""
+    """`heldout` is every held part together; `all` the whole corpus; `trained` every part the model learnt
+    (all but the untouched one); otherwise one part by name."""
     if split == "all":
         return True
+    if split == "trained":
+        return ex.split in TRAIN_SPLITS
     if split == "heldout":
         return ex.split.startswith("held")
     return ex.split == split
