@@ -10,7 +10,7 @@ LOCK_COMPILE := pip compile pyproject.toml --extra dev --universal --python-vers
 	--custom-compile-command "make lock" --quiet -o $(LOCK)
 
 .PHONY: run chat test install lock lock-check messages messages-extract messages-update messages-compile lint \
-	typecheck bench eval-danger screen-model fuzz soak clean
+	typecheck bench eval-danger screen-model fuzz soak audit clean
 
 # A changed lock or pyproject rebuilds the venv from nothing, so it holds exactly the lock and no leftovers.
 $(STAMP): $(LOCK) pyproject.toml
@@ -25,6 +25,15 @@ install: $(STAMP)
 lock: install ## re-resolve every dependency to the newest allowed by pyproject.toml (on purpose, then test)
 	$(BIN)/uv $(LOCK_COMPILE) --upgrade
 	@echo "lock refreshed: review 'git diff $(LOCK)', then run 'make test' before committing it"
+
+# OSV's PyPI advisories (GitHub's and PyPA's in one file); fetched where the network reaches it (a release job)
+ADVISORIES ?= $(VENV)/osv-PyPI-all.zip
+OSV_PYPI := https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip
+
+audit: install ## the lock against published advisories: fails past SECURITY.md's time frames (RELEASE=1: any fix due)
+	@# a feed older than a day is fetched again: the time frames count from each advisory's publication
+	find $(ADVISORIES) -mmin -1440 -size +1k 2>/dev/null | grep -q . || curl -fsSL --max-time 300 -o $(ADVISORIES) $(OSV_PYPI)
+	$(BIN)/python -m tools.audit_lock --advisories $(ADVISORIES) $(if $(RELEASE),--release)
 
 lock-check: install ## fail when pyproject.toml asks for something the lock does not hold (needs PyPI)
 	cp $(LOCK) $(VENV)/lock-check.txt
