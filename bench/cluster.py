@@ -260,7 +260,7 @@ class Counsellor:
         async with self.http.post(f"{self.node.base}/dashboard/login", allow_redirects=False, data={
                 "csrf": token[1], "name": name, "password": password,
                 "code": pyotp.TOTP(totp_secret).now()}) as answer:
-            assert answer.headers.get("Location") == "/dashboard/", "signed in"
+            assert answer.headers.get("Location") == "/dashboard/?notice=signed_in", "signed in"
         async with self.http.get(f"{self.node.base}/dashboard/") as page:
             found = re.search(r'data-csrf="([^"]+)"', await page.text())
         assert found is not None

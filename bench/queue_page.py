@@ -75,7 +75,7 @@ async def sign_in(client: TestClient[Any, Any], name: str, secret: str) -> None:
         await asyncio.sleep(left + 0.05)
     answer = await client.post("/dashboard/login", allow_redirects=False, data={
         "csrf": token[1], "name": name, "password": PASSWORD, "code": pyotp.TOTP(secret).now()})
-    assert answer.headers.get("Location") == "/dashboard/", "signed in"
+    assert answer.headers.get("Location") == "/dashboard/?notice=signed_in", "signed in"
 
 
 async def time_page(client: TestClient[Any, Any], rounds: int) -> tuple[list[float], int]:

@@ -83,7 +83,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     previous = request.cookies.get(cookie_name(request), "")
     if previous:  # a session this browser already had ends now: a new token at each sign-in, never two
         await request.app[DESK].logout(previous)
-    response = web.HTTPSeeOther("/dashboard/")
+    response = web.HTTPSeeOther("/dashboard/?notice=signed_in")
     set_session_cookie(request, response, result.token)
     response.del_cookie(login_cookie_name(request), path="/", secure=not request.app[DEV])
     raise response
@@ -124,9 +124,12 @@ async def static(request: web.Request) -> web.StreamResponse:
 @routes.get("/")
 @declare(Action.SIGNED_IN)
 async def queue_page(request: web.Request) -> web.StreamResponse:
-    rows, visible, total = await request.app[DESK].queue(me_of(request), QUEUE_ROWS)
+    me = me_of(request)
+    rows, visible, total = await request.app[DESK].queue(me, QUEUE_ROWS)
+    notice = request.query.get("notice", "")
+    previous, failed = await request.app[DESK].previous_sign_in(me) if notice == "signed_in" else (None, 0)
     return render(request, "queue.html", {"rows": rows, "shown": len(rows), "visible": visible, "total": total,
-                                          "notice": request.query.get("notice", "")})
+                                          "notice": notice, "previous": previous, "failed": failed})
 
 
 @routes.post("/queue/next")

@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from bot.storage.models import Counsellor, DashboardSession, LoginFailure, RecoveryCode, utcnow
+from bot.storage.models import AuditEntry, Counsellor, DashboardSession, LoginFailure, RecoveryCode, utcnow
 from handover.credentials import is_legacy_recovery_hash, recovery_code_matches, wrap_legacy_recovery_hash
 
 FAILURE_WINDOW = dt.timedelta(minutes=30)
@@ -138,6 +138,21 @@ class Accounts:
 
     def end_sessions(self, counsellor_id: int) -> None:
         self.s.execute(delete(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id))
+
+    def previous_sign_in(self, actor: str) -> tuple[dt.datetime | None, int]:
+        """When the account signed in before its latest sign-in (from the audit log), and how many failed
+        sign-ins were tried on it since then (failures are kept `FAILURE_WINDOW` only, so at most that far back)."""
+        logins = self.s.execute(select(col(AuditEntry.at)).where(col(AuditEntry.actor) == actor,
+                                                             col(AuditEntry.action) == "login")
+                                .order_by(col(AuditEntry.id).desc()).limit(2)).scalars().all()
+        if not logins:
+            return None, 0
+        before = aware(logins[1]) if len(logins) > 1 else None
+        name = actor.rsplit("#", 1)[0]
+        tried = select(func.count()).select_from(LoginFailure).where(col(LoginFailure.account) == name[:64])
+        if before is not None:
+            tried = tried.where(col(LoginFailure.at) > before)
+        return before, int(self.s.execute(tried).scalar_one())
 
     def sessions_of(self, counsellor_id: int) -> list[DashboardSession]:
         stmt = (select(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id)

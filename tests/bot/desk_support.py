@@ -101,7 +101,7 @@ class Dashboard:
         answer = await c.post("/dashboard/login", allow_redirects=False, data={
             "csrf": token[1], "name": name, "password": password,
             "code": code if code is not None else fresh_code(secret)})
-        return answer.status if answer.headers.get("Location") != "/dashboard/" else 200
+        return answer.status if answer.headers.get("Location") != "/dashboard/?notice=signed_in" else 200
 
     async def csrf(self, client: TestClient[Any, Any] | None = None) -> str:
         page = await (client or self.client).get("/dashboard/")

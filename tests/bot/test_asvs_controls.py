@@ -58,7 +58,7 @@ class Site:
         code = code or fresh_code(enrolment.secret)
         answer = await c.post("/dashboard/login", allow_redirects=False,
                               data={"csrf": csrf[1], "name": name, "password": PASSWORD, "code": code})
-        assert answer.headers.get("Location") == "/dashboard/", "signed in"
+        assert answer.headers.get("Location") == "/dashboard/?notice=signed_in", "signed in"
         cookie = {m.key: m.value for m in c.session.cookie_jar}.get(DEV_COOKIE)
         assert cookie
         return cookie

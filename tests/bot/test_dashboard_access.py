@@ -3,6 +3,8 @@ no action fails this test. Then sign-in: TOTP required, codes used once, five fa
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from aiohttp import web
@@ -126,6 +128,28 @@ async def test_sign_in_needs_the_code_each_code_works_once_and_five_failures_loc
     assert "Too many failed attempts" in await page.text()
     locked = await dashboard.login("anna", enrolment.secret, code=enrolment.recovery_codes[1])
     assert locked == 303, "after five failures even the right code is refused for 30 minutes"
+
+
+async def test_after_signing_in_the_counsellor_sees_their_previous_sign_in_and_failures_since(
+        dashboard: Dashboard) -> None:
+    """A stolen account is noticed by its owner: the sign-in before this one, and failed tries since."""
+    _, enrolment = await account(dashboard.services, "anna", "counsellor", "nl")
+    assert await dashboard.login("anna", enrolment.secret) == 200
+    first = await (await dashboard.client.get("/dashboard/?notice=signed_in")).text()
+    assert "This is the first sign-in on your account" in first
+
+    assert await dashboard.login("anna", enrolment.secret, password="not the password") == 303
+    assert await dashboard.login("anna", enrolment.secret, code="000000") == 303
+    assert await dashboard.login("anna", enrolment.secret, code=enrolment.recovery_codes[0]) == 200
+    again = await (await dashboard.client.get("/dashboard/?notice=signed_in")).text()
+    when = re.search(r"Your previous sign-in was on (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", again)
+    assert when is not None, again
+    moment = dt.datetime.strptime(when[1], "%Y-%m-%d %H:%M").replace(tzinfo=dt.UTC)
+    assert abs(dt.datetime.now(dt.UTC) - moment) < dt.timedelta(minutes=2)
+    assert "Since then, 2 sign-ins with your name failed" in again
+    assert "Change your password now and tell a supervisor" in again
+    plain = await (await dashboard.client.get("/dashboard/")).text()
+    assert "previous sign-in" not in plain, "said once, right after signing in"
 
 
 async def test_the_development_mode_says_so_on_the_page(dashboard: Dashboard) -> None:
