@@ -42,6 +42,10 @@ class Rules:
     never_yield: frozenset[str] = frozenset()
     #: time said to be past ("last week", "vorige vrijdag"): the `soon` words inside it count for nothing
     not_soon: str = "not_soon"
+    #: concepts that name a real place where people are (a school, a market, a place of worship) ...
+    place: frozenset[str] = frozenset()
+    #: ... and the filters that yield to one: shooting talk at the school is no game and no joke
+    unless_place: frozenset[str] = frozenset()
 
     @property
     def danger_concepts(self) -> frozenset[str]:
@@ -55,7 +59,7 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent, self.not_soon}
+        names = {self.idiom, self.soon, self.intent, self.not_soon, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -80,11 +84,15 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     unless = doc.get("filters_yield_to_soon", [])
     unless_intent = doc.get("filters_yield_to_intent", [])
     never = doc.get("filters_never_yield", [])
+    place = doc.get("place", [])
+    unless_place = doc.get("filters_yield_to_place", [])
+    assert all(isinstance(x, list) for x in (unless, unless_intent, never, place, unless_place))
     assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
-                 str(doc.get("not_soon", "not_soon")))
+                 str(doc.get("not_soon", "not_soon")), frozenset(str(c) for c in place),
+                 frozenset(str(c) for c in unless_place))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

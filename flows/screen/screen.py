@@ -129,6 +129,7 @@ class Screen:
         concepts = {f.concept for f in found}
         soon = self.rules.soon in concepts
         meant = self.rules.intent in concepts
+        placed = bool(concepts & self.rules.place)
         for rule in self.rules.categories:
             if not rule.fires(concepts):
                 continue
@@ -137,6 +138,8 @@ class Screen:
                 blocking -= self.rules.unless_soon
             if meant:
                 blocking -= self.rules.unless_intent
+            if placed:
+                blocking -= self.rules.unless_place
             if blocking:
                 continue
             used = rule.any | set().union(*rule.all) if rule.all else rule.any

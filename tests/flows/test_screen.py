@@ -96,6 +96,24 @@ def test_soon_outweighs_a_filter_but_never_a_joke(screen: Screen) -> None:
     assert screen.check("haha hij riep morgen ga ik je killen toen hij verloor met fifa", "nl") is None
 
 
+@pytest.mark.parametrize(("lang", "game_talk", "threat"), [
+    ("en", "my son plays fortnite all evening and shoots everyone in it",
+     "he plays call of duty all day and now he says he will shoot up the school on friday"),
+    ("nl", "hij speelt fortnite en knalt daar iedereen neer",
+     "hij speelt de hele dag fortnite en zegt nu dat hij vrijdag op school mensen gaat neerschieten"),
+    ("fr", "mon fils joue a fortnite et il tire sur tout le monde dans le jeu",
+     "il joue a fortnite et dit qu'il va tirer sur les gens au marche de noel demain"),
+    ("de", "mein sohn spielt fortnite und knallt da alle ab",
+     "er spielt fortnite und sagt er knallt morgen in der schule alle ab"),
+])
+def test_a_game_or_a_joke_does_not_hide_a_threat_against_a_real_place(screen: Screen, lang: str, game_talk: str,
+                                                                     threat: str) -> None:
+    assert screen.check(game_talk, lang) is None, "shooting inside the game is play"
+    hit = screen.check(threat, lang)
+    assert hit is not None and hit.category in ("attack", "violence"), "a school or a market is no game"
+    assert screen.check("lol tomorrow i blow up the christmas market", "en") is not None
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
