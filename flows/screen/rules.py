@@ -86,8 +86,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     never = doc.get("filters_never_yield", [])
     place = doc.get("place", [])
     unless_place = doc.get("filters_yield_to_place", [])
-    assert all(isinstance(x, list) for x in (unless, unless_intent, never, place, unless_place))
     assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
+    assert isinstance(place, list) and isinstance(unless_place, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
