@@ -35,11 +35,16 @@ from flows.screen.screen import LANGS
 #: That one line decided it: the veto is NOT shipped (0.0 below, no category). A veto that can silence an
 #: attack plan to spare about three points of false alarms, still far from the 5 % target, breaks "danger
 #: first"; the study and the mechanism stay, so a reviewed, larger corpus can settle it later.
+#: The thresholds were chosen again in the seventh round (`python -m bench.screen_thresholds`): each part written
+#: blind by another hand held out whole, the model trained on the rest. From the shipped value, each step of 0.05
+#: down was taken while it bought at least 1.5 urgent catches per false alarm it added (a miss can cost a life,
+#: a false alarm a line and a tap): nl 0.50 -> 0.45 (+7 caught, +0 false alarms of 910/1,066), fr 0.75 -> 0.60
+#: (+30, +13), en 0.50 -> 0.45 (+9, +5); de stays at 0.45 (the next step: +8 for +10).
 THRESHOLDS: dict[str, tuple[float, float]] = {
-    "nl": (0.50, 0.0),
-    "fr": (0.75, 0.0),
+    "nl": (0.45, 0.0),
+    "fr": (0.60, 0.0),
     "de": (0.45, 0.0),
-    "en": (0.50, 0.0),
+    "en": (0.45, 0.0),
 }
 #: the only categories whose rules hits the model may silence (a false alarm costs a line and a tap, a
 #: miss can cost a life: where the cross-validation lost urgent lines, the rules keep the last word)
