@@ -18,6 +18,7 @@ from sqlmodel import SQLModel, col
 from bot.events import announce_ticket
 from bot.storage import audit
 from bot.storage.models import (
+    AuditEntry,
     ConsentRecord,
     ConversationSession,
     InboundSeen,
@@ -351,6 +352,8 @@ class Repository:
             priority=new.priority, reasons="", locale=new.locale, role="", region=None, goal="", summary=b"",
             story=None,
         )
+        if self.s.get_bind().dialect.name == "sqlite":
+            ticket.id = self._next_ticket_number()
         self.s.add(ticket)
         self.s.flush()  # the id names the ticket's key
         assert ticket.id is not None
@@ -366,6 +369,13 @@ class Repository:
         self.s.add(TicketStat(ticket_id=ticket.id, created_at=ticket.created_at, level=new.level, locale=new.locale))
         announce_ticket(self.s, ticket.id)
         return ticket
+
+    def _next_ticket_number(self) -> int:
+        """SQLite gives the id of a deleted last row again, but a ticket's number outlives an erased ticket
+        (statistics, the audit log): a number is never given twice. PostgreSQL's sequence never goes back."""
+        highest = [self.s.execute(select(func.max(column))).scalar() or 0
+                   for column in (col(Ticket.id), col(TicketStat.ticket_id), col(AuditEntry.ticket_id))]
+        return int(max(highest)) + 1
 
     def open_ticket_of(self, session_id: str) -> Ticket | None:
         stmt = (

@@ -18,6 +18,7 @@ from bot.storage.models import (
     Ticket,
     TicketEvent,
     TicketMessage,
+    TicketStat,
 )
 from bot.storage.repository import NewTicket, Repository
 from bot.storage.sealed import open_profile
@@ -113,6 +114,21 @@ async def test_forget_leaves_nothing_of_the_session(services: Services) -> None:
     assert await count(services, ConversationSession, id=sid) == 0
     assert await count(services, TicketMessage) == 0 and await count(services, TicketEvent) == 0
     assert await count(services, ConversationSession) == 1, "the other person's session is untouched"
+
+
+async def test_a_ticket_number_is_never_given_twice_after_an_erasure(services: Services) -> None:
+    """SQLite reuses the id of a deleted last row; statistics and the audit log keep erased tickets' numbers."""
+    await converse(services, "first", PATH)
+    async with services.sessions() as s:
+        [erased] = (await s.execute(select(Ticket.id))).scalars().all()
+    await converse(services, "first", ["/forget", "#forget_yes"])
+    assert await count(services, Ticket) == 0
+    texts = await converse(services, "second", PATH)
+    assert any("queue" in t or "wachtrij" in t for t in texts), "the next person's request is queued"
+    async with services.sessions() as s:
+        [number] = (await s.execute(select(Ticket.id))).scalars().all()
+        stats = (await s.execute(select(TicketStat.ticket_id))).scalars().all()
+    assert number != erased and sorted(stats) == sorted([erased, number])
 
 
 async def test_stop_withdraws_the_ticket_and_its_consent(services: Services) -> None:
