@@ -42,6 +42,8 @@ class Rules:
     never_yield: frozenset[str] = frozenset()
     #: time said to be past ("last week", "vorige vrijdag"): the `soon` words inside it count for nothing
     not_soon: str = "not_soon"
+    #: a joke denied ("he is not joking", "dit is geen grap"): the joke and game words inside it count for nothing
+    not_joke: str = "not_joke"
     #: concepts that name a real place where people are (a school, a market, a place of worship) ...
     place: frozenset[str] = frozenset()
     #: ... and the filters that yield to one: shooting talk at the school is no game and no joke
@@ -59,7 +61,7 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent, self.not_soon, *self.place}
+        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -91,8 +93,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
-                 str(doc.get("not_soon", "not_soon")), frozenset(str(c) for c in place),
-                 frozenset(str(c) for c in unless_place))
+                 str(doc.get("not_soon", "not_soon")), str(doc.get("not_joke", "not_joke")),
+                 frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

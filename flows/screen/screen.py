@@ -123,6 +123,9 @@ class Screen:
         idioms = [f for f in found if f.concept == self.rules.idiom]
         if idioms:
             found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
+        denied = [f for f in found if f.concept == self.rules.not_joke]
+        if denied:  # "he is not joking": no joke, and nothing that never yields is said
+            found = [f for f in found if f.concept not in self.rules.never_yield or not _inside(f, denied)]
         gone = [f for f in found if f.concept == self.rules.not_soon]
         if gone:  # "last friday" is not soon
             found = [f for f in found if f.concept != self.rules.soon or not _inside(f, gone)]

@@ -114,6 +114,18 @@ def test_a_game_or_a_joke_does_not_hide_a_threat_against_a_real_place(screen: Sc
     assert screen.check("lol tomorrow i blow up the christmas market", "en") is not None
 
 
+@pytest.mark.parametrize(("lang", "denied", "joke"), [
+    ("en", "this is no joke, he will stab him tomorrow", "haha he will stab him tomorrow in the game"),
+    ("nl", "dit is geen grap, hij gaat hem morgen neersteken", "haha hij gaat hem morgen neersteken in fortnite"),
+    ("fr", "c est pas une blague il va le poignarder demain", "mdr il va le poignarder demain dans le jeu"),
+    ("de", "das ist kein witz, er will ihn morgen abstechen", "haha er will ihn morgen abstechen im spiel"),
+])
+def test_a_denied_joke_is_no_joke(screen: Screen, lang: str, denied: str, joke: str) -> None:
+    hit = screen.check(denied, lang)
+    assert hit is not None and hit.category == "violence", "'no joke' says the threat is meant"
+    assert screen.check(joke, lang) is None, "a laugh and a game still are"
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
