@@ -81,6 +81,8 @@ class Lexicon:
         self._by_prefix: dict[int, dict[str, set[int]]] = {}
         self._by_suffix: dict[int, dict[str, set[int]]] = {}
         self._typo: dict[str, set[str]] = {}
+        #: the terms a typo may reach: only those of the danger concepts, never the same word elsewhere
+        self._typo_ids: dict[str, set[int]] = {}
         self._starting: dict[int, list[Pattern]] = {}
         self.concepts: dict[str, tuple[Pattern, ...]] = {}
         for name, patterns in raw.items():
@@ -138,6 +140,7 @@ class Lexicon:
                 self._by_word.setdefault(alt, set()).add(tid)
                 self._by_stem.setdefault(stem, set()).add(tid)
                 if len(alt) >= TYPO_MIN and self._typos_here:
+                    self._typo_ids.setdefault(alt, set()).add(tid)
                     for variant in {alt, *_deletions(alt)}:
                         self._typo.setdefault(variant, set()).add(alt)
         return tid
@@ -175,7 +178,7 @@ class Lexicon:
             found |= self._by_suffix[n].get(w[-n:], set())
         if len(w) >= TYPO_MIN and not found:
             for near in self._near(w):
-                found |= self._by_word.get(near, set())
+                found |= self._typo_ids.get(near, set())
         return frozenset(found)
 
     def _near(self, word: str) -> set[str]:

@@ -187,3 +187,15 @@ def test_a_stem_table_from_another_snowball_is_ignored() -> None:
 
     assert not preload_stems("nl", {"wapens": "wapens-anders"})
     assert ("nl", "wapens") not in _STEM_CACHE or _STEM_CACHE[("nl", "wapens")] == "wapen"
+
+
+def test_a_typo_reaches_only_the_danger_words_it_is_near() -> None:
+    """'gedreht' is one letter from the threat 'gedroht': forgiven as a typo in the danger concept, it must not
+    also switch on an exact '=gedroht' listed in another concept (typos are never forgiven there)."""
+    from flows.screen.analysis import analyser
+    from flows.screen.lexicon import Lexicon
+
+    lexicon = Lexicon("de", {"harm": ["gedroht"], "home": ["vater ... =gedroht"]}, analyser("de"),
+                      typo_concepts=frozenset({"harm"}))
+    concepts = {f.concept for f in lexicon.scan(["vater", "hat", "video", "gedreht"])}
+    assert concepts == {"harm"}, concepts
