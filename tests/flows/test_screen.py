@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,15 @@ def test_a_typo_reaches_only_the_danger_words_it_is_near() -> None:
                       typo_concepts=frozenset({"harm"}))
     concepts = {f.concept for f in lexicon.scan(["vater", "hat", "video", "gedreht"])}
     assert concepts == {"harm"}, concepts
+
+
+def test_baken_screen_eval_measures_a_set_kept_outside_the_project(tmp_path: Path) -> None:
+    (tmp_path / "en.tsv").write_text(
+        "urgent\tviolence\toutside\the says he will stab his teacher tomorrow\n"
+        "harmless\tidiom\toutside\tthat exam killed me lol\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "screen", "--eval", "--corpus", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    assert f"the set in {tmp_path}" in result.stdout
+    assert "recall 1/1 = 100.0%, false positives 0/1 = 0.0%" in result.stdout
