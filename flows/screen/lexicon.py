@@ -42,6 +42,8 @@ class Pattern:
     text: str
     terms: tuple[int, ...]
     gaps: tuple[int, ...]  # how many words may stand between term i and i+1
+    #: every term after the first: a message lacking one of them cannot match, so it is never tried
+    needs: frozenset[int] = frozenset()
 
     def match_at(self, ids: Sequence[frozenset[int]], start: int) -> int | None:
         """The end position when this pattern matches from `start` (whose word matches the first term)."""
@@ -116,7 +118,7 @@ class Lexicon:
             gap = GAP
         if not terms:
             raise ValueError(f"{self.lang} lexicon, {concept}: empty pattern")
-        return Pattern(concept, written, tuple(terms), tuple(gaps))
+        return Pattern(concept, written, tuple(terms), tuple(gaps), frozenset(terms[1:]))
 
     def _term(self, raw: str) -> int:
         key = fold(raw)
@@ -190,10 +192,13 @@ class Lexicon:
     def scan(self, words: Sequence[str]) -> list[Found]:
         """Every concept found in the words of a text, with the pattern that found it and where."""
         ids = self.ids(words)
+        present = frozenset().union(*ids)
         found: list[Found] = []
         for start, at in enumerate(ids):
             for tid in at:
                 for pattern in self._starting.get(tid, ()):
+                    if not pattern.needs <= present:
+                        continue
                     end = pattern.match_at(ids, start)
                     if end is not None:
                         found.append(Found(pattern.concept, pattern.text, start, end))
