@@ -249,7 +249,7 @@ class DeskService:
     async def previous_sign_in(self, me: SignedIn) -> tuple[dt.datetime | None, int]:
         """Shown once after signing in, so a counsellor notices a sign-in that was not theirs: the one before
         this, and the failed attempts on the account since."""
-        return await self.store.run(lambda s: Accounts(s).previous_sign_in(f"{me.name}#{me.counsellor_id}"))
+        return await self.store.run(lambda s: Accounts(s).previous_sign_in(me.label, me.name))
 
     async def logout(self, token: str) -> None:
         await self.store.run(lambda s: Accounts(s).end_session(token_hash(token)))

@@ -336,19 +336,12 @@ class Dispatcher:
 
     async def load_state(self, channel: str, user_id: str) -> tuple[str | None, dict[str, Any] | None]:
         """For tests and tools: the stored state of one person's session."""
-        sid = self.keys.pseudonym(channel, user_id)
-
-        def unit(s: Session) -> tuple[str | None, dict[str, Any] | None]:
-            row = Repository(s).lock_session(sid)
-            if row is None:
-                return None, None
-            return open_session(self.keys.conversation(s, sid), sid, row)
-
-        return await self.store.run(unit)
+        state, data, _ = await self.resume(channel, user_id, None)
+        return state, data
 
     async def resume(self, channel: str, user_id: str,
-                     purpose: bytes) -> tuple[str | None, dict[str, Any] | None, bytes | None]:
-        """A returning person's stored state and a key for `purpose` derived from the conversation's data
+                     purpose: bytes | None) -> tuple[str | None, dict[str, Any] | None, bytes | None]:
+        """A returning person's stored state and, for a `purpose`, a key derived from the conversation's data
         key, in one unit: erasing the conversation makes whatever that key sealed unreadable too."""
         sid = self.keys.pseudonym(channel, user_id)
 
@@ -358,6 +351,6 @@ class Dispatcher:
                 return None, None, None
             key = self.keys.conversation(s, sid)
             state, data = open_session(key, sid, row)
-            return state, data, key.derive(purpose)
+            return state, data, key.derive(purpose) if purpose is not None else None
 
         return await self.store.run(unit)

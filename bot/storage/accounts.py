@@ -139,7 +139,7 @@ class Accounts:
     def end_sessions(self, counsellor_id: int) -> None:
         self.s.execute(delete(DashboardSession).where(col(DashboardSession.counsellor_id) == counsellor_id))
 
-    def previous_sign_in(self, actor: str) -> tuple[dt.datetime | None, int]:
+    def previous_sign_in(self, actor: str, name: str) -> tuple[dt.datetime | None, int]:
         """When the account signed in before its latest sign-in (from the audit log), and how many failed
         sign-ins were tried on it since then (failures are kept `FAILURE_WINDOW` only, so at most that far back)."""
         logins = self.s.execute(select(col(AuditEntry.at)).where(col(AuditEntry.actor) == actor,
@@ -148,7 +148,6 @@ class Accounts:
         if not logins:
             return None, 0
         before = aware(logins[1]) if len(logins) > 1 else None
-        name = actor.rsplit("#", 1)[0]
         tried = select(func.count()).select_from(LoginFailure).where(col(LoginFailure.account) == name[:64])
         if before is not None:
             tried = tried.where(col(LoginFailure.at) > before)
