@@ -224,7 +224,11 @@ def _screen(args: argparse.Namespace, settings: Settings) -> int:
                   file=sys.stderr)
             return 2
         langs = [args.lang] if args.lang else list(LANGS)
-        print(report(screen, split=args.split, langs=langs, verbose=args.verbose, directory=args.corpus))
+        try:
+            print(report(screen, split=args.split, langs=langs, verbose=args.verbose, directory=args.corpus))
+        except (OSError, ValueError) as err:  # a set kept outside: unreadable, or a line not in the format
+            print(f"cannot measure {args.corpus}: {err}", file=sys.stderr)
+            return 2
         return 0
     lang = args.lang or settings.default_locale
     for line in sys.stdin:

@@ -62,7 +62,7 @@ def examples(lang: str, directory: Path = CORPUS) -> Iterator[Example]:
             if not line.strip() or line.startswith("#"):
                 continue
             parts = line.rstrip("\n").split("\t")
-            known = parts[2] in SPLITS or directory != CORPUS  # a set kept outside names its own part
-            if len(parts) != 4 or parts[0] not in ("urgent", "harmless") or not known:
+            known = len(parts) == 4 and (parts[2] in SPLITS or directory != CORPUS)  # outside: its own parts
+            if not known or parts[0] not in ("urgent", "harmless"):
                 raise ValueError(f"{lang}.tsv line {number}: expected label, category, split, text")
             yield Example(lang, parts[0] == "urgent", parts[1], parts[2], parts[3])

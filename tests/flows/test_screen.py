@@ -218,3 +218,8 @@ def test_baken_screen_eval_measures_a_set_kept_outside_the_project(tmp_path: Pat
     )
     assert f"the set in {tmp_path}" in result.stdout
     assert "recall 1/1 = 100.0%, false positives 0/1 = 0.0%" in result.stdout
+    (tmp_path / "en.tsv").write_text("urgent\tviolence\n", encoding="utf-8")
+    broken = subprocess.run([sys.executable, "-m", "bot.cli", "screen", "--eval", "--corpus", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert broken.returncode == 2 and "expected label, category, split, text" in broken.stderr
+    assert "Traceback" not in broken.stderr
