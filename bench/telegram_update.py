@@ -161,7 +161,8 @@ class Timed:
         setattr(target, name, timed)
 
 
-async def run(conversations: int, warmup: int, profile: bool, http: str, webhook_reply: bool) -> None:
+async def run(conversations: int, warmup: int, profile: bool, http: str, webhook_reply: bool,
+              writer_thread: bool = False) -> None:
     port = _free_port()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
@@ -205,20 +206,22 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
             cpu.setdefault((kind, who), []).append((time.process_time() - c0) * 1e6)
 
         profiler = cProfile.Profile() if profile else None
-        writer = cProfile.Profile() if profile else None  # the SQLite writer thread (cProfile sees one thread)
+        # every unit of work, run at once or in the SQLite writer thread (cProfile sees one thread)
+        writer = cProfile.Profile() if profile else None
+        services.store.at_once = not writer_thread
         if writer is not None:
-            run_sync = services.store._run_sync
+            run_on = services.store._run_on
 
-            def profiled(fn: Any) -> Any:
+            def profiled(conn: Any, fn: Any) -> Any:
                 if not measuring:
-                    return run_sync(fn)
+                    return run_on(conn, fn)
                 writer.enable()
                 try:
-                    return run_sync(fn)
+                    return run_on(conn, fn)
                 finally:
                     writer.disable()
 
-            services.store._run_sync = profiled  # type: ignore[method-assign]
+            services.store._run_on = profiled  # type: ignore[method-assign]
         measuring = False
         try:
             for n in range(warmup + conversations):
@@ -255,6 +258,7 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
             await channel.stop()
             await services.close()
             api.terminate()
+    print(f"units of work run at once on the event loop: {services.store.ran_at_once}")
     print(f"Baken on {http}{' answering in the webhook response' if webhook_reply else ''};"
           f" echo on {http}{'; stock echo on httpx' if http != 'httpx' else ''}")
     for kind in ("text", "press"):
@@ -282,7 +286,7 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     if writer is not None:
-        print("=== the SQLite writer thread (every unit of work) ===")
+        print("=== every unit of work (its transaction) ===")
         pstats.Stats(writer).sort_stats("tottime").print_stats(30)
         pstats.Stats(writer).sort_stats("cumulative").print_stats(40)
 
@@ -301,8 +305,11 @@ def main() -> None:
     p.add_argument("--profile", action="store_true", help="cProfile Baken's path and print the top functions")
     p.add_argument("--http", choices=("aiohttp", "httpx"), default="aiohttp", help="PTB's HTTP backend")
     p.add_argument("--webhook-reply", action="store_true", help="answer one-message steps in the webhook response")
+    p.add_argument("--writer-thread", action="store_true",
+                   help="every unit of work in SQLite's writer thread, none at once (the code before session 7)")
     args = p.parse_args()
-    asyncio.run(run(args.conversations, args.warmup, args.profile, args.http, args.webhook_reply))
+    asyncio.run(run(args.conversations, args.warmup, args.profile, args.http, args.webhook_reply,
+                    args.writer_thread))
 
 
 if __name__ == "__main__":

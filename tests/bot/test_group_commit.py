@@ -7,6 +7,8 @@ or a failed step half-stored.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -23,6 +25,7 @@ def _answers(s: Session) -> list[str]:
 
 async def test_units_queued_together_stand_or_fall_alone(services: Services) -> None:
     store = services.store
+    store.at_once = False  # every unit queues for the writer thread, as under load
     tries: dict[str, int] = {}
 
     def writes(answer: str, fail: bool = False, contend: bool = False):  # type: ignore[no-untyped-def]
@@ -69,3 +72,36 @@ async def test_a_cancelled_caller_does_not_break_the_batch(services: Services) -
     with pytest.raises(asyncio.CancelledError):
         await second
     assert await store.run(lambda s: len(_answers(s))) >= 1
+
+
+async def test_a_unit_runs_at_once_when_the_writer_is_idle(services: Services) -> None:
+    store = services.store
+    if store._sync is None:
+        pytest.skip("SQLite only: PostgreSQL has no writer thread")
+    before = store.ran_at_once
+    assert await store.run(lambda s: s.add(SurveyAnswer(question="q", answer="now"))) is None
+    assert store.ran_at_once == before + 1
+    assert await store.run(_answers) == ["now"]
+
+
+async def test_another_process_holding_the_lock_never_blocks_the_event_loop(services: Services) -> None:
+    """A unit that meets the database's lock held elsewhere (another process, a backup) waits in the writer
+    thread: the event loop goes on answering others meanwhile (the urgent numbers among them), and the unit
+    is stored once the lock is free."""
+    store = services.store
+    if store._sync is None:
+        pytest.skip("SQLite only: PostgreSQL has no writer thread")
+    other = sqlite3.connect(services.settings.db_url.split("///", 1)[1], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        unit = asyncio.create_task(store.run(lambda s: s.add(SurveyAnswer(question="q", answer="waited"))))
+        started = time.monotonic()
+        for _ in range(20):  # the loop keeps turning while the unit waits for the lock (30 s at most)
+            await asyncio.sleep(0.01)
+        assert time.monotonic() - started < 5, "the event loop was held while the unit waited for the lock"
+        assert not unit.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await asyncio.wait_for(unit, 30)
+    assert await store.run(_answers) == ["waited"]

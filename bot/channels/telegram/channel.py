@@ -107,6 +107,9 @@ class _Outcome:
     error: BaseException | None = None
     reply_allowed: bool = False
     reply: dict[str, Any] | None = None
+    #: whether the update asks for urgent help, when answer_webhook already worked that out (the screen
+    #: then runs once for it on the event loop, not twice)
+    urgent: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,7 @@ class TelegramChannel:
         if candidate is not None:
             numbers = self.dispatcher.urgent_numbers(candidate[1], normalise_locale(candidate[2]))
         if numbers is None:
-            return await self._process(update, reply_allowed)
+            return await self._process(update, reply_allowed, urgent=False if candidate is not None else None)
         key, chat_id = str(update.update_id), candidate[0] if candidate is not None else 0
 
         async def send_numbers(replies: list[Outbound]) -> None:
@@ -290,16 +293,16 @@ class TelegramChannel:
                 self._numbers_sent.record(key)
 
         # urgent answers are several messages: the numbers by request first, the question in the answer
-        answer, _ = await numbers_first(self._process(update, reply_allowed), numbers, send_numbers,
+        answer, _ = await numbers_first(self._process(update, reply_allowed, urgent=True), numbers, send_numbers,
                                         grace=self.tuning.urgent_grace, failed=lambda a: a.handled != Handled.OK)
         return answer
 
-    async def _process(self, update: Update, reply_allowed: bool) -> WebhookAnswer:
+    async def _process(self, update: Update, reply_allowed: bool, *, urgent: bool | None = None) -> WebhookAnswer:
         if self._pending >= self.tuning.max_pending_updates:
             log.warning("webhook busy: %d updates in hand; Telegram will deliver again", self._pending)
             return WebhookAnswer(Handled.BUSY)
         self._pending += 1
-        outcome = _Outcome(reply_allowed=reply_allowed and self.tuning.webhook_reply)
+        outcome = _Outcome(reply_allowed=reply_allowed and self.tuning.webhook_reply, urgent=urgent)
         token = _OUTCOME.set(outcome)
         try:
             app = self.application
@@ -401,7 +404,9 @@ class TelegramChannel:
             return
         user_id = str(user.id)
         pseudonym = self.dispatcher.pseudonym(CHANNEL, user_id)
-        urgent = self.dispatcher.urgent_numbers(inbound, normalise_locale(user.language_code)) is not None
+        outcome = _OUTCOME.get()
+        urgent = outcome.urgent if outcome is not None and outcome.urgent is not None else (
+            self.dispatcher.urgent_numbers(inbound, normalise_locale(user.language_code)) is not None)
         delay = 0.0 if urgent else self.flood.delay(pseudonym)  # no limit ever holds up urgent help
         if delay > 0:
             limit_hit("telegram_person")
@@ -527,8 +532,9 @@ def _answer_of(chat_id: int, part: Part) -> dict[str, Any]:
     """A sendMessage as the body of the webhook's answer (what PTB would have posted)."""
     reply: dict[str, Any] = {"method": "sendMessage", "chat_id": chat_id, "text": part.html,
                              "parse_mode": ParseMode.HTML.value, "link_preview_options": {"is_disabled": True}}
-    if part.markup is not None:
-        reply["reply_markup"] = part.markup.to_dict()
+    markup = part.markup_json()
+    if markup is not None:
+        reply["reply_markup"] = markup
     return reply
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
@@ -25,6 +26,13 @@ class Part:
 
     html: str
     markup: InlineKeyboardMarkup | None = None
+    buttons: tuple[Button, ...] = ()
+
+    def markup_json(self) -> dict[str, Any] | None:
+        """The keyboard as the Bot API's JSON, for a reply in the webhook's answer: built once per keyboard
+        (PTB's to_dict walks every button's attributes, about 0.1 ms for a ten-button question). Shared:
+        the caller serialises it and never changes it."""
+        return _keyboard_json(self.buttons) if self.buttons else None
 
 
 def to_html(text: str) -> str:
@@ -82,6 +90,11 @@ def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons])
 
 
+@lru_cache(maxsize=1024)
+def _keyboard_json(buttons: tuple[Button, ...]) -> dict[str, Any]:
+    return _keyboard(buttons).to_dict()
+
+
 def _groups(replies: Sequence[Outbound]) -> list[list[Outbound]]:
     """Consecutive plain replies share one message; a keyboard ends one; urgent numbers stand alone."""
     groups: list[list[Outbound]] = []
@@ -109,7 +122,7 @@ def compose(replies: Sequence[Outbound]) -> list[Part]:
     parts: list[Part] = []
     for group in _groups(replies):
         texts = split_text("\n\n".join(r.text for r in group))
-        markup = keyboard(group[-1].buttons)
+        buttons = tuple(group[-1].buttons)
         parts += [Part(to_html(text)) for text in texts[:-1]]
-        parts.append(Part(to_html(texts[-1]), markup))
+        parts.append(Part(to_html(texts[-1]), keyboard(buttons), buttons))
     return parts
