@@ -307,7 +307,8 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
         env |= {"BAKEN_DATA_DIR": str(tmp / "data"), "BAKEN_PORT": str(port), "BAKEN_DATABASE_URL": url,
                 "BAKEN_SECRET_KEY": SECRET, "BAKEN_TELEGRAM_TOKEN": TOKEN,
                 "BAKEN_TELEGRAM_API_URL": f"http://127.0.0.1:{api_port}",
-                "BAKEN_TELEGRAM_WEBHOOK_URL": "https://soak.invalid/telegram/webhook", "BAKEN_LOG_LEVEL": "ERROR"}
+                "BAKEN_TELEGRAM_WEBHOOK_URL": "https://soak.invalid/telegram/webhook", "BAKEN_LOG_LEVEL": "ERROR",
+                "BAKEN_TELEGRAM_SEND_LIMIT": "0"}  # crashes and exactly-once, not Telegram's limit
         if webhook_reply is not None:
             env["BAKEN_TELEGRAM_WEBHOOK_REPLY"] = "1" if webhook_reply else "0"
         secret = webhook_secret(settings)

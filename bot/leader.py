@@ -9,6 +9,11 @@ When that process dies, PostgreSQL ends its session and frees the lock; another 
 its connection stops its pumps at once: it can no longer know it is the only one.
 
 On SQLite there is one process: it is always the sender.
+
+The same connection counts the live processes every second (each holds one such connection, sender or not):
+`on_members` hears the count, and each process then sends at most its share of the bot-wide limit
+(bot/channels/telegram/budget.py). The processes must share one database role (they see each other's
+connections in pg_stat_activity); when the count cannot be read, the last one stands.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ class Leadership:
     """Runs `work()` (an async context: start on enter, stop on exit) while this process holds the lock."""
 
     def __init__(self, url: str, work: Callable[[], AbstractAsyncContextManager[Any]], *, key: int = SENDER_LOCK,
-                 retry: float = 1.0, check: float = 1.0) -> None:
+                 retry: float = 1.0, check: float = 1.0, on_members: Callable[[int], None] | None = None) -> None:
         self.url, self.work, self.key = url, work, key
         self.retry, self.check = retry, check
+        self.on_members = on_members
+        self.members = 1  # live processes, as last counted
         self.leading = asyncio.Event()
         self.terms = 0  # how many times this process became the sender
 
@@ -62,7 +69,7 @@ class Leadership:
                     try:
                         while True:  # the lock lives as long as this session: watch the session
                             await asyncio.sleep(self.check)
-                            await conn.fetchval("SELECT 1", timeout=max(self.check, 2.0))
+                            await self._count(conn, within=max(self.check, 2.0))
                     finally:
                         self.leading.clear()
             except asyncio.CancelledError:
@@ -79,9 +86,19 @@ class Leadership:
     async def _acquire(self, conn: Any) -> None:
         """Returns once this session holds the lock: asks again every `retry` seconds."""
         for _ in iter(int, 1):  # for ever: someone else holds it
+            await self._count(conn, within=10)
             if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key, timeout=10):
                 return
             await asyncio.sleep(self.retry)
+
+    async def _count(self, conn: Any, *, within: float) -> None:
+        """How many processes are alive: one such connection each, in this database."""
+        found = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1",
+            f"{APPLICATION_NAME}-%", timeout=within)
+        self.members = max(1, int(found or 0))
+        if self.on_members is not None:
+            self.on_members(self.members)
 
 
 @contextlib.asynccontextmanager

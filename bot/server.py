@@ -14,8 +14,9 @@ from aiohttp.web_runner import GracefulExit
 from bot import metrics
 from bot.app import Services, build_services
 from bot.backup_keys import BackupKeys
+from bot.channels.telegram.budget import BudgetedRateLimiter
 from bot.channels.telegram.channel import CHANNEL as TELEGRAM_CHANNEL
-from bot.channels.telegram.channel import TelegramChannel, TelegramTuning
+from bot.channels.telegram.channel import TelegramChannel, TelegramTuning, default_rate_limiter
 from bot.channels.telegram.webhook import PREFIX, TELEGRAM, webhook_app, webhook_secret
 from bot.channels.webchat import WEBCHAT, WebChat, WebchatLimits, add_webchat
 from bot.dashboard import PREFIX as DASHBOARD
@@ -128,6 +129,11 @@ def make_app(
         tuning = telegram or TelegramTuning(urgent_grace=settings.urgent_grace_seconds)
         tuning.http = settings.telegram_http
         tuning.webhook_reply = settings.telegram_webhook_reply
+        if isinstance(tuning.rate_limiter, BudgetedRateLimiter):
+            if settings.telegram_send_limit:
+                tuning.rate_limiter.budget.limit = settings.telegram_send_limit
+            else:
+                tuning.rate_limiter = default_rate_limiter(budget=False)
         if tuning.numbers_sent_path is None:
             tuning.numbers_sent_path = settings.data_dir / "numbers-sent"
         channel = TelegramChannel(
@@ -157,7 +163,9 @@ def make_app(
                     await stack.enter_async_context(pumping(notices))
                 yield
 
-        app[SENDER] = Leadership(settings.db_url, sender)
+        budget = channel.budget
+        app[SENDER] = Leadership(settings.db_url, sender,
+                                 on_members=budget.set_processes if budget is not None else None)
         async with leading(app[SENDER]):
             try:
                 yield

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     telegram_http: Literal["aiohttp", "httpx"] = "aiohttp"
     #: a one-message reply rides in the webhook's answer (saves a request; see README for what it gives up)
     telegram_webhook_reply: bool = True
+    #: Telegram's bot-wide limit (messages a second), shared by every process (budget.py); 0 turns it off, only
+    #: for load tests against a fake Bot API
+    telegram_send_limit: int = Field(default=30, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -37,6 +37,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram.aiohttp_request import AiohttpRequest
+from bot.channels.telegram.budget import BudgetedRateLimiter, SendBudget
 from bot.channels.telegram.commands import register_commands
 from bot.channels.telegram.erase import Cleared, clear_chat
 from bot.channels.telegram.flood import FloodGate
@@ -65,9 +66,11 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
 
 
-def default_rate_limiter() -> BaseRateLimiter[Any]:
-    """Telegram's limits for the whole bot (30 messages/s, 20/min per group); waits out a 429 and retries."""
-    return AIORateLimiter(max_retries=3)
+def default_rate_limiter(*, budget: bool = True) -> BaseRateLimiter[Any]:
+    """Telegram's limits for the whole bot (30 messages/s across the cluster: this process's share of them, see
+    budget.py; 20/min per group); waits out a 429 and retries. Without the budget (load tests against a fake
+    Bot API only) the 429s are still waited out."""
+    return BudgetedRateLimiter(max_retries=3) if budget else AIORateLimiter(overall_max_rate=0, max_retries=3)
 
 
 @dataclass
@@ -484,12 +487,17 @@ class TelegramChannel:
         if not delivery.forgotten:
             await self.dispatcher.delivered(delivery.outbox_ids, delivery.session_id, sent)
 
+    @property
+    def budget(self) -> SendBudget | None:
+        """This process's share of the bot-wide send limit; None when no limiter runs (tests, benchmarks)."""
+        limiter = self.tuning.rate_limiter
+        return limiter.budget if isinstance(limiter, BudgetedRateLimiter) else None
+
     async def _take_send_budget(self) -> None:
-        """Wait for one send of the rate limiter's bot-wide budget (at once when it has room): Telegram counts
-        a reply in the webhook's answer like any message, but reports no error when it refuses one."""
-        bucket = getattr(self.tuning.rate_limiter, "_base_limiter", None)  # AIORateLimiter's 30/s bucket
-        if bucket is not None:  # None: no limiter, or one without a bot-wide budget
-            await bucket.acquire()
+        """Wait for one send of the bot-wide budget (at once when it has room): Telegram counts a reply in the
+        webhook's answer like any message, but reports no error when it refuses one."""
+        if self.budget is not None:
+            await self.budget.take()
 
     async def send_relayed(self, session_id: str, address: str | None, replies: list[Outbound]) -> list[int]:
         """The relay's way out on Telegram: the counsellor's messages to the chat the person came from.
