@@ -171,24 +171,29 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=TrainingSettings().epochs)
     ap.add_argument("--lang", action="append", choices=LANGS, help="only these languages (default: all)")
     ap.add_argument("--save", type=Path, help="write the scored hits here (JSON) for --load")
-    ap.add_argument("--load", type=Path, help="report from scores saved earlier, without training")
+    ap.add_argument("--load", type=Path, action="append",
+                    help="report from scores saved earlier, without training (again to add another run's parts)")
     ap.add_argument("--show-lost", type=float, metavar="CUT", help="list the urgent hits a veto at CUT loses")
     ap.add_argument("--part", action="append", help="with --scheme parts: hold out these parts only "
                     f"(default: {', '.join(NEW_AUTHORS)})")
     args = ap.parse_args()
     langs = args.lang or list(LANGS)
+    scored: list[Scored] = []
+    lines: dict[str, tuple[int, int]] = {}
     if args.load:
-        doc = json.loads(args.load.read_text(encoding="utf-8"))
-        scored = [Scored(**row) for row in doc["scored"] if row["lang"] in langs]
-        lines = {lg: tuple(v) for lg, v in doc["lines"].items()}
-        print(f"{doc.get('scheme', 'line')} scheme, {doc['folds']} folds, {doc['epochs']} epochs (from {args.load})")
+        for path in args.load:  # runs over different parts add up: their held-out lines do not overlap
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            scored += [Scored(**row) for row in doc["scored"] if row["lang"] in langs]
+            for lg, (urgent, harmless) in doc["lines"].items():
+                before = lines.get(lg, (0, 0))
+                lines[lg] = (before[0] + urgent, before[1] + harmless)
+            print(f"{doc.get('scheme', 'line')} scheme, {doc['folds']} folds, {doc['epochs']} epochs (from {path})")
     else:
         settings = TrainingSettings(epochs=args.epochs)
         parts = tuple(args.part or NEW_AUTHORS)
         what = (f"{args.folds}-fold CV by line" if args.scheme == "line"
                 else "parts " + ", ".join(parts) + " held out")
         print(f"{what}, over the training parts, {settings.epochs} epochs", flush=True)
-        scored, lines = [], {}
         for lg in langs:
             got, urgent, harmless = cross_validate(lg, args.folds, settings, args.scheme, parts)
             scored += got
