@@ -104,6 +104,7 @@ class Store:
         ran = self._at_once(fn) if self.at_once and self._sync is not None and not self._queued else None
         if ran is not None:
             result, events = ran
+            await asyncio.sleep(0)  # a caller running many units in a row (a purge) still lets others in
         elif self._sync is not None and self._executor is not None:
             loop = asyncio.get_running_loop()
             done: asyncio.Future[tuple[T, list[Any]]] = loop.create_future()

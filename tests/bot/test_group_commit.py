@@ -105,3 +105,23 @@ async def test_another_process_holding_the_lock_never_blocks_the_event_loop(serv
         other.close()
     await asyncio.wait_for(unit, 30)
     assert await store.run(_answers) == ["waited"]
+
+
+async def test_units_run_at_once_in_a_row_let_the_event_loop_turn(services: Services) -> None:
+    """A caller running many units one after the other (a retention purge) never holds the event loop for
+    all of them: a message arriving meanwhile is answered between two units."""
+    store = services.store
+    turned: list[int] = []
+    done = 0
+
+    async def other() -> None:
+        for _ in range(5):
+            turned.append(done)
+            await asyncio.sleep(0)
+
+    beside = asyncio.create_task(other())
+    for n in range(50):
+        await store.run(lambda s, n=n: s.add(SurveyAnswer(question="q", answer=f"a{n}")))
+        done += 1
+    await beside
+    assert turned and turned[0] < 50, "the other task ran only once every unit was done"
