@@ -32,23 +32,31 @@ from flows.screen.screen import LANGS
 #: Self-harm, attack, home and travel hits are never vetoed: there the model was confidently wrong on urgent
 #: lines (an airport "operation ready" at P(urgent) 0.004). The one line lost with the author held out is an
 #: attack plan the rules named violence (a church "most full on Sunday", "revenge for Gaza", P(urgent) 0.002).
-#: That one line decided it: the veto is NOT shipped (0.0 below, no category). A veto that can silence an
-#: attack plan to spare about three points of false alarms, still far from the 5 % target, breaks "danger
-#: first"; the study and the mechanism stay, so a reviewed, larger corpus can settle it later.
+#: That one line decided it then: the veto was NOT shipped. A veto that can silence an attack plan to spare
+#: about three points of false alarms breaks "danger first"; the study and the mechanism stayed, so a larger
+#: corpus could settle it later (below).
 #: The thresholds were chosen again in the seventh round (`python -m bench.screen_thresholds`): each part written
 #: blind by another hand held out whole, the model trained on the rest. From the shipped value, each step of 0.05
 #: down was taken while it bought at least 1.5 urgent catches per false alarm it added (a miss can cost a life,
 #: a false alarm a line and a tap): nl 0.50 -> 0.45 (+7 caught, +0 false alarms of 910/1,066), fr 0.75 -> 0.60
 #: (+30, +13), en 0.50 -> 0.45 (+9, +5); de stays at 0.45 (the next step: +8 for +10).
+#: The eighth round (session 7) ran the same study again with three times the blind training data: each of
+#: the seven parts written blind by another hand (held14, held15, train16, train17, train18, train20, train21)
+#: held out whole in turn, the model trained on every other training line (`python -m bench.screen_cv --scheme
+#: parts`, docs/danger-screen.md, eighth round): 5,200 urgent lines and 209 false alarms of the rules. The
+#: church plan lost in the fifth round now scores above 0.03. A veto of violence, weapons and home hits under
+#: P(urgent) 0.01 lost none of the 5,200 urgent lines and silenced 42 of the 209 false alarms (20 %); weapons and
+#: home lose none even at twice the cut, violence one at 0.02. Self-harm, attack and travel hits are still never
+#: vetoed: at 0.01 an attack plan was lost (P(urgent) 0.005), and self-harm lost one at every cut tried.
 THRESHOLDS: dict[str, tuple[float, float]] = {
-    "nl": (0.45, 0.0),
-    "fr": (0.60, 0.0),
-    "de": (0.45, 0.0),
-    "en": (0.45, 0.0),
+    "nl": (0.45, 0.01),
+    "fr": (0.60, 0.01),
+    "de": (0.45, 0.01),
+    "en": (0.45, 0.01),
 }
 #: the only categories whose rules hits the model may silence (a false alarm costs a line and a tap, a
 #: miss can cost a life: where the cross-validation lost urgent lines, the rules keep the last word)
-VETO_CATEGORIES: tuple[str, ...] = ()  # the study's candidate was ("violence", "weapons") at 0.01
+VETO_CATEGORIES: tuple[str, ...] = ("violence", "weapons", "home")
 
 
 def training_items(lang: str) -> list[tuple[str, str]]:

@@ -53,10 +53,11 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model is not None, "run `make screen-model`"
     assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
-    # a cross-validated veto on violence and weapons hits was studied (bench/screen_cv.py, docs/danger-screen.md,
-    # fifth round) and not shipped: with each blind author's part held out it silenced an attack plan
-    assert model.veto == 0.0, "the model never silences the rules: a miss can cost a life"
-    assert not model.veto_categories
+    # the veto was chosen by cross-validation with each blind author's part held out (bench/screen_cv.py,
+    # docs/danger-screen.md, eighth round): it lost no urgent line there. It never touches self-harm, attack
+    # or travel hits, where the model was confidently wrong on urgent lines, and it stays a narrow cut.
+    assert 0.0 <= model.veto <= 0.01, "the model silences the rules only when all but certain"
+    assert set(model.veto_categories) <= {"violence", "weapons", "home"}
 
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
