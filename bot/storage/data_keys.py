@@ -50,16 +50,18 @@ def _cache(s: Session) -> dict[str, DataKey]:
     return cast(dict[str, DataKey], s.info.setdefault(_CACHE, {}))
 
 
+_MASTER = select(col(KeyFingerprint.version), col(KeyFingerprint.fingerprint)).where(col(KeyFingerprint.id) == 1)
+_MASTER_SHARED = _MASTER.with_for_update(read=True)
+
+
 def current_master(s: Session) -> tuple[int, str]:
     """The master key version new keys are wrapped with, and its fingerprint.
 
     PostgreSQL: read FOR SHARE, so a rotation (which updates this row first) and a new key wait for each
     other: a key is either wrapped before the rotation and re-wrapped by it, or wrapped with the new master.
     """
-    stmt = select(col(KeyFingerprint.version), col(KeyFingerprint.fingerprint)).where(col(KeyFingerprint.id) == 1)
-    if s.bind is not None and s.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)
-    row = s.execute(stmt).first()
+    conn = s.connection()  # Core, built once: a new conversation's first message asks this (see LazySession)
+    row = conn.execute(_MASTER_SHARED if conn.dialect.name == "postgresql" else _MASTER).first()
     if row is None:
         raise KeyProblem("the database has no key fingerprint: start the server once with its key")
     return int(row[0]), str(row[1])

@@ -193,14 +193,7 @@ class Store:
         # the connection's own transaction (BEGIN IMMEDIATE, then COMMIT, or ROLLBACK if the unit raises); the
         # unit gets an ORM session only if it asks for more than the connection (see LazySession)
         with conn.begin():
-            unit = LazySession(conn)
-            try:
-                result = fn(cast(Session, unit))
-                unit.flush_and_close()
-            except BaseException:
-                unit.close()
-                raise
-            return result, collected(cast(Session, unit))
+            return _in_lazy_session(conn, fn)
 
     def _drain(self) -> None:
         """In the writer thread: run what is queued, a transaction per batch, until the queue is empty."""
@@ -238,12 +231,8 @@ class Store:
         with self._conn.begin():
             for fn in units:
                 try:
-                    with Session(self._conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-                                 ) as session:
-                        with session.begin():
-                            result = fn(session)
-                            events = collected(session)
-                        outcomes.append(((result, events), None))
+                    with self._conn.begin_nested():  # its own savepoint
+                        outcomes.append((_in_lazy_session(self._conn, fn), None))
                 except Exception as exc:  # rolled back to its savepoint, its events dropped: the others stand
                     outcomes.append((None, exc))
         return outcomes
@@ -358,6 +347,18 @@ class Store:
             self._sync.dispose()
 
 
+def _in_lazy_session(conn: Connection, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
+    """Run a unit inside the connection's transaction (or savepoint) the caller holds."""
+    unit = LazySession(conn)
+    try:
+        result = fn(cast(Session, unit))
+        unit.flush_and_close()
+    except BaseException:
+        unit.close()
+        raise
+    return result, collected(cast(Session, unit))
+
+
 class LazySession:
     """What a unit of work gets on SQLite in place of an ORM Session, inside the connection's transaction.
 
@@ -383,8 +384,8 @@ class LazySession:
     def _real(self) -> Session:
         if self._session is None:
             # joined to the connection's transaction: its commit() is not the unit's (the connection commits
-            # when the unit is done), its rollback() is
-            session = Session(self.bind, expire_on_commit=False, join_transaction_mode="rollback_only")
+            # when the unit is done); its rollback() is, or only its savepoint's inside a batch (conditional)
+            session = Session(self.bind, expire_on_commit=False, join_transaction_mode="conditional_savepoint")
             session.info.update(self._info)
             self._info = session.info  # one dict: what either side announced is found by `collected`
             self._session = session
@@ -394,9 +395,11 @@ class LazySession:
         return getattr(self._real(), name)
 
     def flush_and_close(self) -> None:
-        """The unit is done: what it added is written before the connection commits."""
+        """The unit is done: what it added is written before the connection commits. The session's commit
+        commits nothing of the connection's: it flushes, and inside a batch releases the session's own savepoint
+        (closing without it would roll that savepoint back)."""
         if self._session is not None:
-            self._session.flush()
+            self._session.commit()
             self._session.close()
 
     def close(self) -> None:
