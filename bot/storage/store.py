@@ -169,24 +169,17 @@ class Store:
     def _passive_checkpoint(self) -> None:
         """In the writer thread: copy what the WAL holds into the database, without waiting for anyone."""
         with self._running:
-            if self._conn is None or self._conn.closed or self._conn.invalidated:
-                self._conn = self._sync.connect() if self._sync is not None else None
-            if self._conn is None:
-                return
-            raw = self._conn.connection.dbapi_connection
-            assert raw is not None
-            cursor = raw.cursor()
-            try:
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                cursor.fetchall()
-            finally:
-                cursor.close()
+            self._checkpoint_wal("PASSIVE")
 
-    def _run_sync(self, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
+    def _writer(self) -> Connection:
+        """The writer thread's connection, opened again if it was closed or invalidated."""
         assert self._sync is not None
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self._sync.connect()
-        return self._run_on(self._conn, fn)
+        return self._conn
+
+    def _run_sync(self, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
+        return self._run_on(self._writer(), fn)
 
     @staticmethod
     def _run_on(conn: Connection, fn: Callable[[Session], T]) -> tuple[T, list[Any]]:
@@ -224,15 +217,13 @@ class Store:
             loop.call_soon_threadsafe(_settle, done, result, error)
 
     def _run_batch(self, units: list[Callable[[Session], Any]]) -> list[tuple[Any, BaseException | None]]:
-        assert self._sync is not None
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self._sync.connect()
+        conn = self._writer()
         outcomes: list[tuple[Any, BaseException | None]] = []
-        with self._conn.begin():
+        with conn.begin():
             for fn in units:
                 try:
-                    with self._conn.begin_nested():  # its own savepoint
-                        outcomes.append((_in_lazy_session(self._conn, fn), None))
+                    with conn.begin_nested():  # its own savepoint
+                        outcomes.append((_in_lazy_session(conn, fn), None))
                 except Exception as exc:  # rolled back to its savepoint, its events dropped: the others stand
                     outcomes.append((None, exc))
         return outcomes
@@ -306,26 +297,25 @@ class Store:
             await self._retry
 
     def _checkpoint(self) -> None:
+        # a reader elsewhere can hold the WAL: wait a second at most, never the writer's 30 (the erased rows in a
+        # WAL left behind are sealed under destroyed keys all the same)
         with self._running:
-            self._truncate_wal()
+            self._checkpoint_wal("TRUNCATE", busy_ms=1000)
 
-    def _truncate_wal(self) -> None:
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self._sync.connect() if self._sync is not None else None
-        if self._conn is None:
-            return
-        # on the driver's connection, outside SQLAlchemy's transaction (a checkpoint cannot run inside one)
-        raw = self._conn.connection.dbapi_connection
+    def _checkpoint_wal(self, mode: str, busy_ms: int | None = None) -> None:
+        """In the writer thread, on the driver's connection, outside SQLAlchemy's transaction (a checkpoint
+        cannot run inside one); `busy_ms` replaces the writer's 30 s busy timeout while it runs."""
+        raw = self._writer().connection.dbapi_connection
         assert raw is not None
         cursor = raw.cursor()
         try:
-            # a reader elsewhere can hold the WAL: wait a second at most, never the writer's 30 (the erased rows
-            # in a WAL left behind are sealed under destroyed keys all the same)
-            cursor.execute("PRAGMA busy_timeout=1000")
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if busy_ms is not None:
+                cursor.execute(f"PRAGMA busy_timeout={busy_ms:d}")
+            cursor.execute(f"PRAGMA wal_checkpoint({mode})")
             cursor.fetchall()
         finally:
-            cursor.execute("PRAGMA busy_timeout=30000")
+            if busy_ms is not None:
+                cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
     def _close_connection(self) -> None:

@@ -496,8 +496,9 @@ class TelegramChannel:
     async def _take_send_budget(self) -> None:
         """Wait for one send of the bot-wide budget (at once when it has room): Telegram counts a reply in the
         webhook's answer like any message, but reports no error when it refuses one."""
-        if self.budget is not None:
-            await self.budget.take()
+        budget = self.budget
+        if budget is not None:
+            await budget.take()
 
     async def send_relayed(self, session_id: str, address: str | None, replies: list[Outbound]) -> list[int]:
         """The relay's way out on Telegram: the counsellor's messages to the chat the person came from.

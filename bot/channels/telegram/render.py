@@ -25,8 +25,12 @@ class Part:
     """One Telegram message: HTML text and, on the last part of an Outbound, its keyboard."""
 
     html: str
-    markup: InlineKeyboardMarkup | None = None
     buttons: tuple[Button, ...] = ()
+
+    @property
+    def markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as PTB sends it (built once per keyboard)."""
+        return keyboard(self.buttons)
 
     def markup_json(self) -> dict[str, Any] | None:
         """The keyboard as the Bot API's JSON, for a reply in the webhook's answer: built once per keyboard
@@ -124,5 +128,5 @@ def compose(replies: Sequence[Outbound]) -> list[Part]:
         texts = split_text("\n\n".join(r.text for r in group))
         buttons = tuple(group[-1].buttons)
         parts += [Part(to_html(text)) for text in texts[:-1]]
-        parts.append(Part(to_html(texts[-1]), keyboard(buttons), buttons))
+        parts.append(Part(to_html(texts[-1]), buttons))
     return parts
