@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
@@ -95,7 +96,7 @@ async def test_a_scrape_after_a_conversation_moves_the_counters_and_holds_no_per
     # nothing of the person, the ticket or the counsellor in the scrape
     for canary in (CANARY_STORY, "Quillfeather", "zebra-canary", "3090", "Overijse", "+32470123456",
                    "quill_feather", sid, sid[:8], tab.token, "anna", "Anna"):
-        assert canary not in body, f"{canary!r} appears in /metrics"
+        assert not _appears(canary, body), f"{canary!r} appears in /metrics"
     for (name, labels), _ in after.items():
         if not name.startswith("baken_"):
             continue
@@ -157,3 +158,11 @@ async def test_a_scrape_is_plain_prometheus_text_never_cached(webchat_api: ChatS
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain") and r.headers["Cache-Control"] == "no-store"
         assert "# TYPE baken_step_seconds histogram" in await r.text()
+
+
+def _appears(canary: str, body: str) -> bool:
+    """A number canary (the postcode) counts only as a number of its own, not as digits inside a sample's
+    value: `*_created` timestamps such as 1.7957596832330909e+09 hold every four-digit run sooner or later."""
+    if canary.isdigit():
+        return re.search(rf"(?<![\d.]){canary}(?!\d)", body) is not None
+    return canary in body
