@@ -61,17 +61,17 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
 
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
-    """Every other part trains the model; `held16`, `held19` and `held21` (written blind by other hands) stay
+    """Every other part trains the model; `held16`, `held19`, `held21` and `held22` (written blind by other hands) stay
     out, so they keep measuring a model that never saw them, and `untouched` is exactly them. Tuning parts never count
     in the held-out figures."""
     from flows.screen.evaluation import in_split
 
-    assert TRAIN_SPLITS == set(SPLITS) - {"held16", "held19", "held21"}
-    assert {"tune3", "train16", "train18", "train21"} <= TRAIN_SPLITS
+    assert TRAIN_SPLITS == set(SPLITS) - {"held16", "held19", "held21", "held22"}
+    assert {"tune3", "train16", "train18", "train21", "train22"} <= TRAIN_SPLITS
     assert not any(in_split(ex, "heldout") for ex in examples("en") if ex.split.startswith(("tune", "train")))
     trained = {t for _, t in training_items("en")}
     untouched = [ex for ex in examples("en") if in_split(ex, "untouched")]
-    assert {ex.split for ex in untouched} == {"held16", "held19", "held21"}
+    assert {ex.split for ex in untouched} == {"held16", "held19", "held21", "held22"}
     assert all(ex.text not in trained for ex in untouched)
 
 
@@ -122,10 +122,10 @@ def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) ->
     picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5,
                   veto_categories=("self_harm", "violence"))
     vetoing = Screen(screen.rules, screen.languages, {"en": picky})
-    # a school book read before a test on Friday: "friday" makes the school filter yield, so the lexicons fire
-    idiom = "my daughter is reading romeo and juliet where they both kill themselves, she has a test friday"
-    assert screen.check(idiom, "en") is not None, "the lexicons fire on it"
-    assert vetoing.check(idiom, "en") is None
+    # a film's plot: no filter knows it, so the lexicons fire
+    film = "in the film she watched the main character wants to kill herself"
+    assert screen.check(film, "en") is not None, "the lexicons fire on it"
+    assert vetoing.check(film, "en") is None
     knife = vetoing.check("I found a knife in his school bag and he says he is going to stab a classmate tomorrow.",
                           "en")
     assert knife is not None and knife.category == "violence"
@@ -137,7 +137,10 @@ def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_can
                        veto_categories=("violence", "weapons"))
     vetoing = Screen(screen.rules, screen.languages, {"en": everything})
     # a veto of 1.0 silences every violence or weapons hit the model reads, and nothing else
-    assert vetoing.check("my son said he will stab his teacher with a knife after school", "en") is None
+    assert vetoing.check("my son said he will stab his teacher with a knife", "en") is None
+    # … but never one with a time on it: the most urgent threats are the ones with a day or an hour
+    soon = vetoing.check("my son said he will stab his teacher with a knife after school", "en")
+    assert soon is not None and soon.category == "violence" and soon.imminent
     self_harm = vetoing.check("my daughter says she wants to kill herself tonight", "en")
     assert self_harm is not None and self_harm.category == "self_harm"
     # too few words the model knows: it scores 0.0, which is no evidence of harmlessness
