@@ -48,11 +48,17 @@ from flows.screen.screen import LANGS
 #: P(urgent) 0.01 lost none of the 5,200 urgent lines and silenced 42 of the 209 false alarms (20 %); weapons and
 #: home lose none even at twice the cut, violence one at 0.02. Self-harm, attack and travel hits are still never
 #: vetoed: at 0.01 an attack plan was lost (P(urgent) 0.005), and self-harm lost one at every cut tried.
+#: The ninth round (session 8) ran the threshold study again (the seventh round's rule, each step of 0.05 down
+#: taken while it buys at least 1.5 urgent catches per false alarm it adds) on all eight parts written blind by
+#: other hands (held14, held15, train16, train17, train18, train20, train21, train22), each held out whole, the
+#: model trained on every other training line: fr 0.60 -> 0.55 (+15 caught, +10 false alarms of 2,109) -> 0.50
+#: (+12, +3) -> 0.45 (+9, +6), the next step +3 for +5; en 0.45 -> 0.40 (+6, +4 of 1,710), the next +5 for +10;
+#: nl and de stay (their next step: +7 for +10, +7 for +5).
 THRESHOLDS: dict[str, tuple[float, float]] = {
     "nl": (0.45, 0.01),
-    "fr": (0.60, 0.01),
+    "fr": (0.45, 0.01),
     "de": (0.45, 0.01),
-    "en": (0.45, 0.01),
+    "en": (0.40, 0.01),
 }
 #: the only categories whose rules hits the model may silence (a false alarm costs a line and a tap, a
 #: miss can cost a life: where the cross-validation lost urgent lines, the rules keep the last word)
