@@ -125,3 +125,40 @@ async def test_units_run_at_once_in_a_row_let_the_event_loop_turn(services: Serv
         done += 1
     await beside
     assert turned and turned[0] < 50, "the other task ran only once every unit was done"
+
+
+async def test_a_wal_checkpoint_never_holds_up_a_message(services: Services,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic checkpoint (20-40 ms of disk work under load) runs on a thread and connection of its own:
+    while it runs, units of work are still stored and answered at once instead of queueing behind it."""
+    import threading
+
+    from bot.storage import store as store_module
+
+    store = services.store
+    if store._sync is None:
+        pytest.skip("SQLite only: PostgreSQL checkpoints on its own")
+    inside, release = threading.Event(), threading.Event()
+    real = store_module._checkpoint_wal
+
+    def slow_checkpoint(conn: object, mode: str, busy_ms: int | None = None) -> None:
+        if mode == "PASSIVE":
+            inside.set()
+            release.wait(10)  # a checkpoint that takes long (a slow disk)
+        real(conn, mode, busy_ms)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store_module, "_checkpoint_wal", slow_checkpoint)
+    store._unchecked = store_module.CHECKPOINT_EVERY - 1
+    try:
+        await store.run(lambda s: s.add(SurveyAnswer(question="q", answer="due")))  # this commit makes it due
+        assert await asyncio.to_thread(inside.wait, 5), "the checkpoint did not start"
+        for n in range(3):  # stored while the checkpoint is still running
+            await asyncio.wait_for(store.run(lambda s, n=n: s.add(SurveyAnswer(question="q", answer=f"m{n}"))), 2)
+        assert await store.run(_answers) == ["due", "m0", "m1", "m2"]
+    finally:
+        release.set()
+    for _ in range(100):  # the checkpoint ends, and the next one can be submitted
+        if not store._checkpointing:
+            break
+        await asyncio.sleep(0.02)
+    assert not store._checkpointing
