@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import heapq
 import json
 import math
 import random
@@ -22,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
 
 from flows.screen.analysis import Analyser, analyser
@@ -46,7 +48,11 @@ def word_ngrams(word: str) -> set[str]:
 
 def word_features(words: Sequence[str], an: Analyser) -> set[str]:
     """The stem and stem-pair features of a message's words."""
-    stems = [an.stem(w) for w in words]
+    return stem_features([an.stem(w) for w in words])
+
+
+def stem_features(stems: Sequence[str]) -> set[str]:
+    """The same, from the words' stems."""
     out: set[str] = {f"w {s}" for s in stems}
     out.update(f"b {a} {b}" for a, b in pairwise(stems))
     return out
@@ -76,6 +82,11 @@ class Verdict:
     evidence: tuple[str, ...]
 
 
+_COLUMNS = tuple(itemgetter(c) for c in range(len(CLASSES)))
+#: the verdict on a message the model does not read (too few known words): no evidence either way
+_UNREAD = Verdict(0.0, CLASSES[1], ())
+
+
 class Model:
     """Weights of one language; `score` is pure and cheap."""
 
@@ -94,6 +105,8 @@ class Model:
         self.digest = digest
         self.analyser = analyser(lang)
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
+        #: the last message scored, so that a model hit's evidence does not score it again
+        self._last: tuple[str, Verdict, list[str], list[Sequence[float]]] | None = None
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
@@ -106,18 +119,21 @@ class Model:
 
     def reads(self, text: str) -> bool:
         """Whether the model speaks on this message: enough words whose stem it knows (else it scores 0.0)."""
-        return self._reads(self.analyser.words(text))
+        an = self.analyser
+        return self._reads([an.stem(w) for w in an.words(text)])
 
-    def _reads(self, words: Sequence[str]) -> bool:
-        known = sum(f"w {self.analyser.stem(w)}" in self.weights for w in words)
-        return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(words)
+    def _reads(self, stems: Sequence[str]) -> bool:
+        weights = self.weights
+        known = sum(f"w {s}" in weights for s in stems)
+        return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(stems)
 
     def vetoes(self, text: str, category: str) -> bool:
         """Whether a hit of the rules in `category` is taken for a false alarm: a category the veto covers, a
         message the model reads (a 0.0 for a message it cannot judge is no evidence), P(urgent) under the veto."""
-        if self.veto <= 0.0 or category not in self.veto_categories or not self.reads(text):
+        if self.veto <= 0.0 or category not in self.veto_categories:
             return False
-        return self.score(text).urgent < self.veto
+        verdict = self._verdict(text, explain=False)
+        return verdict is not _UNREAD and verdict.urgent < self.veto
 
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
@@ -128,26 +144,40 @@ class Model:
         return self._verdict(text, explain=True)
 
     def _verdict(self, text: str, explain: bool) -> Verdict:
+        """`_UNREAD` (P(urgent) 0.0) for a message the model does not read; long messages are the p99 of the
+        screen's cost, so the sums take each known feature's row once, in one pass over the classes."""
+        memo = self._last
+        if memo is not None and memo[0] == text:  # the evidence of a message just scored (a model hit)
+            _, verdict, feats, rows = memo
+        else:
+            verdict, feats, rows = self._score(text)
+            self._last = (text, verdict, feats, rows)
+        if not explain or verdict is _UNREAD:
+            return verdict
+        best = CLASSES.index(verdict.category)
+        top = heapq.nsmallest(3, ((row[0] - row[best], f) for f, row in zip(feats, rows, strict=True)))
+        return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
+
+    def _score(self, text: str) -> tuple[Verdict, list[str], list[Sequence[float]]]:
         weights = self.weights
-        words = self.analyser.words(text)
-        if not self._reads(words):
-            return Verdict(0.0, CLASSES[1], ())
-        known = {f for f in word_features(words, self.analyser) if f in weights}
+        an = self.analyser
+        words = an.words(text)
+        stems = [an.stem(w) for w in words]
+        if not self._reads(stems):
+            return _UNREAD, [], []
+        known = {f for f in stem_features(stems) if f in weights}
         for word in words:
             known.update(self._known_ngrams(word))
         feats = list(known)
         if not feats:  # nothing the model knows: the class priors alone are no evidence
-            return Verdict(0.0, CLASSES[1], ())
+            return _UNREAD, [], []
         scale = 1.0 / math.sqrt(len(feats))
-        columns = zip(*(weights[f] for f in feats), strict=True)
-        sums = [b + math.fsum(col) * scale for b, col in zip(self.bias, columns, strict=True)]
+        rows = list(map(weights.__getitem__, feats))
+        # fsum: exact whatever the order of the features (a set's, which differs between processes)
+        sums = [b + math.fsum(map(column, rows)) * scale for b, column in zip(self.bias, _COLUMNS, strict=True)]
         probs = _softmax(sums)
         best = max(range(1, len(probs)), key=probs.__getitem__)
-        top: tuple[str, ...] = ()
-        if explain:
-            ranked = sorted(feats, key=lambda f: (weights[f][0] - weights[f][best], f))
-            top = tuple(ranked[:3])
-        return Verdict(1.0 - probs[0], CLASSES[best], top)
+        return Verdict(1.0 - probs[0], CLASSES[best], ()), feats, rows
 
     def to_json(self) -> dict[str, object]:
         return {"lang": self.lang, "classes": list(CLASSES), "threshold": self.threshold,
