@@ -82,6 +82,7 @@ class Verdict:
     evidence: tuple[str, ...]
 
 
+#: each class's weight in a feature's row
 _COLUMNS = tuple(itemgetter(c) for c in range(len(CLASSES)))
 #: the verdict on a message the model does not read (too few known words): no evidence either way
 _UNREAD = Verdict(0.0, CLASSES[1], ())
@@ -105,8 +106,6 @@ class Model:
         self.digest = digest
         self.analyser = analyser(lang)
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
-        #: the last message scored, so that a model hit's evidence does not score it again
-        self._last: tuple[str, Verdict, list[str], list[Sequence[float]]] | None = None
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
@@ -132,33 +131,27 @@ class Model:
         message the model reads (a 0.0 for a message it cannot judge is no evidence), P(urgent) under the veto."""
         if self.veto <= 0.0 or category not in self.veto_categories:
             return False
-        verdict = self._verdict(text, explain=False)
+        verdict, _, _ = self._score(text)
         return verdict is not _UNREAD and verdict.urgent < self.veto
 
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
-        return self._verdict(text, explain=False)
+        verdict, _, _ = self._score(text)
+        return verdict
 
     def explain(self, text: str) -> Verdict:
         """`score` with the three features that pushed most towards the category, for a hit's evidence."""
-        return self._verdict(text, explain=True)
+        return _explained(*self._score(text))
 
-    def _verdict(self, text: str, explain: bool) -> Verdict:
-        """`_UNREAD` (P(urgent) 0.0) for a message the model does not read; long messages are the p99 of the
-        screen's cost, so the sums take each known feature's row once, in one pass over the classes."""
-        memo = self._last
-        if memo is not None and memo[0] == text:  # the evidence of a message just scored (a model hit)
-            _, verdict, feats, rows = memo
-        else:
-            verdict, feats, rows = self._score(text)
-            self._last = (text, verdict, feats, rows)
-        if not explain or verdict is _UNREAD:
-            return verdict
-        best = CLASSES.index(verdict.category)
-        top = heapq.nsmallest(3, ((row[0] - row[best], f) for f, row in zip(feats, rows, strict=True)))
-        return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
+    def fires(self, text: str) -> Verdict | None:
+        """The explained verdict when P(urgent) reaches the threshold, else None, from one scoring: the
+        screen's cost is at its highest on long messages the model fires on."""
+        verdict, feats, rows = self._score(text)
+        return _explained(verdict, feats, rows) if verdict.urgent >= self.threshold else None
 
     def _score(self, text: str) -> tuple[Verdict, list[str], list[Sequence[float]]]:
+        """The verdict without evidence, and the known features with their rows of weights (for the evidence);
+        `_UNREAD` (P(urgent) 0.0) for a message the model does not read."""
         weights = self.weights
         an = self.analyser
         words = an.words(text)
@@ -196,6 +189,15 @@ class Model:
         return cls(str(doc["lang"]), weights, bias,
                    float(str(doc["threshold"])), float(str(doc.get("veto", 0.0))),
                    str(doc.get("corpus_digest", "")), _strings(doc.get("veto_categories", [])))
+
+
+def _explained(verdict: Verdict, feats: Sequence[str], rows: Sequence[Sequence[float]]) -> Verdict:
+    """The verdict with the three features that pushed most towards its category rather than harmless."""
+    if verdict is _UNREAD:
+        return verdict
+    best = CLASSES.index(verdict.category)
+    top = heapq.nsmallest(3, ((row[0] - row[best], f) for f, row in zip(feats, rows, strict=True)))
+    return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
 
 
 def _strings(value: object) -> list[str]:

@@ -98,10 +98,9 @@ class Screen:
         model = self.models.get(lang)
         if model is None or concepts & self.rules.never_yield:
             return None
-        verdict = model.score(text)
-        if verdict.urgent < model.threshold:
+        verdict = model.fires(text)
+        if verdict is None:
             return None
-        verdict = model.explain(text)
         evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",
                     *(f"model feature: {f.strip()}" for f in verdict.evidence))
         return Hit(verdict.category, self.rules.soon in concepts, lang, evidence, "model")
