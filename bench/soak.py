@@ -5,7 +5,8 @@ A canned Bot API runs in its own process for the whole soak and notes every mess
 talk as Telegram delivers: one update at a time per chat, and an update that was not answered 200 (the server
 died, refused or failed) is delivered again until it is. Half the chats reach a counsellor (consent, then
 relayed messages), the others talk without reaching the queue. While they talk, the server is killed
-`--kills` times (SIGKILL, at a random moment 0.2-2.5 s after it came up) and started again.
+`--kills` times (SIGKILL, 0.2-2.5 s after it came up, at the first moment after that when a delivery is
+on its way, so that every kill can cut an update short) and started again.
 
 Afterwards every chat is compared with its own updates handled once, one after another, on a fresh database
 in this process (the reference). Printed: restarts survived, consented handovers lost, duplicate tickets,
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -131,6 +133,17 @@ class Server:
         self.proc: asyncio.subprocess.Process | None = None
         self.up = asyncio.Event()
         self.port_changes = 0  # the port was taken meanwhile (by another program's connection): not Baken's fault
+        self.in_flight = 0  # deliveries posted and not yet answered
+        self.posting = asyncio.Event()  # set as a delivery is posted
+
+    async def mid_delivery(self, within: float = 1.0) -> None:
+        """Until some delivery is on its way (or `within` seconds passed), then a few milliseconds more: a kill
+        then cuts an update short before it was read, while it is handled, or as it is answered."""
+        if self.in_flight == 0:
+            self.posting.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.posting.wait(), within)
+        await asyncio.sleep(random.uniform(0, 0.01))
 
     async def restart(self, http: aiohttp.ClientSession, tries: int = 5) -> bool:
         """Start again; when the process cannot even start (its port was taken while it was down: on a
@@ -185,20 +198,26 @@ async def deliver(http: aiohttp.ClientSession, server: Server, secret: str, chat
     while True:
         await server.up.wait()
         chat.deliveries += 1
+        server.in_flight += 1
+        server.posting.set()
         try:
             async with http.post(f"http://127.0.0.1:{server.port}/telegram/webhook", json=update,
                                  headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as response:
                 body = await response.read()
-                if response.status == 200:
-                    # Telegram runs a method given as the answer only when it read the whole answer
-                    if body and response.content_type == "application/json":
-                        call = json.loads(body)
-                        if call.get("method") == "sendMessage":
-                            chat.answered.append(str(call["text"]))
-                    return
-                await asyncio.sleep(0.2 if response.status in (429, 503) else 0.5)
+                status = response.status
+                json_answer = response.content_type == "application/json"
         except (TimeoutError, aiohttp.ClientError, OSError):
-            await asyncio.sleep(0.1)
+            status = 0
+        finally:
+            server.in_flight -= 1
+        if status == 200:
+            # Telegram runs a method given as the answer only when it read the whole answer
+            if body and json_answer:
+                call = json.loads(body)
+                if call.get("method") == "sendMessage":
+                    chat.answered.append(str(call["text"]))
+            return
+        await asyncio.sleep(0.1 if status == 0 else 0.2 if status in (429, 503) else 0.5)
 
 
 async def talk(http: aiohttp.ClientSession, server: Server, secret: str, chat: Chat) -> None:
@@ -333,6 +352,7 @@ async def soak(kills: int, concurrent: int, base: str | None, *, quiet: bool = F
                     nonlocal survived, killing
                     for n in range(kills):
                         await asyncio.sleep(random.uniform(0.2, 2.5))
+                        await server.mid_delivery()
                         await server.kill()
                         if not await server.restart(http):
                             tail = server.log.read_text(errors="replace")[-2000:]
