@@ -51,7 +51,7 @@ chat: install ## talk to Baken in this terminal (LANG=nl|fr|de|en)
 test: install ## lint, type-check and run the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(or $(WORKERS),2)
 
 soak: install ## SIGKILL `baken serve` 100 times under load, on SQLite and (BAKEN_TEST_POSTGRES_URL) PostgreSQL
 	$(BIN)/python -m bench.soak --kills $(or $(KILLS),100) --both

@@ -6,6 +6,7 @@ Shared by every browser test; each area's server fixture lives beside its tests 
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
@@ -43,18 +44,21 @@ async def browser() -> AsyncIterator[object]:
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core from the npm registry (tests/e2e/node/package.json), installed on first use; not in git."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("the accessibility check needs npm to install axe-core")
-        result = subprocess.run(
-            [npm, "install", "--prefix", str(NODE_DIR), "--no-package-lock", "--no-audit", "--no-fund"],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
-        if result.returncode != 0 or not AXE.exists():
-            pytest.skip(f"npm could not install axe-core: {result.stderr[-300:]}")
-    return AXE.read_text()
+    """axe-core from the npm registry (tests/e2e/node/package.json), installed on first use; not in git. The
+    test workers (pytest-xdist) take turns: one installs, the others find it there."""
+    with (NODE_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not AXE.exists():
+            npm = shutil.which("npm")
+            if npm is None:
+                pytest.skip("the accessibility check needs npm to install axe-core")
+            result = subprocess.run(
+                [npm, "install", "--prefix", str(NODE_DIR), "--no-package-lock", "--no-audit", "--no-fund"],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+            if result.returncode != 0 or not AXE.exists():
+                pytest.skip(f"npm could not install axe-core: {result.stderr[-300:]}")
+        return AXE.read_text()
 #: mark a browser test with this; it skips, saying why, only when Debian's chromium is not installed
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
