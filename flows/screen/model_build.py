@@ -74,9 +74,9 @@ def training_items(lang: str) -> list[tuple[str, str]]:
 def build(lang: str, settings: TrainingSettings | None = None) -> Model:
     items = training_items(lang)
     threshold, veto = THRESHOLDS[lang]
-    model = train(lang, items, settings or TrainingSettings(), threshold=threshold, veto=veto,
-                  veto_categories=VETO_CATEGORIES)
-    model.digest = corpus_digest(items)
+    settings = settings or TrainingSettings()
+    model = train(lang, items, settings, threshold=threshold, veto=veto, veto_categories=VETO_CATEGORIES)
+    model.digest = corpus_digest(items, settings)
     return model
 
 

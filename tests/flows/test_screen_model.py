@@ -51,7 +51,8 @@ def test_training_and_loading_never_touch_the_network(monkeypatch: pytest.Monkey
 def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> None:
     model = screen_model.load(lang)
     assert model is not None, "run `make screen-model`"
-    assert model.digest == corpus_digest(training_items(lang)), "stale weights: run `make screen-model`"
+    assert model.digest == corpus_digest(training_items(lang)), \
+        "stale weights (corpus or training settings changed): run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
     # the veto was chosen by cross-validation with each blind author's part held out (bench/screen_cv.py,
     # docs/danger-screen.md, eighth round): it lost no urgent line there. It never touches self-harm, attack
