@@ -205,9 +205,11 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
             wall.setdefault((kind, who), []).append((time.perf_counter() - t0) * 1e6)
             cpu.setdefault((kind, who), []).append((time.process_time() - c0) * 1e6)
 
-        profiler = cProfile.Profile() if profile else None
-        # every unit of work, run at once or in the SQLite writer thread (cProfile sees one thread)
-        writer = cProfile.Profile() if profile else None
+        # one profile per kind of update; units of work run at once on the event loop are inside it, those run
+        # in the SQLite writer thread (--writer-thread) get a profile of their own (cProfile sees one thread, and
+        # two profilers enabled on one thread spoil each other)
+        profilers = {"text": cProfile.Profile(), "press": cProfile.Profile()} if profile else {}
+        writer = cProfile.Profile() if profile and writer_thread else None
         services.store.at_once = not writer_thread
         if writer is not None:
             run_on = services.store._run_on
@@ -236,7 +238,8 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
                     state, _ = await services.dispatcher.load_state("telegram", str(user))
                     kind, payload = update_for(user, step, state, last.get(user, ()))
                     played.append((kind, payload))
-                    if profiler is not None and measuring:
+                    profiler = profilers.get(kind) if measuring else None
+                    if profiler is not None:
                         profiler.enable()
                     t0, c0 = time.perf_counter(), time.process_time()
                     answer = await channel.answer_webhook(json.loads(payload))
@@ -281,8 +284,8 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
     print(f"where Baken's time goes (mean per update, all {n}: {mean:.1f} µs):")
     for name, value in [*per.items(), ("parse, PTB, sendMessage over HTTP", mean - sum(per.values()))]:
         print(f"  {name:38} {value:8.1f} µs")
-    if profiler is not None:
-        print("=== the event loop's thread (parse, PTB, HTTP, the flow step's callers) ===")
+    for kind, profiler in profilers.items():
+        print(f"=== {kind} updates, the event loop's thread (parse, PTB, HTTP, the flow step) ===")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     if writer is not None:
