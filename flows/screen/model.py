@@ -242,17 +242,18 @@ def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSetting
     squares: dict[str, list[float]] = {f: [1e-8] * k for f in sorted(kept)}
     bias = [0.0] * k
     bias_squares = [1e-8] * k
+    # each line's input per feature, taken once for all epochs: 1/sqrt(its features), times the feature's gain
+    inputs = [[1.0 / math.sqrt(max(len(feats), 1)) * gain.get(f, 1.0) for f in feats] for feats, _ in rows]
     order = list(range(len(rows)))
     rng = random.Random(settings.seed)
     for _ in range(settings.epochs):
         rng.shuffle(order)
         for index in order:
             feats, label = rows[index]
-            scale = 1.0 / math.sqrt(max(len(feats), 1))
+            xs = inputs[index]
             sums = list(bias)
-            for f in feats:
+            for f, x in zip(feats, xs, strict=True):
                 row = weights[f]
-                x = scale * gain.get(f, 1.0)
                 for c in range(k):
                     sums[c] += row[c] * x
             probs = _softmax(sums)
@@ -260,10 +261,9 @@ def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSetting
             for c in range(k):
                 bias_squares[c] += grads[c] * grads[c]
                 bias[c] -= settings.rate * grads[c] / math.sqrt(bias_squares[c])
-            for f in feats:
+            for f, x in zip(feats, xs, strict=True):
                 row = weights[f]
                 sq = squares[f]
-                x = scale * gain.get(f, 1.0)
                 for c in range(k):
                     g = grads[c] * x + settings.l2 * row[c]
                     sq[c] += g * g
