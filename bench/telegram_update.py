@@ -1,11 +1,15 @@
-"""What one Telegram text update costs end to end, against PTB answering it with a bare echo handler.
+"""What one Telegram update (a text, a button press) costs end to end, against PTB answering it with a bare
+echo handler.
 
 All run in this process through PTB's real HTTP stack to a canned Bot API in another process on loopback,
 with the same update JSON, alternating in the same run: Baken and a bare echo bot on the same HTTP backend
 (`--http`, aiohttp by default, as Baken ships), and a stock echo bot on PTB's default httpx backend. Baken's
 path: parse → flow step → store (dedupe, lock, step, encrypt, outbox, commit) → reply → outbox delivered.
 With `--webhook-reply` Baken answers a one-message step in the webhook response (the bench writes nothing
-back, so it measures Baken's side of it). Targets (issue 16): ≤ 1.5× the echo on the same backend, below the
+back, so it measures Baken's side of it). Every other conversation presses its buttons (as people on
+Telegram mostly do), the rest type their numbers: both kinds are measured across every step of the flow, a few
+hundred of each (until session 10, only the one press after the story was: 30 samples, a noisy median).
+Targets (issue 16): ≤ 1.5× the echo on the same backend, below the
 stock echo outright. Printed, never asserted.
 
 Run: `.venv/bin/python -m bench.telegram_update [--conversations N] [--http aiohttp|httpx] [--webhook-reply]
@@ -108,12 +112,14 @@ def press_update(user_id: int, data: str) -> bytes:
     }).encode()
 
 
-def update_for(user_id: int, step: str, state: str | None, buttons: tuple[Button, ...]) -> tuple[str, bytes]:
-    """How a person takes a step: free text as is; a button by typing its number (a text update), except
-    where typed text is an answer (the story, a postcode) and only a press will do."""
+def update_for(user_id: int, step: str, state: str | None, buttons: tuple[Button, ...],
+               pressing: bool = False) -> tuple[str, bytes]:
+    """How a person takes a step: free text as is; a button pressed (a callback query), or by typing its
+    number (a text update) unless `pressing`; where typed text is an answer (the story, a postcode) only a
+    press will do."""
     if not step.startswith("#"):
         return "text", text_update(user_id, step)
-    if state in TEXT_STATES:
+    if pressing or state in TEXT_STATES:
         return "press", press_update(user_id, step[1:])
     return "text", text_update(user_id, str([b.data for b in buttons].index(step[1:]) + 1))
 
@@ -236,7 +242,7 @@ async def run(conversations: int, warmup: int, profile: bool, http: str, webhook
                 played: list[tuple[str, bytes]] = []
                 for step in SCRIPT:
                     state, _ = await services.dispatcher.load_state("telegram", str(user))
-                    kind, payload = update_for(user, step, state, last.get(user, ()))
+                    kind, payload = update_for(user, step, state, last.get(user, ()), pressing=n % 2 == 1)
                     played.append((kind, payload))
                     profiler = profilers.get(kind) if measuring else None
                     if profiler is not None:
@@ -303,7 +309,9 @@ def _report(name: str, samples: list[float]) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--conversations", type=int, default=30, help="conversations measured (17 updates each)")
+    p.add_argument("--conversations", type=int, default=30,
+                   help="conversations measured (17 updates each; every other one presses its buttons, the rest "
+                        "type their numbers)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--profile", action="store_true", help="cProfile Baken's path and print the top functions")
     p.add_argument("--http", choices=("aiohttp", "httpx"), default="aiohttp", help="PTB's HTTP backend")
