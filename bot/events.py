@@ -35,6 +35,10 @@ CHANNEL = "baken_events"  # the PostgreSQL notification channel
 _PENDING = "baken_events"  # the key in Session.info where a unit of work collects its announcements
 #: PostgreSQL refuses payloads of 8,000 bytes or more; announcements are joined into payloads below this
 _PAYLOAD_MAX = 7_000
+#: mode "after", when busy (several commits queued since the last statement): the next NOTIFY waits until
+#: this long after the last, so that what commits meanwhile joins it. A lone event leaves at once. Each NOTIFY
+#: is a transaction on the server and wakes every listening process (bench/notify_cost.py, docs/scale-out.md)
+NOTIFY_SPACING = 0.002
 RELAY, TICKET, RESYNC = "r", "t", "*"
 
 
@@ -137,11 +141,12 @@ class Events:
         self.queue = Signal()
         self._tickets: dict[int, Signal] = {}
         self._listener: asyncio.Task[None] | None = None
-        #: "commit": pg_notify inside the writer's transaction (sent at commit, only if it commits);
-        #: "after": sent after the commit by this process's listening connection, batched. Measured against
-        #: each other in bench/notify_cost.py; neither won consistently here (docs/scale-out.md), and "commit"
-        #: has no window where a committed change goes unannounced, and one round trip less.
-        self.mode = "commit"
+        #: "after" (the default): sent after the commit by this process's listening connection, batched;
+        #: "commit": pg_notify inside the writer's transaction (sent at commit, only if it commits). On a quiet
+        #: machine "commit" cost 16-31 % of commit throughput, "after" 0-17 % (bench/notify_cost.py, session
+        #: 10); "after" leaves a window where a process dies between its commit and its NOTIFY, which the
+        #: waiters' slow poll closes (docs/scale-out.md §1)
+        self.mode = "after"
         self._outgoing: list[Event] = []
         self._send_now = asyncio.Event()
         self.listening = False  # True while the listening connection is up: other processes are heard
@@ -230,6 +235,7 @@ class Events:
         import asyncpg
 
         dsn = asyncpg_dsn(url)
+        loop = asyncio.get_running_loop()
         delay = 0.2
         while True:
             conn: Any = None
@@ -242,11 +248,16 @@ class Events:
                 self.listening = True
                 delay = 0.2
                 self.publish([Event(RESYNC)])  # what was announced while we were not listening
+                sent_at = -NOTIFY_SPACING
                 while not lost.is_set():
                     if self._outgoing:  # one statement for everything queued since the last one
+                        pause = sent_at + NOTIFY_SPACING - loop.time()
+                        if pause > 0 and len(self._outgoing) > 1:  # busy: let more commits join this statement
+                            await asyncio.sleep(pause)
                         batch, self._outgoing = self._outgoing, []
                         for payload in payloads(self.origin, batch):
                             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+                        sent_at = loop.time()
                         continue
                     self._send_now.clear()
                     woken = asyncio.ensure_future(self._send_now.wait())

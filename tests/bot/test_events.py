@@ -19,6 +19,7 @@ from bot.desk import DeskService
 from bot.events import CHANNEL, RELAY, RESYNC, Event, announce_ticket, asyncpg_dsn
 from bot.relay import RelayPump, pumping
 from bot.settings import Settings
+from bot.storage.desk import Desk
 from flows.messages import Outbound
 from tests.bot.desk_support import consented_ticket, signed_in
 from tests.conftest import POSTGRES_URL
@@ -98,6 +99,26 @@ async def test_notifications_carry_ids_only_and_only_what_committed(services: Se
     for payload in payloads:
         assert re.fullmatch(r"[0-9a-f]{8}\|[rt]:[a-z]*:\d+(,[rt]:[a-z]*:\d+)*", payload), payload
     assert not any("999999" in p for p in payloads), "a rolled-back unit announces nothing"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.skipif(not POSTGRES_URL, reason="LISTEN/NOTIFY is PostgreSQL's (BAKEN_TEST_POSTGRES_URL is not set)")
+async def test_a_burst_of_relayed_messages_reaches_the_other_process_whole_in_fewer_notifications(
+    services: Services, other: Services
+) -> None:
+    """Under load the announcements of many commits share one NOTIFY: none of them may be lost on the way."""
+    assert services.store.events.mode == "after", "the default"
+    sent, events = heard(services), heard(other)
+    before = other.store.events.received
+
+    async def relay(n: int) -> None:
+        await services.store.run(lambda s: Desk(s).relay(f"burst-{n % 7}", "web", b"sealed"))
+
+    await asyncio.gather(*(relay(n) for n in range(120)))
+    ids = {e.ident for e in sent if e.kind == RELAY}
+    assert len(ids) == 120
+    await soon(lambda: {e.ident for e in events if e.kind == RELAY} >= ids, 10)
+    assert other.store.events.received - before < len(ids), "busy commits share their notifications"
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
