@@ -48,6 +48,11 @@ class Rules:
     place: frozenset[str] = frozenset()
     #: ... and the filters that yield to one: shooting talk at the school is no game and no joke
     unless_place: frozenset[str] = frozenset()
+    #: a turn to the present ("but now", "maar nu", "aber jetzt wieder") ...
+    relapse: str = "relapse"
+    #: ... and the filters that yield to danger said after it: the past, and recovery told, are over only until
+    #: the message says "but now he wants to die again"
+    unless_relapse: frozenset[str] = frozenset()
 
     @property
     def danger_concepts(self) -> frozenset[str]:
@@ -61,7 +66,7 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, *self.place}
+        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, self.relapse, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -89,12 +94,14 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     place = doc.get("place", [])
     unless_place = doc.get("filters_yield_to_place", [])
     assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
-    assert isinstance(place, list) and isinstance(unless_place, list)
+    unless_relapse = doc.get("filters_yield_to_relapse", [])
+    assert isinstance(place, list) and isinstance(unless_place, list) and isinstance(unless_relapse, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
                  str(doc.get("not_soon", "not_soon")), str(doc.get("not_joke", "not_joke")),
-                 frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place))
+                 frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place),
+                 str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

@@ -134,6 +134,7 @@ class Screen:
         soon = self.rules.soon in concepts
         meant = self.rules.intent in concepts
         placed = bool(concepts & self.rules.place)
+        turns = [f.start for f in found if f.concept == self.rules.relapse]
         for rule in self.rules.categories:
             if not rule.fires(concepts):
                 continue
@@ -144,9 +145,12 @@ class Screen:
                 blocking -= self.rules.unless_intent
             if placed:
                 blocking -= self.rules.unless_place
+            used = rule.any | set().union(*rule.all) if rule.all else rule.any
+            if turns and blocking & self.rules.unless_relapse and any(
+                    f.concept in used and f.start > min(turns) for f in found):
+                blocking -= self.rules.unless_relapse  # "last year he got help, but now he wants to die again"
             if blocking:
                 continue
-            used = rule.any | set().union(*rule.all) if rule.all else rule.any
             evidence = tuple(dict.fromkeys(f"{f.concept}: {f.pattern}" for f in found if f.concept in used))
             return Hit(rule.category, soon, lang, evidence), concepts
         return None, concepts

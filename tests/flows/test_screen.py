@@ -127,6 +127,23 @@ def test_a_denied_joke_is_no_joke(screen: Screen, lang: str, denied: str, joke: 
     assert screen.check(joke, lang) is None, "a laugh and a game still are"
 
 
+@pytest.mark.parametrize(("lang", "relapse", "recovered"), [
+    ("en", "last year he got help but now he wants to die again",
+     "she tried to kill herself two years ago but now she is doing really well"),
+    ("nl", "vorig jaar heeft hij hulp gekregen maar nu wil hij weer dood",
+     "twee jaar geleden wilde ze dood, maar nu gaat het echt goed met haar"),
+    ("fr", "l annee passee il a ete aide mais maintenant il veut de nouveau mourir",
+     "il y a deux ans elle voulait mourir mais maintenant elle va beaucoup mieux"),
+    ("de", "letztes jahr hat er hilfe bekommen aber jetzt will er wieder sterben",
+     "vor zwei jahren wollte sie sterben aber jetzt geht es ihr richtig gut"),
+])
+def test_danger_told_after_a_turn_to_the_present_is_not_past(screen: Screen, lang: str, relapse: str,
+                                                             recovered: str) -> None:
+    hit = screen.check(relapse, lang)
+    assert hit is not None and hit.category == "self_harm", "help last year does not make 'now again' past"
+    assert screen.check(recovered, lang) is None, "danger told only before the turn stays past"
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
