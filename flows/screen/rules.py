@@ -53,6 +53,12 @@ class Rules:
     #: ... and the filters that yield to danger said after it: the past, and recovery told, are over only until
     #: the message says "but now he wants to die again"
     unless_relapse: frozenset[str] = frozenset()
+    #: a weapon said to be real ("een echt pistool", "live ammo") ...
+    real: str = "real_weapon"
+    #: ... unless denied ("not a real gun", "pas une vraie arme"): the real words inside count for nothing
+    not_real: str = "not_real"
+    #: ... and the filters that yield to it: a real gun taken to paintball is no game
+    unless_real: frozenset[str] = frozenset()
 
     @property
     def danger_concepts(self) -> frozenset[str]:
@@ -66,7 +72,8 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, self.relapse, *self.place}
+        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
+                 self.not_real, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -95,13 +102,17 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     unless_place = doc.get("filters_yield_to_place", [])
     assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
     unless_relapse = doc.get("filters_yield_to_relapse", [])
+    unless_real = doc.get("filters_yield_to_real", [])
     assert isinstance(place, list) and isinstance(unless_place, list) and isinstance(unless_relapse, list)
+    assert isinstance(unless_real, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
                  str(doc.get("not_soon", "not_soon")), str(doc.get("not_joke", "not_joke")),
                  frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place),
-                 str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse))
+                 str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse),
+                 str(doc.get("real", "real_weapon")), str(doc.get("not_real", "not_real")),
+                 frozenset(str(c) for c in unless_real))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

@@ -127,6 +127,9 @@ class Screen:
         denied = [f for f in found if f.concept == self.rules.not_joke]
         if denied:  # "he is not joking": no joke, and nothing that never yields is said
             found = [f for f in found if f.concept not in self.rules.never_yield or not _inside(f, denied)]
+        unreal = [f for f in found if f.concept == self.rules.not_real]
+        if unreal:  # "it is not a real gun": no real weapon said
+            found = [f for f in found if f.concept != self.rules.real or not _inside(f, unreal)]
         gone = [f for f in found if f.concept == self.rules.not_soon]
         if gone:  # "last friday" is not soon
             found = [f for f in found if f.concept != self.rules.soon or not _inside(f, gone)]
@@ -135,6 +138,7 @@ class Screen:
         meant = self.rules.intent in concepts
         placed = bool(concepts & self.rules.place)
         turns = [f.start for f in found if f.concept == self.rules.relapse]
+        real = self.rules.real in concepts
         for rule in self.rules.categories:
             if not rule.fires(concepts):
                 continue
@@ -145,6 +149,8 @@ class Screen:
                 blocking -= self.rules.unless_intent
             if placed:
                 blocking -= self.rules.unless_place
+            if real:  # a real gun taken to paintball is no game
+                blocking -= self.rules.unless_real
             used = rule.any | set().union(*rule.all) if rule.all else rule.any
             if turns and blocking & self.rules.unless_relapse and any(
                     f.concept in used and f.start > min(turns) for f in found):

@@ -144,6 +144,22 @@ def test_danger_told_after_a_turn_to_the_present_is_not_past(screen: Screen, lan
     assert screen.check(recovered, lang) is None, "danger told only before the turn stays past"
 
 
+@pytest.mark.parametrize(("lang", "real", "denied"), [
+    ("en", "he is going paintballing tomorrow and he took a real gun with him",
+     "he plays paintball with a pistol every saturday, it is not a real gun"),
+    ("nl", "mijn zoon gaat morgen paintball spelen en heeft een echt pistool meegenomen",
+     "hij speelt paintball met een pistool, geen echt pistool hoor"),
+    ("fr", "il va au paintball demain et il a pris une vraie arme avec lui",
+     "il joue au paintball avec un pistolet, c est pas une vraie arme"),
+    ("de", "er geht morgen zum paintball und hat eine echte pistole mitgenommen",
+     "er spielt paintball mit einer pistole, das ist keine echte waffe"),
+])
+def test_a_real_weapon_taken_to_a_game_is_no_game(screen: Screen, lang: str, real: str, denied: str) -> None:
+    hit = screen.check(real, lang)
+    assert hit is not None and hit.category == "weapons", "a game does not hide a real gun"
+    assert screen.check(denied, lang) is None, "'not a real gun' says there is none"
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
