@@ -60,6 +60,21 @@ class Rules:
     #: ... and the filters that yield to it: a real gun taken to paintball is no game
     unless_real: frozenset[str] = frozenset()
 
+    def silences_model(self, category: str, concepts: frozenset[str] | set[str]) -> bool:
+        """Whether what the message holds keeps the model's verdict of `category` quiet: an idiom always (its
+        words are not meant), a joke or a game only where the rules let it silence that category. A boy who
+        gives his playstation away "because he won't need it" is the warning sign, not the game."""
+        held = self.never_yield & concepts
+        if not held:
+            return False
+        if self.idiom in held:
+            return True
+        filters: set[str] = set()
+        for rule in self.categories:
+            if rule.category == category:
+                filters |= rule.filters
+        return bool(held & filters)
+
     @property
     def danger_concepts(self) -> frozenset[str]:
         """The concepts that make a category fire (typos are forgiven there, never in filters)."""

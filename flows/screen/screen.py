@@ -94,12 +94,13 @@ class Screen:
         return hit
 
     def _model_hit(self, text: str, lang: str, concepts: set[str]) -> Hit | None:
-        """The model's word when the rules found nothing: only above its threshold, never on a joke or idiom."""
+        """The model's word when the rules found nothing: only above its threshold, never on an idiom, nor on a
+        joke or a game where the rules would let those silence the category it names (`Rules.silences_model`)."""
         model = self.models.get(lang)
-        if model is None or concepts & self.rules.never_yield:
+        if model is None:
             return None
         verdict = model.fires(text)
-        if verdict is None:
+        if verdict is None or self.rules.silences_model(verdict.category, concepts):
             return None
         evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",
                     *(f"model feature: {f.strip()}" for f in verdict.evidence))

@@ -160,6 +160,20 @@ def test_a_real_weapon_taken_to_a_game_is_no_game(screen: Screen, lang: str, rea
     assert screen.check(denied, lang) is None, "'not a real gun' says there is none"
 
 
+@pytest.mark.parametrize(("lang", "giveaway"), [
+    ("en", "he gave his playstation and his bike to his little brother and said he won't need them anymore"),
+    ("nl", "hij heeft zijn playstation aan zijn broer gegeven en zegt dat hij die binnenkort niet meer nodig heeft"),
+    ("fr", "il a donne sa playstation et son velo a son petit frere et il dit qu il n en aura bientot plus besoin"),
+    ("de", "Unser Sohn hat seine Gitarre, seine Playstation und sein Mountainbike an Freunde verschenkt und "
+           "behauptet, dort wo er hingeht, braucht er das nicht."),
+])
+def test_a_game_given_away_does_not_silence_the_models_self_harm(screen: Screen, lang: str, giveaway: str) -> None:
+    """The rules let a game silence shooting talk, never self-harm; the model's silence now follows them."""
+    hit = screen.check(giveaway, lang)
+    assert hit is not None and hit.category == "self_harm"
+    assert screen.check("my son plays fortnite all evening and shoots everyone in it", "en") is None
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
