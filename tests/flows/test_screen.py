@@ -174,6 +174,25 @@ def test_a_game_given_away_does_not_silence_the_models_self_harm(screen: Screen,
     assert screen.check("my son plays fortnite all evening and shoots everyone in it", "en") is None
 
 
+@pytest.mark.parametrize(("lang", "laughed", "laughing_at_an_idiom"), [
+    ("en", "she is cutting herself again, deeper this time, she showed me her arms and laughed like it was nothing",
+     "they were laughing about the exam, the teacher killed us with that last question"),
+    ("nl", "ze snijdt zichzelf weer, dieper deze keer, ze liet me haar armen zien en lachte alsof het niks was",
+     "we lachten ons dood om die film"),
+    ("fr", "elle se scarifie encore, plus profond cette fois, elle m a montre ses bras en rigolant "
+           "comme si c etait rien",
+     "on rigolait tellement, ce prof nous a tues avec son interro"),
+    ("de", "sie ritzt sich wieder, diesmal viel tiefer, sie hat mir die arme gezeigt und dabei gelacht als waer nix",
+     "wir haben gelacht, der lehrer hat uns mit der letzten frage umgebracht"),
+])
+def test_a_laugh_described_is_no_joke_about_self_harm(screen: Screen, lang: str, laughed: str,
+                                                      laughing_at_an_idiom: str) -> None:
+    """'She laughed' tells how someone was, not that the writer jokes: it never silences self-harm."""
+    hit = screen.check(laughed, lang)
+    assert hit is not None and hit.category == "self_harm"
+    assert screen.check(laughing_at_an_idiom, lang) is None
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
