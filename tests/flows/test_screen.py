@@ -193,6 +193,17 @@ def test_a_laugh_described_is_no_joke_about_self_harm(screen: Screen, lang: str,
     assert screen.check(laughing_at_an_idiom, lang) is None
 
 
+def test_a_card_is_no_card_game_and_crever_is_tired_only_when_someone_is(screen: Screen) -> None:
+    """French: 'carte' (an identity card, a bank card, a map) once read as the card game that silences danger,
+    and every 'crever' as the idiom 'je suis crevé'."""
+    forced = screen.check("ils vont me marier cet ete au pays avec mon cousin, ils ont pris ma carte d'identite", "fr")
+    assert forced is not None and forced.category == "home"
+    threat = screen.check("wallah si il reparle a ma soeur je le creve, je sais ou il traine le soir", "fr")
+    assert threat is not None and threat.category == "violence"
+    assert screen.check("je suis completement creve apres cette journee", "fr") is None
+    assert screen.check("il joue aux cartes avec son papy tous les dimanches et il le massacre au whist", "fr") is None
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
