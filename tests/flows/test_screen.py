@@ -204,6 +204,17 @@ def test_a_card_is_no_card_game_and_crever_is_tired_only_when_someone_is(screen:
     assert screen.check("il joue aux cartes avec son papy tous les dimanches et il le massacre au whist", "fr") is None
 
 
+def test_a_report_card_is_no_card_game_and_he_will_kill_me_is_no_aching_back(screen: Screen) -> None:
+    """English: 'cards' in the game concept matched report, ID and red cards; the idiom 'killing me' (stemmed)
+    swallowed 'he'll kill me'."""
+    beaten = screen.check("im scared to go home, my father saw the report card and said hes gonna beat me", "en")
+    assert beaten is not None and beaten.category == "home"
+    banging = screen.check("pls he's banging on my door and shouting he'll kill me", "en")
+    assert banging is not None
+    assert screen.check("my back is killing me", "en") is None
+    assert screen.check("we play cards every friday and he always kills me at poker", "en") is None
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
