@@ -69,6 +69,10 @@ class Rules:
             return False
         if self.idiom in held:
             return True
+        if self.place & concepts:  # as in the rules: a school or a market named is no game and no joke
+            held -= self.unless_place
+        if self.real in concepts:  # nor is a real gun
+            held -= self.unless_real
         filters: set[str] = set()
         for rule in self.categories:
             if rule.category == category:

@@ -215,6 +215,37 @@ def test_a_report_card_is_no_card_game_and_he_will_kill_me_is_no_aching_back(scr
     assert screen.check("we play cards every friday and he always kills me at poker", "en") is None
 
 
+@pytest.mark.parametrize(("lang", "danger", "idiom"), [
+    ("nl", "hij lacht erbij maar zegt dat hij liever dood is", "ik lach me dood"),
+    ("de", "sie lachen ihn in der schule aus und er sagt er waere lieber tot", "ich lach mich tot"),
+    ("en", "she is scared, he says he will beat her to death tonight", "im bored to death"),
+    ("en", "he wants to kill himself and everyone is laughing at him", "we played cards to kill some time"),
+    ("fr", "elle veut mourir, elle a tellement de stress", "je suis morte de rire"),
+])
+def test_an_idiom_swallows_only_its_own_words(screen: Screen, lang: str, danger: str, idiom: str) -> None:
+    """Idioms whose words could lie twelve apart ('lach ... dood', 'scared ... to death') took real danger
+    between them for part of the idiom."""
+    assert screen.check(danger, lang) is not None
+    assert screen.check(idiom, lang) is None
+
+
+def test_a_formal_german_letter_is_no_board_game(screen: Screen) -> None:
+    """'Sehr geehrte Damen und Herren': the game concept's 'dame' (draughts) matched 'Damen'."""
+    letter = ("Sehr geehrte Damen und Herren, in der Schultasche meines Sohnes habe ich heute ein Springmesser und "
+              "einen Schlagring gefunden.")
+    hit = screen.check(letter, "de")
+    assert hit is not None and hit.category == "weapons"
+    assert screen.check("wir spielen dame und schach im verein", "de") is None
+
+
+def test_a_named_place_lets_the_model_speak_through_a_joke_word(screen: Screen) -> None:
+    """As in the rules, a joke word (a carnival costume) does not keep the model quiet about an attack on a
+    place where people gather."""
+    plan = "ze willen op carnaval in Aalst toeslaan in de stoet, ik heb het in zijn gesprekken gezien"
+    hit = screen.check(plan, "nl")
+    assert hit is not None and hit.category == "attack"
+
+
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
     hit = screen.check("hij heeft een machete in zijn rugzak", "nl")
     assert hit is not None and hit.category == "weapons"
