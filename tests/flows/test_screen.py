@@ -229,6 +229,20 @@ def test_an_idiom_swallows_only_its_own_words(screen: Screen, lang: str, danger:
     assert screen.check(idiom, lang) is None
 
 
+@pytest.mark.parametrize(("threat", "idiom"), [
+    ("he said super calm \"i won't hit him, i'll kill him\" and walked out", "that exam killed him"),
+    ("my son told me that he would strangle his sister's boyfriend if he sees him again",
+     "i'll murder him if he ate my crisps again"),
+    ("my daughter texted me that she will die tonight and said goodbye", "i will die if i dont get those tickets"),
+    ("my student said he will kill the classmate who mocked his religion, he said it very calmly",
+     "she is killing it at school"),
+])
+def test_english_idioms_of_killing_and_dying_leave_real_threats_alone(screen: Screen, threat: str,
+                                                                       idiom: str) -> None:
+    assert screen.check(threat, "en") is not None
+    assert screen.check(idiom, "en") is None
+
+
 def test_a_formal_german_letter_is_no_board_game(screen: Screen) -> None:
     """'Sehr geehrte Damen und Herren': the game concept's 'dame' (draughts) matched 'Damen'."""
     letter = ("Sehr geehrte Damen und Herren, in der Schultasche meines Sohnes habe ich heute ein Springmesser und "
