@@ -243,6 +243,20 @@ def test_english_idioms_of_killing_and_dying_leave_real_threats_alone(screen: Sc
     assert screen.check(idiom, "en") is None
 
 
+def test_german_bin_ich_tot_is_an_idiom_only_where_a_parent_finds_out(screen: Screen) -> None:
+    """'Wenn ich die Polizei rufe, bin ich tot' is a threat reported; 'wenn mein Vater das sieht' is the idiom."""
+    assert screen.check("er sagt wenn ich die polizei ruf dann bin ich tot bevor die da sind", "de") is not None
+    assert screen.check("wenn mein vater das zeugnis sieht bin ich tot", "de") is None
+
+
+def test_german_not_like_someone_joking_is_no_joke(screen: Screen) -> None:
+    threat = ("Nach einem Streit hat ein Jugendlicher angekuendigt, dass er den anderen auf der Kirmes absticht. "
+              "Er wirkt nicht wie jemand, der Spass macht.")
+    hit = screen.check(threat, "de")
+    assert hit is not None and hit.category == "violence"
+    assert screen.check("haha er sticht ihn im spiel ab", "de") is None
+
+
 def test_a_formal_german_letter_is_no_board_game(screen: Screen) -> None:
     """'Sehr geehrte Damen und Herren': the game concept's 'dame' (draughts) matched 'Damen'."""
     letter = ("Sehr geehrte Damen und Herren, in der Schultasche meines Sohnes habe ich heute ein Springmesser und "
