@@ -236,6 +236,7 @@ def test_an_idiom_swallows_only_its_own_words(screen: Screen, lang: str, danger:
     ("my daughter texted me that she will die tonight and said goodbye", "i will die if i dont get those tickets"),
     ("my student said he will kill the classmate who mocked his religion, he said it very calmly",
      "she is killing it at school"),
+    ("he will kill him at school tomorrow", "i'm gonna kill it at the debate tomorrow"),
 ])
 def test_english_idioms_of_killing_and_dying_leave_real_threats_alone(screen: Screen, threat: str,
                                                                        idiom: str) -> None:
