@@ -127,152 +127,108 @@ def test_a_denied_joke_is_no_joke(screen: Screen, lang: str, denied: str, joke: 
     assert screen.check(joke, lang) is None, "a laugh and a game still are"
 
 
-@pytest.mark.parametrize(("lang", "relapse", "recovered"), [
-    ("en", "last year he got help but now he wants to die again",
-     "she tried to kill herself two years ago but now she is doing really well"),
-    ("nl", "vorig jaar heeft hij hulp gekregen maar nu wil hij weer dood",
-     "twee jaar geleden wilde ze dood, maar nu gaat het echt goed met haar"),
-    ("fr", "l annee passee il a ete aide mais maintenant il veut de nouveau mourir",
-     "il y a deux ans elle voulait mourir mais maintenant elle va beaucoup mieux"),
-    ("de", "letztes jahr hat er hilfe bekommen aber jetzt will er wieder sterben",
-     "vor zwei jahren wollte sie sterben aber jetzt geht es ihr richtig gut"),
-])
-def test_danger_told_after_a_turn_to_the_present_is_not_past(screen: Screen, lang: str, relapse: str,
-                                                             recovered: str) -> None:
-    hit = screen.check(relapse, lang)
-    assert hit is not None and hit.category == "self_harm", "help last year does not make 'now again' past"
-    assert screen.check(recovered, lang) is None, "danger told only before the turn stays past"
+def _fault(fault: str, lang: str, danger: str, category: str | None, harmless: str | None) -> object:
+    return pytest.param(lang, danger, category, harmless, id=f"{fault}-{lang}")
 
 
-@pytest.mark.parametrize(("lang", "real", "denied"), [
-    ("en", "he is going paintballing tomorrow and he took a real gun with him",
-     "he plays paintball with a pistol every saturday, it is not a real gun"),
-    ("nl", "mijn zoon gaat morgen paintball spelen en heeft een echt pistool meegenomen",
-     "hij speelt paintball met een pistool, geen echt pistool hoor"),
-    ("fr", "il va au paintball demain et il a pris une vraie arme avec lui",
-     "il joue au paintball avec un pistolet, c est pas une vraie arme"),
-    ("de", "er geht morgen zum paintball und hat eine echte pistole mitgenommen",
-     "er spielt paintball mit einer pistole, das ist keine echte waffe"),
-])
-def test_a_real_weapon_taken_to_a_game_is_no_game(screen: Screen, lang: str, real: str, denied: str) -> None:
-    hit = screen.check(real, lang)
-    assert hit is not None and hit.category == "weapons", "a game does not hide a real gun"
-    assert screen.check(denied, lang) is None, "'not a real gun' says there is none"
+#: faults found in issue 11's eleventh round (docs/danger-screen.md), each a danger message the screen once let
+#: pass, the category it must now name (None: any), and a harmless look-alike that must stay silent (None: none)
+FAULTS = [
+    # a turn to the present: help last year does not make "now again" past; danger told only before it stays past
+    _fault("relapse", "en", "last year he got help but now he wants to die again", "self_harm",
+           "she tried to kill herself two years ago but now she is doing really well"),
+    _fault("relapse", "nl", "vorig jaar heeft hij hulp gekregen maar nu wil hij weer dood", "self_harm",
+           "twee jaar geleden wilde ze dood, maar nu gaat het echt goed met haar"),
+    _fault("relapse", "fr", "l annee passee il a ete aide mais maintenant il veut de nouveau mourir", "self_harm",
+           "il y a deux ans elle voulait mourir mais maintenant elle va beaucoup mieux"),
+    _fault("relapse", "de", "letztes jahr hat er hilfe bekommen aber jetzt will er wieder sterben", "self_harm",
+           "vor zwei jahren wollte sie sterben aber jetzt geht es ihr richtig gut"),
+    # a game does not hide a real gun; "not a real gun" says there is none
+    _fault("real-weapon", "en", "he is going paintballing tomorrow and he took a real gun with him", "weapons",
+           "he plays paintball with a pistol every saturday, it is not a real gun"),
+    _fault("real-weapon", "nl", "mijn zoon gaat morgen paintball spelen en heeft een echt pistool meegenomen",
+           "weapons", "hij speelt paintball met een pistool, geen echt pistool hoor"),
+    _fault("real-weapon", "fr", "il va au paintball demain et il a pris une vraie arme avec lui", "weapons",
+           "il joue au paintball avec un pistolet, c est pas une vraie arme"),
+    _fault("real-weapon", "de", "er geht morgen zum paintball und hat eine echte pistole mitgenommen", "weapons",
+           "er spielt paintball mit einer pistole, das ist keine echte waffe"),
+    # the rules let a game silence shooting talk, never self-harm; the model's silence now follows them
+    _fault("game-given-away", "en",
+           "he gave his playstation and his bike to his little brother and said he won't need them anymore",
+           "self_harm", "my son plays fortnite all evening and shoots everyone in it"),
+    _fault("game-given-away", "nl",
+           "hij heeft zijn playstation aan zijn broer gegeven en zegt dat hij die binnenkort niet meer nodig heeft",
+           "self_harm", None),
+    _fault("game-given-away", "fr",
+           "il a donne sa playstation et son velo a son petit frere et il dit qu il n en aura bientot plus besoin",
+           "self_harm", None),
+    _fault("game-given-away", "de", "Unser Sohn hat seine Gitarre, seine Playstation und sein Mountainbike an "
+           "Freunde verschenkt und behauptet, dort wo er hingeht, braucht er das nicht.", "self_harm", None),
+    # "she laughed" tells how someone was, not that the writer jokes: it never silences self-harm
+    _fault("laugh-described", "en",
+           "she is cutting herself again, deeper this time, she showed me her arms and laughed like it was nothing",
+           "self_harm", "they were laughing about the exam, the teacher killed us with that last question"),
+    _fault("laugh-described", "nl",
+           "ze snijdt zichzelf weer, dieper deze keer, ze liet me haar armen zien en lachte alsof het niks was",
+           "self_harm", "we lachten ons dood om die film"),
+    _fault("laugh-described", "fr", "elle se scarifie encore, plus profond cette fois, elle m a montre ses bras en "
+           "rigolant comme si c etait rien", "self_harm",
+           "on rigolait tellement, ce prof nous a tues avec son interro"),
+    _fault("laugh-described", "de",
+           "sie ritzt sich wieder, diesmal viel tiefer, sie hat mir die arme gezeigt und dabei gelacht als waer nix",
+           "self_harm", "wir haben gelacht, der lehrer hat uns mit der letzten frage umgebracht"),
+    # French "carte" (an identity card, a map) read as the card game; every "crever" as "je suis crevé"
+    _fault("carte", "fr", "ils vont me marier cet ete au pays avec mon cousin, ils ont pris ma carte d'identite",
+           "home", "il joue aux cartes avec son papy tous les dimanches et il le massacre au whist"),
+    _fault("crever", "fr", "wallah si il reparle a ma soeur je le creve, je sais ou il traine le soir", "violence",
+           "je suis completement creve apres cette journee"),
+    # English "cards" matched report and ID cards; the stemmed idiom "killing me" swallowed "he'll kill me"
+    _fault("report-card", "en", "im scared to go home, my father saw the report card and said hes gonna beat me",
+           "home", "we play cards every friday and he always kills me at poker"),
+    _fault("killing-me", "en", "pls he's banging on my door and shouting he'll kill me", None,
+           "my back is killing me"),
+    # idioms whose words could lie twelve apart took real danger between them for part of the idiom
+    _fault("wide-idiom", "nl", "hij lacht erbij maar zegt dat hij liever dood is", None, "ik lach me dood"),
+    _fault("wide-idiom", "de", "sie lachen ihn in der schule aus und er sagt er waere lieber tot", None,
+           "ich lach mich tot"),
+    _fault("wide-idiom", "en", "she is scared, he says he will beat her to death tonight", None, "im bored to death"),
+    _fault("wide-idiom", "en", "he wants to kill himself and everyone is laughing at him", None,
+           "we played cards to kill some time"),
+    _fault("wide-idiom", "fr", "elle veut mourir, elle a tellement de stress", None, "je suis morte de rire"),
+    # English idioms of killing and dying leave real threats alone
+    _fault("killed-him", "en", "he said super calm \"i won't hit him, i'll kill him\" and walked out", None,
+           "that exam killed him"),
+    _fault("kill-him-again", "en", "my son told me that he would strangle his sister's boyfriend if he sees him again",
+           None, "i'll murder him if he ate my crisps again"),
+    _fault("will-die", "en", "my daughter texted me that she will die tonight and said goodbye", None,
+           "i will die if i dont get those tickets"),
+    _fault("killing-it", "en", "my student said he will kill the classmate who mocked his religion, he said it "
+           "very calmly", None, "she is killing it at school"),
+    _fault("kill-it-at", "en", "he will kill him at school tomorrow", None, "i'm gonna kill it at the debate tomorrow"),
+    # German: a threat reported is no "bin ich tot" idiom; "not like someone joking" denies a joke; "Damen" is
+    # no draughts (the salutation of every formal letter)
+    _fault("bin-ich-tot", "de", "er sagt wenn ich die polizei ruf dann bin ich tot bevor die da sind", None,
+           "wenn mein vater das zeugnis sieht bin ich tot"),
+    _fault("nicht-wie-spass", "de", "Nach einem Streit hat ein Jugendlicher angekuendigt, dass er den anderen auf "
+           "der Kirmes absticht. Er wirkt nicht wie jemand, der Spass macht.", "violence",
+           "haha er sticht ihn im spiel ab"),
+    _fault("damen", "de", "Sehr geehrte Damen und Herren, in der Schultasche meines Sohnes habe ich heute ein "
+           "Springmesser und einen Schlagring gefunden.", "weapons", "wir spielen dame und schach im verein"),
+    # as in the rules, a joke word (a carnival costume) does not keep the model quiet about a place people gather
+    _fault("place-for-the-model", "nl",
+           "ze willen op carnaval in Aalst toeslaan in de stoet, ik heb het in zijn gesprekken gezien", "attack", None),
+]
 
 
-@pytest.mark.parametrize(("lang", "giveaway"), [
-    ("en", "he gave his playstation and his bike to his little brother and said he won't need them anymore"),
-    ("nl", "hij heeft zijn playstation aan zijn broer gegeven en zegt dat hij die binnenkort niet meer nodig heeft"),
-    ("fr", "il a donne sa playstation et son velo a son petit frere et il dit qu il n en aura bientot plus besoin"),
-    ("de", "Unser Sohn hat seine Gitarre, seine Playstation und sein Mountainbike an Freunde verschenkt und "
-           "behauptet, dort wo er hingeht, braucht er das nicht."),
-])
-def test_a_game_given_away_does_not_silence_the_models_self_harm(screen: Screen, lang: str, giveaway: str) -> None:
-    """The rules let a game silence shooting talk, never self-harm; the model's silence now follows them."""
-    hit = screen.check(giveaway, lang)
-    assert hit is not None and hit.category == "self_harm"
-    assert screen.check("my son plays fortnite all evening and shoots everyone in it", "en") is None
-
-
-@pytest.mark.parametrize(("lang", "laughed", "laughing_at_an_idiom"), [
-    ("en", "she is cutting herself again, deeper this time, she showed me her arms and laughed like it was nothing",
-     "they were laughing about the exam, the teacher killed us with that last question"),
-    ("nl", "ze snijdt zichzelf weer, dieper deze keer, ze liet me haar armen zien en lachte alsof het niks was",
-     "we lachten ons dood om die film"),
-    ("fr", "elle se scarifie encore, plus profond cette fois, elle m a montre ses bras en rigolant "
-           "comme si c etait rien",
-     "on rigolait tellement, ce prof nous a tues avec son interro"),
-    ("de", "sie ritzt sich wieder, diesmal viel tiefer, sie hat mir die arme gezeigt und dabei gelacht als waer nix",
-     "wir haben gelacht, der lehrer hat uns mit der letzten frage umgebracht"),
-])
-def test_a_laugh_described_is_no_joke_about_self_harm(screen: Screen, lang: str, laughed: str,
-                                                      laughing_at_an_idiom: str) -> None:
-    """'She laughed' tells how someone was, not that the writer jokes: it never silences self-harm."""
-    hit = screen.check(laughed, lang)
-    assert hit is not None and hit.category == "self_harm"
-    assert screen.check(laughing_at_an_idiom, lang) is None
-
-
-def test_a_card_is_no_card_game_and_crever_is_tired_only_when_someone_is(screen: Screen) -> None:
-    """French: 'carte' (an identity card, a bank card, a map) once read as the card game that silences danger,
-    and every 'crever' as the idiom 'je suis crevé'."""
-    forced = screen.check("ils vont me marier cet ete au pays avec mon cousin, ils ont pris ma carte d'identite", "fr")
-    assert forced is not None and forced.category == "home"
-    threat = screen.check("wallah si il reparle a ma soeur je le creve, je sais ou il traine le soir", "fr")
-    assert threat is not None and threat.category == "violence"
-    assert screen.check("je suis completement creve apres cette journee", "fr") is None
-    assert screen.check("il joue aux cartes avec son papy tous les dimanches et il le massacre au whist", "fr") is None
-
-
-def test_a_report_card_is_no_card_game_and_he_will_kill_me_is_no_aching_back(screen: Screen) -> None:
-    """English: 'cards' in the game concept matched report, ID and red cards; the idiom 'killing me' (stemmed)
-    swallowed 'he'll kill me'."""
-    beaten = screen.check("im scared to go home, my father saw the report card and said hes gonna beat me", "en")
-    assert beaten is not None and beaten.category == "home"
-    banging = screen.check("pls he's banging on my door and shouting he'll kill me", "en")
-    assert banging is not None
-    assert screen.check("my back is killing me", "en") is None
-    assert screen.check("we play cards every friday and he always kills me at poker", "en") is None
-
-
-@pytest.mark.parametrize(("lang", "danger", "idiom"), [
-    ("nl", "hij lacht erbij maar zegt dat hij liever dood is", "ik lach me dood"),
-    ("de", "sie lachen ihn in der schule aus und er sagt er waere lieber tot", "ich lach mich tot"),
-    ("en", "she is scared, he says he will beat her to death tonight", "im bored to death"),
-    ("en", "he wants to kill himself and everyone is laughing at him", "we played cards to kill some time"),
-    ("fr", "elle veut mourir, elle a tellement de stress", "je suis morte de rire"),
-])
-def test_an_idiom_swallows_only_its_own_words(screen: Screen, lang: str, danger: str, idiom: str) -> None:
-    """Idioms whose words could lie twelve apart ('lach ... dood', 'scared ... to death') took real danger
-    between them for part of the idiom."""
-    assert screen.check(danger, lang) is not None
-    assert screen.check(idiom, lang) is None
-
-
-@pytest.mark.parametrize(("threat", "idiom"), [
-    ("he said super calm \"i won't hit him, i'll kill him\" and walked out", "that exam killed him"),
-    ("my son told me that he would strangle his sister's boyfriend if he sees him again",
-     "i'll murder him if he ate my crisps again"),
-    ("my daughter texted me that she will die tonight and said goodbye", "i will die if i dont get those tickets"),
-    ("my student said he will kill the classmate who mocked his religion, he said it very calmly",
-     "she is killing it at school"),
-    ("he will kill him at school tomorrow", "i'm gonna kill it at the debate tomorrow"),
-])
-def test_english_idioms_of_killing_and_dying_leave_real_threats_alone(screen: Screen, threat: str,
-                                                                       idiom: str) -> None:
-    assert screen.check(threat, "en") is not None
-    assert screen.check(idiom, "en") is None
-
-
-def test_german_bin_ich_tot_is_an_idiom_only_where_a_parent_finds_out(screen: Screen) -> None:
-    """'Wenn ich die Polizei rufe, bin ich tot' is a threat reported; 'wenn mein Vater das sieht' is the idiom."""
-    assert screen.check("er sagt wenn ich die polizei ruf dann bin ich tot bevor die da sind", "de") is not None
-    assert screen.check("wenn mein vater das zeugnis sieht bin ich tot", "de") is None
-
-
-def test_german_not_like_someone_joking_is_no_joke(screen: Screen) -> None:
-    threat = ("Nach einem Streit hat ein Jugendlicher angekuendigt, dass er den anderen auf der Kirmes absticht. "
-              "Er wirkt nicht wie jemand, der Spass macht.")
-    hit = screen.check(threat, "de")
-    assert hit is not None and hit.category == "violence"
-    assert screen.check("haha er sticht ihn im spiel ab", "de") is None
-
-
-def test_a_formal_german_letter_is_no_board_game(screen: Screen) -> None:
-    """'Sehr geehrte Damen und Herren': the game concept's 'dame' (draughts) matched 'Damen'."""
-    letter = ("Sehr geehrte Damen und Herren, in der Schultasche meines Sohnes habe ich heute ein Springmesser und "
-              "einen Schlagring gefunden.")
-    hit = screen.check(letter, "de")
-    assert hit is not None and hit.category == "weapons"
-    assert screen.check("wir spielen dame und schach im verein", "de") is None
-
-
-def test_a_named_place_lets_the_model_speak_through_a_joke_word(screen: Screen) -> None:
-    """As in the rules, a joke word (a carnival costume) does not keep the model quiet about an attack on a
-    place where people gather."""
-    plan = "ze willen op carnaval in Aalst toeslaan in de stoet, ik heb het in zijn gesprekken gezien"
-    hit = screen.check(plan, "nl")
-    assert hit is not None and hit.category == "attack"
+@pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS)
+def test_danger_a_fault_once_let_pass_is_caught_and_its_look_alike_is_not(
+    screen: Screen, lang: str, danger: str, category: str | None, harmless: str | None
+) -> None:
+    hit = screen.check(danger, lang)
+    assert hit is not None, "danger is caught"
+    assert category is None or hit.category == category
+    if harmless is not None:
+        assert screen.check(harmless, lang) is None, "its harmless look-alike is not"
 
 
 def test_a_hit_says_which_words_fired(screen: Screen) -> None:
