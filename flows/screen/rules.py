@@ -64,20 +64,30 @@ class Rules:
         """Whether what the message holds keeps the model's verdict of `category` quiet: an idiom always (its
         words are not meant), a joke or a game only where the rules let it silence that category. A boy who
         gives his playstation away "because he won't need it" is the warning sign, not the game."""
-        held = self.never_yield & concepts
+        held = (self.never_yield & concepts) - self.lifted_by(concepts)
         if not held:
             return False
         if self.idiom in held:
             return True
-        if self.place & concepts:  # as in the rules: a school or a market named is no game and no joke
-            held -= self.unless_place
-        if self.real in concepts:  # nor is a real gun
-            held -= self.unless_real
         filters: set[str] = set()
         for rule in self.categories:
             if rule.category == category:
                 filters |= rule.filters
         return bool(held & filters)
+
+    def lifted_by(self, concepts: frozenset[str] | set[str]) -> frozenset[str]:
+        """The filters that yield to what the message holds, wherever it stands: a time, an intent, a place where
+        people gather, a real weapon (a turn to the present counts only before the danger: `Screen._check_in`)."""
+        lifted: frozenset[str] = frozenset()
+        if self.soon in concepts:
+            lifted |= self.unless_soon
+        if self.intent in concepts:
+            lifted |= self.unless_intent
+        if self.place & concepts:
+            lifted |= self.unless_place
+        if self.real in concepts:  # a real gun taken to paintball is no game
+            lifted |= self.unless_real
+        return lifted
 
     @property
     def danger_concepts(self) -> frozenset[str]:

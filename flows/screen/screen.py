@@ -97,7 +97,7 @@ class Screen:
         """The model's word when the rules found nothing: only above its threshold, never on an idiom, nor on a
         joke or a game where the rules would let those silence the category it names (`Rules.silences_model`)."""
         model = self.models.get(lang)
-        if model is None:
+        if model is None or self.rules.idiom in concepts:  # an idiom silences every verdict: not worth scoring
             return None
         verdict = model.fires(text)
         if verdict is None or self.rules.silences_model(verdict.category, concepts):
@@ -136,22 +136,12 @@ class Screen:
             found = [f for f in found if f.concept != self.rules.soon or not _inside(f, gone)]
         concepts = {f.concept for f in found}
         soon = self.rules.soon in concepts
-        meant = self.rules.intent in concepts
-        placed = bool(concepts & self.rules.place)
+        lifted = self.rules.lifted_by(concepts)
         turns = [f.start for f in found if f.concept == self.rules.relapse]
-        real = self.rules.real in concepts
         for rule in self.rules.categories:
             if not rule.fires(concepts):
                 continue
-            blocking = rule.filters & concepts
-            if soon:
-                blocking -= self.rules.unless_soon
-            if meant:
-                blocking -= self.rules.unless_intent
-            if placed:
-                blocking -= self.rules.unless_place
-            if real:  # a real gun taken to paintball is no game
-                blocking -= self.rules.unless_real
+            blocking = (rule.filters & concepts) - lifted
             used = rule.any | set().union(*rule.all) if rule.all else rule.any
             if turns and blocking & self.rules.unless_relapse and any(
                     f.concept in used and f.start > min(turns) for f in found):
