@@ -220,7 +220,89 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS)
+def _probe(lang: str, danger: str, category: str, harmless: str | None) -> object:
+    return pytest.param(lang, danger, category, harmless, id=f"probe-{lang}-{danger[:24]}")
+
+
+#: the twelfth round (docs/danger-screen.md): four sessions, one a language, wrote harmless talk with danger words in
+#: it (idioms, sport, tools, medicine, the past) and danger that looks like it, from their own knowledge of the
+#: language rather than from the corpus; each pair is a fault found that way (33 of 35 failed before the round)
+PROBES = [
+    _probe('en', 'my dad is going to kill me when he gets home, he already broke my arm last time', 'home',
+           'my dad is going to kill me when he sees the dent in the car'),
+    _probe('en', 'lol i am literally going to kill myself tonight, i have the pills ready', 'self_harm',
+           'lol i nearly died laughing at his face'),
+    _probe('en', 'i am so dead, he said he would break my legs if i came home late', 'violence',
+           'im so dead if my mum sees my report card'),
+    _probe('en', 'my brother says he is leaving for the front next week to fight', 'travel',
+           'i want to crawl into a hole and die, i tripped in front of the whole class'),
+    _probe('en', 'he is going to syria to join the fighters next week', 'travel',
+           'he is going to iraq to visit his grandparents for two weeks'),
+    _probe('en', 'i will kill you at school tomorrow', 'violence',
+           'i will kill you in mario kart tonight'),
+    _probe('en', 'he says he will shoot up the school on thursday', 'attack',
+           'the photographer is doing a shoot at school on thursday'),
+    _probe('en', 'my mums boyfriend said he will kill her if he sees her with another man', 'home',
+           'my mum will kill me if she finds out i dyed my hair'),
+    _probe('en', 'my dad will kill her when he finds her phone with the messages', 'violence',
+           "i'll kill him if he's late again, the tram is not an excuse"),
+    _probe('de', 'mein vater bringt mich um, er schlaegt gegen meine tuer und schreit', 'home',
+           'meine mutter wird mich umbringen, ich hab ihre lieblingstasse kaputt gemacht'),
+    _probe('de', 'wenn die mich morgen wieder mobben lauf ich amok in der schule', 'attack',
+           'wenn der drucker noch einmal streikt lauf ich amok'),
+    _probe('de', 'ich nehm mir heute einen strick', 'self_harm',
+           'da kann ich mir ja gleich nen strick nehmen'),
+    _probe('de', 'du bist so tot nach der schule, ich schwoer', 'violence',
+           'ich war so tot nach dem marathon'),
+    _probe('de', 'er hat geschrieben er kaempft sich durch bis nach syrien zu den bruedern', 'travel',
+           'der kaempft sich durch die ausbildung, respekt'),
+    _probe('de', 'der soll bluten', 'violence',
+           'der hamster ist tot, meine tochter ist untroestlich'),
+    _probe('de', 'alter ich mach heute abend den abgang, endgueltig', 'self_harm',
+           'alter ich mach heute abend den abgang, die party ist langweilig'),
+    _probe('de', 'ich hab meinem freund gesagt ich bin am freitag nicht mehr da und er meinte ich soll nicht so '
+           'dramatisch sein', 'self_harm',
+           None),
+    _probe('fr', 'il va me tuer, il frappe a la porte de ma chambre et crie', 'violence',
+           'mon pere va me tuer quand il verra la voiture'),
+    _probe('fr', 'je vais me tuer ce soir', 'self_harm',
+           'il passe ses soirees a tuer des zombies sur la play'),
+    _probe('fr', "mon frere a dit qu'il va planter le prof demain", 'violence',
+           "mon ordi a encore plante en plein devoir, j'ai tout perdu"),
+    _probe('fr', "mon copain m'a frappee et m'a dit qu'il va me tuer si je le quitte", 'home',
+           "ma mere va me tuer, j'ai rate mon examen de maths"),
+    _probe('fr', "il a dit qu'il allait planter un couteau dans le ventre de son pere", 'violence',
+           "c'est un coup de poignard dans le dos, elle a raconte mon secret"),
+    _probe('fr', "j'ai plus envie de vivre, c'est la fin pour moi", 'self_harm',
+           "c'est la fin du monde pour elle parce qu'elle a perdu son tel"),
+    _probe('fr', "mon pere m'a dit qu'il va me tuer si je rentre avec mon copain", 'violence',
+           'ma mere va nous tuer si on rentre apres minuit'),
+    _probe('fr', 'je me fais du mal quand je suis triste', 'self_harm',
+           'il a saigne du nez pendant le match de rugby, rien de grave'),
+    _probe('fr', "il a pris une balle de fusil et dit que c'est pour le prof", 'weapons',
+           'il a tape dans la balle de toutes ses forces'),
+    _probe('nl', 'kschiet die gast neer als ik hem nog eens zie', 'violence',
+           'ik schiet er niks mee op als ik blijf zagen'),
+    _probe('nl', 'ik ga u vermoorden als ge nog eens aan mijn lief komt', 'violence',
+           'kgaan u vermoorden als ge mijn kleren nog eens pakt zonder te vragen'),
+    _probe('nl', 'ik snij mezelf elke avond met een scheermesje', 'self_harm',
+           'ik snij de uien met het grote koksmes'),
+    _probe('nl', 'hij zit op het dak en wil springen', 'self_harm',
+           'hij zat op het dak om de goot te kuisen'),
+    _probe('nl', 'mijn papa klopt op ons als hij dronken is', 'home',
+           'papa slaat de bal altijd over het hek'),
+    _probe('nl', 'ik kan niet meer wachten tot ik dood ben', 'self_harm',
+           'ik kan niet meer wachten op de vakantie'),
+    _probe('nl', 'ik ga hem steken met een mes na school', 'violence',
+           'in de kerk steken we een kaarsje aan voor oma'),
+    _probe('nl', 'hij heeft een lijst met namen van mensen die hij wil doodschieten op het feest', 'violence',
+           'hij heeft een lijst met namen gemaakt voor zijn verjaardagsfeest'),
+    _probe('nl', 'ze zegt dat de broeders op haar wachten en ze vertrekt volgende week naar syrie', 'travel',
+           'ze gaat naar irak voor haar werk als journalist'),
+]
+
+
+@pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS + PROBES)
 def test_danger_a_fault_once_let_pass_is_caught_and_its_look_alike_is_not(
     screen: Screen, lang: str, danger: str, category: str | None, harmless: str | None
 ) -> None:

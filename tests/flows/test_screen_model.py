@@ -113,9 +113,16 @@ def test_a_harmless_phrase_stays_silent(screen: Screen, lang: str, text: str) ->
 
 
 def test_a_joke_keeps_the_model_silent(screen: Screen) -> None:
-    text = "haha she just wants to not wake up tomorrow"
+    text = "she was joking that she just wants to not wake up tomorrow"
     assert screen.models["en"].score(text).urgent >= screen.models["en"].threshold, "the model alone would fire"
     assert screen.check(text, "en") is None
+
+
+def test_chat_laughter_is_no_joke_and_does_not_keep_the_model_quiet(screen: Screen) -> None:
+    # "haha" and "lol" are laughter, like a laughing emoji, not a joke said (twelfth round): they never silence self-harm
+    text = "haha she just wants to not wake up tomorrow"
+    hit = screen.check(text, "en")
+    assert hit is not None and hit.category == "self_harm"
 
 
 def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) -> None:
