@@ -76,6 +76,9 @@ class Scored:
     p_urgent: float
     model_category: str
     text: str
+    #: with `--every-line`: every concept the rules found, and whether a time was said (the veto spares those)
+    concepts: tuple[str, ...] = ()
+    imminent: bool = False
 
 
 def assign(items: Sequence[Example], folds: int, scheme: str,
@@ -87,16 +90,19 @@ def assign(items: Sequence[Example], folds: int, scheme: str,
 
 
 def cross_validate(lang: str, folds: int, settings: TrainingSettings, scheme: str = "line",
-                   parts: Sequence[str] = NEW_AUTHORS) -> tuple[list[Scored], int, int]:
-    """The scored rules hits of one language, and its count of urgent and harmless lines held out."""
+                   parts: Sequence[str] = NEW_AUTHORS, every_line: bool = False) -> tuple[list[Scored], int, int]:
+    """The scored rules hits of one language (with `every_line`, every held-out line, a line the rules let pass
+    with an empty `rule_category`), and its count of urgent and harmless lines held out."""
     items: list[Example] = [ex for ex in examples(lang) if ex.split in TRAIN_SPLITS]
     fold_of = assign(items, folds, scheme, parts)
     rules = load_screen(with_model=False)
     hits: dict[int, str] = {}
+    found: dict[int, tuple[tuple[str, ...], bool]] = {}
     for i, ex in enumerate(items):
-        hit, _ = rules._check_in(ex.text, lang)  # the language's own rules: the only hits a veto would touch
-        if hit is not None:
-            hits[i] = hit.category
+        hit, concepts = rules._check_in(ex.text, lang)  # the language's own rules: the only hits a veto would touch
+        if hit is not None or every_line:
+            hits[i] = hit.category if hit is not None else ""
+            found[i] = (tuple(sorted(concepts)), rules.rules.soon in concepts)
     out: list[Scored] = []
     for fold in sorted({f for f in fold_of if f is not None}):
         started = time.process_time()
@@ -109,7 +115,7 @@ def cross_validate(lang: str, folds: int, settings: TrainingSettings, scheme: st
             ex = items[i]
             verdict = model.score(ex.text)
             out.append(Scored(lang, fold, ex.split, ex.urgent, ex.category, category, model.reads(ex.text),
-                              verdict.urgent, verdict.category, ex.text))
+                              verdict.urgent, verdict.category, ex.text, *found[i]))
         print(f"  {lang} fold {fold + 1}: trained on {len(train_items)} lines, "
               f"{time.process_time() - started:.0f} s CPU", flush=True)
     held = [ex for i, ex in enumerate(items) if fold_of[i] is not None]
@@ -123,6 +129,7 @@ def vetoed(s: Scored, cut: float, scope: frozenset[str] | None) -> bool:
 
 def table(scored: Sequence[Scored], lines: dict[str, tuple[int, int]], langs: Iterable[str]) -> str:
     langs = list(langs)
+    scored = [s for s in scored if s.rule_category]  # `--every-line` keeps the lines the rules let pass too
     total_urgent = sum(lines[lg][0] for lg in langs)
     rows = ["Rules hits on the training parts (own language), scored by a model that never saw the line:"]
     for lg in langs:
@@ -153,6 +160,7 @@ def table(scored: Sequence[Scored], lines: dict[str, tuple[int, int]], langs: It
 
 def losses(scored: Sequence[Scored], cut: float) -> str:
     """The urgent lines every-hit veto at `cut` would lose, and the kinds of false alarm it removes."""
+    scored = [s for s in scored if s.rule_category]
     rows = [f"Urgent rules hits with P(urgent) < {cut} (the model reads them):"]
     rows += [f"  {s.lang} {s.kind:9} p={s.p_urgent:.4f} [{s.split}] {s.text[:110]}"
              for s in sorted(scored, key=lambda s: s.p_urgent) if s.urgent and vetoed(s, cut, None)]
@@ -175,6 +183,8 @@ def main() -> None:
     ap.add_argument("--load", type=Path, action="append",
                     help="report from scores saved earlier, without training (again to add another run's parts)")
     ap.add_argument("--show-lost", type=float, metavar="CUT", help="list the urgent hits a veto at CUT loses")
+    ap.add_argument("--every-line", action="store_true",
+                    help="score every held-out line, not only the rules' hits (with the concepts found), for --save")
     ap.add_argument("--part", action="append", help="with --scheme parts: hold out these parts only "
                     f"(default: {', '.join(NEW_AUTHORS)})")
     args = ap.parse_args()
@@ -196,7 +206,7 @@ def main() -> None:
                 else "parts " + ", ".join(parts) + " held out")
         print(f"{what}, over the training parts, {settings.epochs} epochs", flush=True)
         for lg in langs:
-            got, urgent, harmless = cross_validate(lg, args.folds, settings, args.scheme, parts)
+            got, urgent, harmless = cross_validate(lg, args.folds, settings, args.scheme, parts, args.every_line)
             scored += got
             lines[lg] = (urgent, harmless)
         if args.save:

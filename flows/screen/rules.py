@@ -75,6 +75,13 @@ class Rules:
                 filters |= rule.filters
         return bool(held & filters)
 
+    def filtered(self, category: str, concepts: frozenset[str] | set[str]) -> bool:
+        """Whether the rules found `category`'s words in these concepts and a filter of it that does not yield
+        silenced them (a past attempt told with how it ended, a kitchen knife, a news item)."""
+        lifted = self.lifted_by(concepts)
+        return any(rule.category == category and rule.fires(concepts) and (rule.filters & concepts) - lifted
+                   for rule in self.categories)
+
     def lifted_by(self, concepts: frozenset[str] | set[str]) -> frozenset[str]:
         """The filters that yield to what the message holds, wherever it stands: a time, an intent, a place where
         people gather, a real weapon (a turn to the present counts only before the danger: `Screen._check_in`)."""

@@ -58,10 +58,13 @@ class Screen:
     """Built once at start-up; `check` is pure and cheap (see bench/screen.py)."""
 
     def __init__(self, rules: Rules, languages: Mapping[str, Language],
-                 models: Mapping[str, Model] | None = None) -> None:
+                 models: Mapping[str, Model] | None = None, model_respects_filters: bool = False) -> None:
         self.rules = rules
         self.languages = dict(languages)
         self.models = dict(models or {})
+        #: when the rules found a category's words and one of its filters silenced them (the past, the news, a
+        #: kitchen knife), the model may not name that category either
+        self.model_respects_filters = model_respects_filters
 
     @property
     def size(self) -> dict[str, int]:
@@ -101,6 +104,8 @@ class Screen:
             return None
         verdict = model.fires(text)
         if verdict is None or self.rules.silences_model(verdict.category, concepts):
+            return None
+        if self.model_respects_filters and self.rules.filtered(verdict.category, concepts):
             return None
         evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",
                     *(f"model feature: {f.strip()}" for f in verdict.evidence))

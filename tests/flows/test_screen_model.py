@@ -119,7 +119,8 @@ def test_a_joke_keeps_the_model_silent(screen: Screen) -> None:
 
 
 def test_chat_laughter_is_no_joke_and_does_not_keep_the_model_quiet(screen: Screen) -> None:
-    # "haha" and "lol" are laughter, like a laughing emoji, not a joke said (twelfth round): they never silence self-harm
+    # "haha" and "lol" are laughter, like a laughing emoji, not a joke said (twelfth round): never a silence of
+    # self-harm
     text = "haha she just wants to not wake up tomorrow"
     hit = screen.check(text, "en")
     assert hit is not None and hit.category == "self_harm"
