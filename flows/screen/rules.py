@@ -59,6 +59,19 @@ class Rules:
     not_real: str = "not_real"
     #: ... and the filters that yield to it: a real gun taken to paintball is no game
     unless_real: frozenset[str] = frozenset()
+    #: "today", "this morning": as urgent as `soon` for a threat, but also the present of a story told of the past
+    #: ("two years ago she wanted to die; today she is at university") and the day of a news item ...
+    today: str = "today"
+    #: ... so it lifts only these filters, not the past or the news
+    unless_today: frozenset[str] = frozenset()
+
+    @property
+    def times(self) -> frozenset[str]:
+        """The concepts that say when: a hit with one is imminent, and "last friday" holds none of them."""
+        return frozenset({self.soon, self.today})
+
+    def imminent(self, concepts: frozenset[str] | set[str]) -> bool:
+        return bool(self.times & concepts)
 
     def silences_model(self, category: str, concepts: frozenset[str] | set[str]) -> bool:
         """Whether what the message holds keeps the model's verdict of `category` quiet: an idiom always (its
@@ -88,6 +101,8 @@ class Rules:
         lifted: frozenset[str] = frozenset()
         if self.soon in concepts:
             lifted |= self.unless_soon
+        if self.today in concepts:
+            lifted |= self.unless_today
         if self.intent in concepts:
             lifted |= self.unless_intent
         if self.place & concepts:
@@ -108,7 +123,7 @@ class Rules:
 
     @property
     def concepts(self) -> frozenset[str]:
-        names = {self.idiom, self.soon, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
+        names = {self.idiom, self.soon, self.today, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
                  self.not_real, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
@@ -141,6 +156,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
     unless_real = doc.get("filters_yield_to_real", [])
     assert isinstance(place, list) and isinstance(unless_place, list) and isinstance(unless_relapse, list)
     assert isinstance(unless_real, list)
+    unless_today = doc.get("filters_yield_to_today", [])
+    assert isinstance(unless_today, list)
     return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
                  str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
                  frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
@@ -148,7 +165,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                  frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place),
                  str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse),
                  str(doc.get("real", "real_weapon")), str(doc.get("not_real", "not_real")),
-                 frozenset(str(c) for c in unless_real))
+                 frozenset(str(c) for c in unless_real), str(doc.get("today", "today")),
+                 frozenset(str(c) for c in unless_today))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

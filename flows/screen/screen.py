@@ -109,7 +109,7 @@ class Screen:
             return None
         evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",
                     *(f"model feature: {f.strip()}" for f in verdict.evidence))
-        return Hit(verdict.category, self.rules.soon in concepts, lang, evidence, "model")
+        return Hit(verdict.category, self.rules.imminent(concepts), lang, evidence, "model")
 
     def _mixed_in(self, text: str, other: str) -> bool:
         language = self.languages[other]
@@ -138,9 +138,9 @@ class Screen:
             found = [f for f in found if f.concept != self.rules.real or not _inside(f, unreal)]
         gone = [f for f in found if f.concept == self.rules.not_soon]
         if gone:  # "last friday" is not soon
-            found = [f for f in found if f.concept != self.rules.soon or not _inside(f, gone)]
+            found = [f for f in found if f.concept not in self.rules.times or not _inside(f, gone)]
         concepts = {f.concept for f in found}
-        soon = self.rules.soon in concepts
+        soon = self.rules.imminent(concepts)
         lifted = self.rules.lifted_by(concepts)
         turns = [f.start for f in found if f.concept == self.rules.relapse]
         for rule in self.rules.categories:

@@ -302,6 +302,40 @@ PROBES = [
 ]
 
 
+#: "today" is as urgent as "tonight" for a threat, but after a past event it is the present the story ended in, and in
+#: a news item its day: it lifts neither the past nor the news (twelfth round); a threat with the news still fires
+TODAY = [
+    ("en", "she wants to die today, she wrote a goodbye letter", "self_harm",
+     "last year she tried to overdose, today we talked about it with her therapist",
+     "he says he will blow up the station this morning", "attack",
+     "on the radio this morning they talked about the attack on the station in 2016"),
+    ("nl", "ze wil vandaag dood, ze heeft een afscheidsbrief geschreven", "self_harm",
+     "drie jaar geleden schreef mijn zoon een afscheidsbrief, vandaag vond ik hem terug bij het opruimen van de zolder",
+     "hij zegt dat hij vanochtend het station gaat opblazen", "attack",
+     "vanochtend was er op de radio een reportage over de aanslag in het station in 2016"),
+    ("fr", "elle veut mourir aujourd'hui, elle a ecrit une lettre d'adieu", "self_harm",
+     "il y a trois ans mon fils avait ecrit une lettre d'adieu, aujourd'hui je l'ai retrouvee en rangeant le grenier",
+     "il dit qu'il va faire sauter la gare ce matin", "attack",
+     "ce matin a la radio ils parlaient de l'attentat de la gare en 2016"),
+    ("de", "sie will heute sterben, sie hat einen abschiedsbrief geschrieben", "self_harm",
+     "vor drei jahren hat mein sohn einen abschiedsbrief geschrieben, heute hab ich ihn beim aufraeumen wiedergefunden",
+     "er sagt er will heute den bahnhof in die luft sprengen", "attack",
+     "heute kam im radio ein bericht ueber den anschlag am bahnhof 2016"),
+]
+
+
+@pytest.mark.parametrize(("lang", "danger", "category", "past", "threat", "threat_category", "news"), TODAY)
+def test_today_is_urgent_for_a_threat_but_lifts_neither_the_past_nor_the_news(
+    screen: Screen, lang: str, danger: str, category: str, past: str, threat: str, threat_category: str, news: str
+) -> None:
+    hit = screen.check(danger, lang)
+    assert hit is not None and hit.category == category and hit.imminent
+    assert screen.check(past, lang) is None, "a past event told today stays past"
+    hit = screen.check(threat, lang)
+    assert hit is not None and hit.category == threat_category and hit.imminent
+    assert screen.check(news, lang) is None, "the news of the day stays news"
+
+
 @pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS + PROBES)
 def test_danger_a_fault_once_let_pass_is_caught_and_its_look_alike_is_not(
     screen: Screen, lang: str, danger: str, category: str | None, harmless: str | None
