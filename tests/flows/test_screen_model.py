@@ -54,11 +54,11 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model.digest == corpus_digest(training_items(lang)), \
         "stale weights (corpus or training settings changed): run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
-    # the veto was chosen by cross-validation with each blind author's part held out (bench/screen_cv.py,
-    # docs/danger-screen.md, eighth round): it lost no urgent line there. It never touches self-harm, attack
-    # or travel hits, where the model was confidently wrong on urgent lines, and it stays a narrow cut.
+    # the veto was chosen with each blind author's part held out (bench/screen_cv.py, bench/screen_replay.py,
+    # docs/danger-screen.md, eighth and twelfth rounds): it lost no urgent line there. It never touches self-harm
+    # hits, where the model was confidently wrong on urgent lines at every cut, and it stays a narrow cut.
     assert 0.0 <= model.veto <= 0.01, "the model silences the rules only when all but certain"
-    assert set(model.veto_categories) <= {"violence", "weapons", "home"}
+    assert "self_harm" not in model.veto_categories
 
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
