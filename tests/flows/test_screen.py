@@ -299,6 +299,21 @@ PROBES = [
            'hij heeft een lijst met namen gemaakt voor zijn verjaardagsfeest'),
     _probe('nl', 'ze zegt dat de broeders op haar wachten en ze vertrekt volgende week naar syrie', 'travel',
            'ze gaat naar irak voor haar werk als journalist'),
+    # found in the replay's misses (bench/screen_replay.py): an idiom "going around" that silenced everything, a game
+    # word "game"/"gaming" that took any match, German self-harm and threats the lexicon lacked
+    _probe('en', 'there is a video going around of a boy in our school, tomorrow they want to catch him at the '
+           'bus stop and beat him', 'violence',
+           'there is a stomach bug going around at school, half the class is home'),
+    _probe('en', 'zombie knife under his mattress, for monday', 'weapons',
+           'my son plays that game where you shoot zombies'),
+    _probe('en', 'he will take the knife to the game on saturday against the team that beat him up', 'violence',
+           'he plays a shooting game all night and says he killed everyone'),
+    _probe('de', 'will nur noch schlafen und nie mehr wach werden', 'self_harm',
+           'nach der party will ich nie mehr so lange wach bleiben'),
+    _probe('de', 'niemand wuerd es merken wenn ich weg waer, ehrlich', 'self_harm',
+           'niemand hat gemerkt dass ich beim friseur war'),
+    _probe('de', 'alter der wird sich wuenschen er waer nie geboren. samstag.', 'violence',
+           'die miete ist faellig'),
 ]
 
 
