@@ -36,7 +36,12 @@ attack plans and self-harm said indirectly, and to idioms and past events) is tr
 written; `held22` (640 lines, two more blind sessions) was measured once outside the project, then added as the
 fourth untouched part. `train23` (2,237 lines, four more blind sessions, one a language, weighted to each
 language's weakest categories on `untouched` and to idioms and past events) is training data, measured once as
-written.
+written. `train24` and `probe24` (1,819 lines, twelfth round) hold the probes four sessions wrote from their own
+knowledge of the language — harmless talk full of danger words (idioms, sport, tools, medicine, the past) and danger
+that looks like it — from which the lexicons were fixed before the lines were labelled (ambiguous ones dropped): not
+a blind measure. Learnt by the model, they cost `untouched` recall in Dutch, French and English (3, 2 and 1 lines)
+and gave German one: the German lines train (`train24`), the others stay a regression set the model never learns
+(`probe24`, `baken screen --eval --split probe24`).
 """
 
 from __future__ import annotations
@@ -49,11 +54,14 @@ CORPUS = Path(__file__).with_name("corpus")
 #: the parts of the corpus, in the order they were written
 SPLITS: tuple[str, ...] = ("tune", "held", *(f"held{n}" for n in range(2, 14)), "tune2", "tune3", "held14", "held15",
                            "train16", "held16", "train17", "train18", "held19", "train20",
-                           "train21", "held21", "train22", "held22", "train23")
+                           "train21", "held21", "train22", "held22", "train23", "train24", "probe24")
 #: the parts the statistical model is trained on (flows/screen/model_build.py): all of them, since every part
 #: has been seen (held12 and held13 were kept out until their first runs were taken; the third round of
 #: issue 11 added them and `tune3`). The held parts are therefore no longer an honest test of the model.
-TRAIN_SPLITS: frozenset[str] = frozenset(SPLITS) - {"held16", "held19", "held21", "held22"}
+#: the parts written blind by other hands that nothing was ever tuned or trained on: the honest figure
+UNTOUCHED: frozenset[str] = frozenset({"held16", "held19", "held21", "held22"})
+#: `probe24` is kept out too: the same probes as `train24`, in the languages where learning them cost `untouched` recall
+TRAIN_SPLITS: frozenset[str] = frozenset(SPLITS) - UNTOUCHED - {"probe24"}
 
 
 @dataclass(frozen=True, slots=True)

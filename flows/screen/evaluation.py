@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.screen.corpus import TRAIN_SPLITS, Example, examples
+from flows.screen.corpus import TRAIN_SPLITS, UNTOUCHED, Example, examples
 from flows.screen.screen import LANGS, Screen
 
 
@@ -66,7 +66,7 @@ def in_split(ex: Example, split: str) -> bool:
     if split == "trained":
         return ex.split in TRAIN_SPLITS
     if split == "untouched":
-        return ex.split not in TRAIN_SPLITS
+        return ex.split in UNTOUCHED
     if split == "heldout":
         return ex.split.startswith("held")
     return ex.split == split

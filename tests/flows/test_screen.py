@@ -314,6 +314,22 @@ PROBES = [
            'niemand hat gemerkt dass ich beim friseur war'),
     _probe('de', 'alter der wird sich wuenschen er waer nie geboren. samstag.', 'violence',
            'die miete ist faellig'),
+    # found in the replay's false alarms: a coach or a headache that "kills", the news by its channel, a room that looks
+    # bombed, "mum's going to kill me", a test that "killed me", suicide prevention as a subject
+    _probe('fr', 'le coach va le tuer demain apres le match, il a un couteau', 'violence',
+           'le prof de gym nous a tues avec les tours du parc josaphat'),
+    _probe('fr', "il a une migraine et il dit qu'il va se tuer ce soir", 'self_harm',
+           "j'ai une migraine qui me tue, quelqu'un a du dafalgan"),
+    _probe('fr', 'il veut faire un attentat ce samedi a la braderie', 'attack',
+           "ils ont arrete un groupe a anvers qui preparait un attentat, c'est passe sur la vrt"),
+    _probe('nl', 'hij maakt een bom in zijn kamer en zegt dat het zaterdag gebeurt', 'weapons',
+           'het zag er in haar kot uit alsof er een bom was ingeslagen'),
+    _probe('en', 'my mum is going to kill me, she is hitting me with a belt', 'home',
+           "mum's going to kill me"),
+    _probe('en', 'he wants to kill the teacher after the maths test tomorrow', 'violence',
+           'that maths test today absolutely killed me'),
+    _probe('en', 'he skipped the suicide prevention talk and told me he wants to die tonight', 'self_harm',
+           'the school counsellor is giving a talk on suicide prevention next monday'),
 ]
 
 
