@@ -367,6 +367,33 @@ def test_today_is_urgent_for_a_threat_but_lifts_neither_the_past_nor_the_news(
     assert screen.check(news, lang) is None, "the news of the day stays news"
 
 
+#: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
+#: intent — a threat reported with its time, a copycat — or it would be read as news talk
+NEWS_THREATS = [
+    ('nl', 'hij keek de hele dag naar het journaal over de schietpartij en zegt dat hij morgen iedereen op '
+           'school neerschiet'),
+    ('nl', 'na het nieuws over de aanslag zei hij dat hij vrijdag de moskee opblaast'),
+    ('nl', 'mijn zoon zag op het journaal een aanslag en zegt nu dat hij morgen hetzelfde doet op school'),
+    ('en', 'he watched the news about the shooting all day and says today he shoots everyone at school'),
+    ('en', 'after the news about the attack he said on friday he blows up the mosque'),
+    ('en', 'after watching the news about the shooting my son said he will do the same at school on friday'),
+    ('fr', 'il a regarde les infos sur la fusillade toute la journee et dit que demain il tire sur tout le monde '
+           'a l ecole'),
+    ('fr', 'apres le journal sur l attentat il a dit que vendredi il fait sauter la mosquee'),
+    ('fr', 'apres le journal sur la fusillade mon fils a dit qu il ferait pareil vendredi a l ecole'),
+    ('de', 'er hat den ganzen tag nachrichten ueber den amoklauf geschaut und sagt morgen erschiesst er alle in '
+           'der schule'),
+    ('de', 'nach den nachrichten ueber den anschlag sagt er am freitag sprengt er die moschee'),
+    ('de', 'nach den nachrichten ueber den amoklauf sagt mein sohn er macht das gleiche am freitag in der schule'),
+]
+
+
+@pytest.mark.parametrize(("lang", "threat"), NEWS_THREATS)
+def test_a_threat_told_with_the_news_is_no_news(screen: Screen, lang: str, threat: str) -> None:
+    hit = screen.check(threat, lang)
+    assert hit is not None and hit.category in {"attack", "violence"} and hit.imminent
+
+
 @pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS + PROBES)
 def test_danger_a_fault_once_let_pass_is_caught_and_its_look_alike_is_not(
     screen: Screen, lang: str, danger: str, category: str | None, harmless: str | None
