@@ -176,3 +176,16 @@ def test_the_evaluation_says_what_the_model_added_and_can_leave_it_out() -> None
 
     assert "of which the statistical model alone:" in run()
     assert "the lexicons and rules alone (no statistical model)" in run("--rules-only")
+
+
+def test_a_screen_whose_model_respects_the_filters_stays_silent_where_a_filter_silenced_the_words(
+    screen: Screen,
+) -> None:
+    # `Screen.model_respects_filters` is off in the shipped screen: in the twelfth round's replay it cost 124 urgent
+    # lines for 34 false alarms (bench/screen_replay.py --respect). What it does, for that study:
+    story = "three years ago my son wrote a goodbye letter, today i found it again while cleaning the attic"
+    hit = screen.check(story, "en")
+    assert hit is not None and hit.source == "model", "the past filter silences the rules, the model still fires"
+    respecting = Screen(screen.rules, screen.languages, screen.models, model_respects_filters=True)
+    assert respecting.check(story, "en") is None
+    assert respecting.check("she wants to die today, she wrote a goodbye letter", "en") is not None
