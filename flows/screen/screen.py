@@ -138,7 +138,8 @@ class Screen:
             found = [f for f in found if f.concept != self.rules.real or not _inside(f, unreal)]
         gone = [f for f in found if f.concept == self.rules.not_soon]
         if gone:  # "last friday" is not soon
-            found = [f for f in found if f.concept not in self.rules.times or not _inside(f, gone)]
+            times = self.rules.times
+            found = [f for f in found if f.concept not in times or not _inside(f, gone)]
         concepts = {f.concept for f in found}
         soon = self.rules.imminent(concepts)
         lifted = self.rules.lifted_by(concepts)
