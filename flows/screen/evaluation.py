@@ -58,8 +58,8 @@ def evaluate(screen: Screen, items: Iterable[Example]) -> dict[tuple[str, str], 
 
 
 def in_split(ex: Example, split: str) -> bool:
-    """`untouched` is the parts nothing was ever tuned or trained on (`held16`, `held19`, `held21`, `held22`: the honest
-    figure); `heldout` every held part together (most of them seen since); `all` the whole corpus; `trained`
+    """`untouched` is the parts nothing was ever tuned or trained on (`corpus.UNTOUCHED`: the honest figure);
+    `heldout` every held part together (most of them seen since); `all` the whole corpus; `trained`
     every part the model learnt; otherwise one part by name."""
     if split == "all":
         return True
