@@ -8,7 +8,10 @@ with a model that had not learnt the very lines it is judged on (the shipped mod
 catches nearly everything the rules let pass, which hides what a rule costs).
 
 Run: `.venv/bin/python -m bench.screen_replay --load scores.json [--load more.json] [--lexicons DIR] [--rules FILE]
-[--veto-categories violence,weapons,home] [--veto 0.01] [--show lost|false]`. Seconds; nothing is trained.
+[--veto-cuts nl:self_harm=0.05,violence=0.01] [--veto 0.01 --veto-categories violence,weapons] [--show lost|false]`.
+Seconds; nothing is trained. `--groups` prints, per language, the lowest P(urgent) of the urgent hits a veto could
+touch (no time said; self-harm and the rest apart) and how many false alarms each cut would silence: how
+`model_build.VETO_CUTS` was chosen.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.screen.model import Verdict
-from flows.screen.model_build import THRESHOLDS, VETO_CATEGORIES
+from flows.screen.model_build import THRESHOLDS, VETO_CUTS
 from flows.screen.rules import RULES_PATH, load_rules
 from flows.screen.screen import LANGS, LEXICONS, Screen, load_language
 
@@ -42,12 +45,11 @@ class Reading:
 class Replayed:
     """Stands in for `model.Model` in a `Screen`: the saved held-out verdict of each line, by its text."""
 
-    def __init__(self, lang: str, readings: Iterable[Reading], threshold: float, veto: float,
-                 veto_categories: Iterable[str]) -> None:
+    def __init__(self, lang: str, readings: Iterable[Reading], threshold: float,
+                 veto_cuts: Mapping[str, float]) -> None:
         self.lang = lang
         self.threshold = threshold
-        self.veto = veto
-        self.veto_categories = frozenset(veto_categories)
+        self.veto_cuts = dict(veto_cuts)
         self._by_text = {r.text: r for r in readings if r.lang == lang}
 
     def _reading(self, text: str) -> Reading:
@@ -55,8 +57,7 @@ class Replayed:
 
     def vetoes(self, text: str, category: str) -> bool:
         r = self._reading(text)
-        return (self.veto > 0.0 and category in self.veto_categories and r.reads
-                and r.p_urgent < self.veto)
+        return r.reads and r.p_urgent < self.veto_cuts.get(category, 0.0)
 
     def fires(self, text: str) -> Verdict | None:
         r = self._reading(text)
@@ -76,14 +77,13 @@ def load(paths: Sequence[Path]) -> list[Reading]:
     return readings
 
 
-def build(readings: Sequence[Reading], lexicons: Path, rules_path: Path, veto: float | None,
-          veto_categories: Sequence[str] | None, langs: Sequence[str], respect: bool = False) -> Screen:
+def build(readings: Sequence[Reading], lexicons: Path, rules_path: Path,
+          veto_cuts: Mapping[str, Mapping[str, float]], langs: Sequence[str], respect: bool = False) -> Screen:
+    """The real screen with the replayed readings; `veto_cuts` per language and category (default: shipped)."""
     rules = load_rules(rules_path)
     languages = {lang: load_language(lang, lexicons, rules) for lang in LANGS}
     models: Mapping[str, Replayed] = {
-        lang: Replayed(lang, readings, THRESHOLDS[lang][0], THRESHOLDS[lang][1] if veto is None else veto,
-                       VETO_CATEGORIES if veto_categories is None else veto_categories)
-        for lang in langs}
+        lang: Replayed(lang, readings, THRESHOLDS[lang], veto_cuts.get(lang, VETO_CUTS[lang])) for lang in langs}
     # Replayed has what Screen asks of a Model
     return Screen(rules, languages, models, model_respects_filters=respect)  # type: ignore[arg-type]
 
@@ -116,14 +116,56 @@ def report(screen: Screen, readings: Sequence[Reading], langs: Sequence[str], sh
     return "\n".join(rows + shown)
 
 
+#: the cuts `--groups` counts false alarms under
+GROUP_CUTS: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.1)
+
+
+def groups(readings: Sequence[Reading], lexicons: Path, rules_path: Path, langs: Sequence[str]) -> str:
+    """Per language, the rules hits a veto could touch (no time said), self-harm and the other categories apart:
+    the lowest P(urgent) of an urgent one, and the false alarms under each cut (none lost below that lowest)."""
+    screen = build(readings, lexicons, rules_path, {lang: {} for lang in langs}, langs)  # no veto: every hit
+    rows = [f"{'lang':5} {'group':10} {'lowest urgent':>13}  false alarms under " + " ".join(
+        f"{cut:>5}" for cut in GROUP_CUTS)]
+    for lang in langs:
+        by_group: dict[str, tuple[list[float], list[float]]] = {"self_harm": ([], []), "others": ([], [])}
+        for r in readings:
+            if r.lang != lang or not r.reads:
+                continue
+            hit = screen.check(r.text, lang)
+            if hit is None or hit.source != "rules" or hit.imminent:
+                continue
+            urgent, harmless = by_group["self_harm" if hit.category == "self_harm" else "others"]
+            (urgent if r.urgent else harmless).append(r.p_urgent)
+        for name, (urgent, harmless) in by_group.items():
+            lowest = f"{min(urgent):.4f}" if urgent else "-"
+            rows.append(f"{lang:5} {name:10} {lowest:>13}  {'':19}"
+                        + " ".join(f"{sum(p < cut for p in harmless):5}" for cut in GROUP_CUTS))
+    return "\n".join(rows)
+
+
+def parse_cuts(spec: str) -> dict[str, dict[str, float]]:
+    """'nl:self_harm=0.05,violence=0.01;fr:...' -> {lang: {category: cut}}; a language left out keeps its own."""
+    cuts: dict[str, dict[str, float]] = {}
+    for part in filter(None, spec.split(";")):
+        lang, _, pairs = part.partition(":")
+        cuts[lang.strip()] = {c.strip(): float(v) for c, _, v in
+                              (pair.partition("=") for pair in pairs.split(",") if pair.strip())}
+    return cuts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--load", type=Path, action="append", required=True,
                     help="scores saved by bench.screen_cv --every-line --save (again for more languages)")
     ap.add_argument("--lexicons", type=Path, default=LEXICONS, help="a lexicon directory to try (default: shipped)")
     ap.add_argument("--rules", type=Path, default=RULES_PATH, help="a rules file to try (default: shipped)")
-    ap.add_argument("--veto", type=float, help="the veto's cut (default: each language's shipped one)")
-    ap.add_argument("--veto-categories", help="comma-separated (default: the shipped ones; '' for none)")
+    ap.add_argument("--veto-cuts", default="", help="per language and category, e.g. "
+                    "'nl:self_harm=0.05,violence=0.01;fr:violence=0.02' (a language left out: its shipped cuts)")
+    ap.add_argument("--veto", type=float, help="one cut for every language, on --veto-categories")
+    ap.add_argument("--veto-categories", default="violence,weapons,home,attack,travel",
+                    help="with --veto: comma-separated ('' for none)")
+    ap.add_argument("--groups", action="store_true",
+                    help="the lowest urgent P(urgent) and the false alarms under each cut, per language")
     ap.add_argument("--respect", action="store_true",
                     help="the model may not name a category whose words a filter silenced "
                          "(Screen.model_respects_filters)")
@@ -132,8 +174,14 @@ def main() -> None:
     args = ap.parse_args()
     readings = load(args.load)
     langs = [lg for lg in (args.lang or LANGS) if any(r.lang == lg for r in readings)]
-    cats = None if args.veto_categories is None else [c for c in args.veto_categories.split(",") if c]
-    screen = build(readings, args.lexicons, args.rules, args.veto, cats, langs, args.respect)
+    if args.groups:
+        print(groups(readings, args.lexicons, args.rules, langs))
+        return
+    cuts = parse_cuts(args.veto_cuts)
+    if args.veto is not None:
+        cats = [c for c in args.veto_categories.split(",") if c]
+        cuts = {lang: dict.fromkeys(cats, args.veto) for lang in langs}
+    screen = build(readings, args.lexicons, args.rules, cuts, langs, args.respect)
     print(report(screen, [r for r in readings if r.lang in langs], langs, args.show))
 
 

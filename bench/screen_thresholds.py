@@ -76,7 +76,7 @@ def table(lines: list[Line]) -> str:
         for cut in CUTS:
             add_u = sum(1 for x in urgent if not x.rules and not x.silenced and x.p_urgent >= cut)
             add_h = sum(1 for x in harmless if not x.rules and not x.silenced and x.p_urgent >= cut)
-            mark = "  <- shipped" if abs(cut - THRESHOLDS[lang][0]) < 1e-9 else ""
+            mark = "  <- shipped" if abs(cut - THRESHOLDS[lang]) < 1e-9 else ""
             rows.append(f"{lang}    {cut:.2f}   {(ruled_u + add_u) / len(urgent):6.1%}   "
                         f"{(ruled_h + add_h) / len(harmless):6.1%}         {add_u:4d} / {add_h:3d}{mark}")
     return "\n".join(rows)

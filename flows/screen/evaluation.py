@@ -105,14 +105,19 @@ def report(screen: Screen, split: str = "untouched", langs: Iterable[str] = LANG
     lines.append(f"all languages: recall {total_caught}/{total_urgent} = {total_caught / max(total_urgent, 1):.1%}, "
                  f"false positives {total_flagged}/{total_harmless} = {total_flagged / max(total_harmless, 1):.1%}")
     if screen.models:
-        vetoed = sorted(set().union(*(m.veto_categories for m in screen.models.values()))) or ["nothing"]
         by_model = sum(tallies[(lg, "*")].by_model for lg in langs)
         flagged_by_model = sum(tallies[(lg, "*")].flagged_by_model for lg in langs)
         lines.append(f"of which the statistical model alone: {by_model} caught, {flagged_by_model} flagged "
                      "(thresholds per language: " + ", ".join(
-                         f"{lg} {screen.models[lg].threshold:.2f}/veto {screen.models[lg].veto:.2f}"
-                         for lg in langs if lg in screen.models) + "; the veto only on "
-                     + ", ".join(vetoed) + ")")
+                         f"{lg} {screen.models[lg].threshold:.2f}" for lg in langs if lg in screen.models) + ")")
+        for lg in langs:
+            if lg in screen.models:
+                by_cut: dict[float, list[str]] = {}
+                for category, cut in sorted(screen.models[lg].veto_cuts.items()):
+                    by_cut.setdefault(cut, []).append(category)
+                lines.append(f"{lg}: the model silences a rules hit without a time when P(urgent) is under "
+                             + ("; ".join(f"{cut:.2f} ({', '.join(cats)})" for cut, cats in sorted(by_cut.items()))
+                                or "nothing (no veto)"))
     else:
         lines.append("the lexicons and rules alone (no statistical model)")
     sizes = screen.size

@@ -92,17 +92,15 @@ class Model:
     """Weights of one language; `score` is pure and cheap."""
 
     def __init__(self, lang: str, weights: Mapping[str, Sequence[float]], bias: Sequence[float],
-                 threshold: float = 0.5, veto: float = 0.0, digest: str = "",
-                 veto_categories: Iterable[str] = ()) -> None:
+                 threshold: float = 0.5, veto_cuts: Mapping[str, float] | None = None, digest: str = "") -> None:
         self.lang = lang
         self.weights = weights
         self.bias = tuple(bias)
         #: the model fires alone (when the rules found nothing) from this probability of urgent
         self.threshold = threshold
-        #: below this probability of urgent, a hit of the rules is taken for a false alarm …
-        self.veto = veto
-        #: … but only a hit of these categories (none: the model never silences the rules)
-        self.veto_categories = frozenset(veto_categories)
+        #: per category, the probability of urgent below which a hit of the rules is taken for a false alarm (a
+        #: category not named here: the model never silences the rules there)
+        self.veto_cuts: dict[str, float] = {c: cut for c, cut in (veto_cuts or {}).items() if cut > 0.0}
         self.digest = digest
         self.analyser = analyser(lang)
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
@@ -128,11 +126,17 @@ class Model:
 
     def vetoes(self, text: str, category: str) -> bool:
         """Whether a hit of the rules in `category` is taken for a false alarm: a category the veto covers, a
-        message the model reads (a 0.0 for a message it cannot judge is no evidence), P(urgent) under the veto."""
-        if self.veto <= 0.0 or category not in self.veto_categories:
+        message the model reads (a 0.0 for a message it cannot judge is no evidence), P(urgent) under its cut."""
+        cut = self.veto_cuts.get(category)
+        if cut is None:
             return False
         verdict, _, _ = self._score(text)
-        return verdict is not _UNREAD and verdict.urgent < self.veto
+        return verdict is not _UNREAD and verdict.urgent < cut
+
+    @property
+    def veto_categories(self) -> frozenset[str]:
+        """The categories whose rules hits the model may silence."""
+        return frozenset(self.veto_cuts)
 
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
@@ -174,7 +178,7 @@ class Model:
 
     def to_json(self) -> dict[str, object]:
         return {"lang": self.lang, "classes": list(CLASSES), "threshold": self.threshold,
-                "veto": self.veto, "veto_categories": sorted(self.veto_categories), "corpus_digest": self.digest,
+                "veto_cuts": dict(sorted(self.veto_cuts.items())), "corpus_digest": self.digest,
                 "bias": [round(b, 4) for b in self.bias],
                 "weights": {f: [round(w, 4) for w in row] for f, row in sorted(self.weights.items())}}
 
@@ -186,9 +190,10 @@ class Model:
         bias = doc["bias"]
         assert isinstance(weights, dict) and isinstance(bias, list)
         # the rows stay the lists json made (copying 9 000 of them into tuples was a third of the load)
-        return cls(str(doc["lang"]), weights, bias,
-                   float(str(doc["threshold"])), float(str(doc.get("veto", 0.0))),
-                   str(doc.get("corpus_digest", "")), _strings(doc.get("veto_categories", [])))
+        cuts = doc.get("veto_cuts", {})
+        assert isinstance(cuts, dict)
+        return cls(str(doc["lang"]), weights, bias, float(str(doc["threshold"])),
+                   {str(c): float(str(cut)) for c, cut in cuts.items()}, str(doc.get("corpus_digest", "")))
 
 
 def _explained(verdict: Verdict, feats: Sequence[str], rows: Sequence[Sequence[float]]) -> Verdict:
@@ -226,7 +231,7 @@ class TrainingSettings:
 
 
 def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSettings = TrainingSettings(),
-          threshold: float = 0.5, veto: float = 0.0, veto_categories: Iterable[str] = ()) -> Model:
+          threshold: float = 0.5, veto_cuts: Mapping[str, float] | None = None) -> Model:
     """Fit the weights on (text, class) pairs by stochastic gradient descent with AdaGrad steps.
 
     Deterministic: the same items in the same order give the same weights, on any machine.
@@ -271,7 +276,7 @@ def train(lang: str, items: Iterable[tuple[str, str]], settings: TrainingSetting
     if gain:  # folded in: a message's score is then the plain sum it always was
         weights = {f: [w * gain[f] for w in row] for f, row in weights.items()}
     pruned = {f: tuple(row) for f, row in weights.items() if max(abs(w) for w in row) >= 0.01}
-    return Model(lang, pruned, bias, threshold, veto, veto_categories=veto_categories)
+    return Model(lang, pruned, bias, threshold, veto_cuts)
 
 
 def _nb_gains(rows: Sequence[tuple[list[str], int]]) -> dict[str, float]:

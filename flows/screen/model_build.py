@@ -21,8 +21,7 @@ from flows.screen.corpus import TRAIN_SPLITS, examples
 from flows.screen.model import MODELS, Model, TrainingSettings, corpus_digest, save, train
 from flows.screen.screen import LANGS
 
-#: per language: (fire when the rules found nothing and P(urgent) >= threshold,
-#:                silence a rules hit of VETO_CATEGORIES when P(urgent) < veto)
+#: per language: fire when the rules found nothing and P(urgent) >= threshold (the veto: `VETO_CUTS` below)
 #: The first simulation also chose a veto (nl 0.05, fr/de/en 0.10) on every category. On held13's first run it
 #: silenced 10 urgent messages (six attack plans among them) to spare 15 false alarms, so it was switched off.
 #: The veto below was chosen by cross-validation on the training parts only (`python -m bench.screen_cv`,
@@ -64,15 +63,26 @@ from flows.screen.screen import LANGS
 #: 0.35 caught 1 line more for 4 false alarms more, and hand-written harmless look-alikes ("drie jaar geleden
 #: schreef hij een afscheidsbrief, vandaag vond ik hem terug", a journalist going to Iraq) fired at 0.37 and 0.43:
 #: nl went back to 0.45 (docs/danger-screen.md, twelfth round).
-THRESHOLDS: dict[str, tuple[float, float]] = {
-    "nl": (0.45, 0.01),
-    "fr": (0.45, 0.01),
-    "de": (0.45, 0.01),
-    "en": (0.40, 0.01),
+THRESHOLDS: dict[str, float] = {"nl": 0.45, "fr": 0.45, "de": 0.45, "en": 0.40}
+#: per language and category: silence a rules hit without a time when P(urgent) < the cut (a category not named:
+#: never; a false alarm costs a line and a tap, a miss can cost a life: where the held-out studies lost urgent
+#: lines, the rules keep the last word). Until the thirteenth round: 0.01 on every category but self-harm, in every
+#: language. The thirteenth round (session 12) replayed the screen on the nine blind training parts (7,159 urgent
+#: lines; `bench/screen_replay.py --veto-cuts`) and read, per language, the lowest P(urgent) of an urgent rules hit
+#: without a time: self-harm nl 0.127, fr 0.258, de 0.131, en 0.0006; the other categories nl 0.026, fr 0.055, de
+#: 0.102, en 0.075. A cut stands at most at about a third of that: 0.02 in fr, de and en, nl stays at 0.01. The replay
+#: lost no urgent line and 444 -> 422 false alarms; `untouched`, measured once after that choice, lost none: 88 -> 84.
+#: Self-harm stays out: a cut of 0.05 in nl, fr and de (the replay: 0 lost, 34 false alarms fewer) silenced
+#: self-harm in earnest that hand-written tests hold, read by the model at 0.0001 to 0.02 (a relapse, "je me fais du
+#: mal quand je suis triste": tests/flows/test_screen_model.py, SELF_HARM_MISREAD). The replay's urgent lines are
+#: not every kind of urgent line (docs/danger-screen.md, thirteenth round).
+_OTHERS = ("violence", "weapons", "home", "attack", "travel")
+VETO_CUTS: dict[str, dict[str, float]] = {
+    "nl": dict.fromkeys(_OTHERS, 0.01),
+    "fr": dict.fromkeys(_OTHERS, 0.02),
+    "de": dict.fromkeys(_OTHERS, 0.02),
+    "en": dict.fromkeys(_OTHERS, 0.02),
 }
-#: the only categories whose rules hits the model may silence (a false alarm costs a line and a tap, a
-#: miss can cost a life: where the cross-validation lost urgent lines, the rules keep the last word)
-VETO_CATEGORIES: tuple[str, ...] = ("violence", "weapons", "home", "attack", "travel")
 
 
 def training_items(lang: str) -> list[tuple[str, str]]:
@@ -83,9 +93,8 @@ def training_items(lang: str) -> list[tuple[str, str]]:
 
 def build(lang: str, settings: TrainingSettings | None = None) -> Model:
     items = training_items(lang)
-    threshold, veto = THRESHOLDS[lang]
     settings = settings or TrainingSettings()
-    model = train(lang, items, settings, threshold=threshold, veto=veto, veto_categories=VETO_CATEGORIES)
+    model = train(lang, items, settings, threshold=THRESHOLDS[lang], veto_cuts=VETO_CUTS[lang])
     model.digest = corpus_digest(items, settings)
     return model
 
@@ -98,8 +107,8 @@ def main() -> None:
         started = time.process_time()
         model = build(lang)
         path = save(model, MODELS)
-        print(f"{lang}: {len(model.weights)} features, threshold {model.threshold}, veto {model.veto} "
-              f"({', '.join(sorted(model.veto_categories))}), "
+        print(f"{lang}: {len(model.weights)} features, threshold {model.threshold}, veto "
+              f"{', '.join(f'{c} {cut}' for c, cut in sorted(model.veto_cuts.items()))}, "
               f"{time.process_time() - started:.1f} s CPU → {path}")
     stems.main()  # the lexicons' stem tables, so start-up stems nothing (flows/screen/stems.py)
 

@@ -7,8 +7,9 @@ lexicon runs too, but only when the message holds enough of that language's own 
 The rules name what they know; when they find nothing, the language's statistical model (`model.py`,
 trained at build time from the corpus) may still fire with its own category when it is sure enough —
 never on words the lexicon reads as an idiom or a joke. The other way round, the model may silence a hit of
-the rules only where held-out studies showed it safe: a hit with no time on it, in any category but self-harm,
-that it reads as all but surely harmless (P(urgent) < 0.01, `model_build.VETO_CATEGORIES`, bench/screen_replay.py).
+the rules only where held-out studies showed it safe: a hit with no time on it that it reads as all but surely
+harmless (P(urgent) under a cut per language and category, at most 0.05 and never for English self-harm:
+`model_build.VETO_CUTS`, bench/screen_replay.py).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Screen:
 
     def _unless_vetoed(self, hit: Hit, text: str, lang: str) -> Hit | None:
         """A hit of the rules stands unless the model is all but sure the message is harmless, and then only in
-        the categories its veto covers (all but self-harm: `model_build.VETO_CATEGORIES`), and never a
+        the categories its veto covers, at each one's cut (`model_build.VETO_CUTS`), and never a
         hit with a time on it: "tomorrow at school" is the most urgent kind of threat, and the model, trained on
         game and idiom talk with the same words, once scored one such threat under its veto."""
         model = self.models.get(lang)

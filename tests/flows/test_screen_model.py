@@ -11,7 +11,7 @@ from flows.screen import LANGS, load_screen
 from flows.screen import model as screen_model
 from flows.screen.corpus import SPLITS, TRAIN_SPLITS, examples
 from flows.screen.model import CLASSES, Model, TrainingSettings, corpus_digest, train
-from flows.screen.model_build import training_items
+from flows.screen.model_build import VETO_CUTS, training_items
 from flows.screen.screen import Screen
 
 SMALL = TrainingSettings(epochs=3)
@@ -54,10 +54,12 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
     assert model.digest == corpus_digest(training_items(lang)), \
         "stale weights (corpus or training settings changed): run `make screen-model`"
     assert 0.0 < model.threshold < 1.0
-    # the veto was chosen with each blind author's part held out (bench/screen_cv.py, bench/screen_replay.py,
-    # docs/danger-screen.md, eighth and twelfth rounds): it lost no urgent line there. It never touches self-harm
-    # hits, where the model was confidently wrong on urgent lines at every cut, and it stays a narrow cut.
-    assert 0.0 <= model.veto <= 0.01, "the model silences the rules only when all but certain"
+    # the veto was chosen with each blind author's part held out (bench/screen_cv.py, bench/screen_replay.py
+    # --groups, docs/danger-screen.md, eighth, twelfth and thirteenth rounds): it lost no urgent line there, each
+    # cut standing at most at a third of the lowest P(urgent) of an urgent hit it could touch. Self-harm hits are
+    # never vetoed: the model reads some in earnest as harmless (SELF_HARM_MISREAD).
+    assert model.veto_cuts == VETO_CUTS[lang]
+    assert all(0.0 < cut <= 0.02 for cut in model.veto_cuts.values()), "only when all but certain"
     assert "self_harm" not in model.veto_categories
 
 
@@ -130,8 +132,8 @@ def test_chat_laughter_is_no_joke_and_does_not_keep_the_model_quiet(screen: Scre
 
 def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) -> None:
     strict = screen.models["en"]
-    picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=0.5,
-                  veto_categories=("self_harm", "violence"))
+    picky = Model("en", strict.weights, strict.bias, threshold=strict.threshold,
+                  veto_cuts={"self_harm": 0.5, "violence": 0.5})
     vetoing = Screen(screen.rules, screen.languages, {"en": picky})
     # a film's plot: no filter knows it, so the lexicons fire
     film = "in the film she watched the main character wants to kill herself"
@@ -142,10 +144,29 @@ def test_the_veto_silences_only_what_the_model_finds_harmless(screen: Screen) ->
     assert knife is not None and knife.category == "violence"
 
 
+#: self-harm in earnest that the model reads as all but surely harmless (P(urgent) under 0.05): a relapse told after
+#: the help that came before it, a cut told in the present. The replay's urgent self-harm hits all scored 0.127 or
+#: more in Dutch, French and German, and a self-harm veto at 0.05 spared 34 of its false alarms; these hand-written
+#: lines, in the tests since earlier rounds, failed under it (thirteenth round). Self-harm stays out of every veto.
+SELF_HARM_MISREAD = [
+    ("nl", "vorig jaar heeft hij hulp gekregen maar nu wil hij weer dood"),
+    ("fr", "l annee passee il a ete aide mais maintenant il veut de nouveau mourir"),
+    ("fr", "je me fais du mal quand je suis triste"),
+    ("en", "after two years of therapy he was doing well but now he talks about ending it again"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), SELF_HARM_MISREAD)
+def test_self_harm_the_model_misreads_still_fires(screen: Screen, lang: str, text: str) -> None:
+    assert screen.models[lang].score(text).urgent < 0.05, "the model reads it as harmless"
+    hit = screen.check(text, lang)
+    assert hit is not None and hit.category == "self_harm"
+
+
 def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_cannot_read(screen: Screen) -> None:
     strict = screen.models["en"]
-    everything = Model("en", strict.weights, strict.bias, threshold=strict.threshold, veto=1.0,
-                       veto_categories=("violence", "weapons"))
+    everything = Model("en", strict.weights, strict.bias, threshold=strict.threshold,
+                       veto_cuts={"violence": 1.0, "weapons": 1.0})
     vetoing = Screen(screen.rules, screen.languages, {"en": everything})
     # a veto of 1.0 silences every violence or weapons hit the model reads, and nothing else
     assert vetoing.check("my son said he will stab his teacher with a knife", "en") is None
