@@ -350,6 +350,12 @@ PROBES = [
            'date', 'attack', 'la video de la chorale tourne sur tiktok, tout le monde la partage'),
     _probe('fr', "il a choisi l'auteur d'une tuerie scolaire comme heros et il dit qu'il fera mieux", 'attack',
            "ce burger c'est une tuerie"),
+    # thirteenth round: "als geweren" (children playing) reached "als een geweer" two words on; German "lol" is
+    # laughter, not a joke said, so a time lifts it as in English
+    _probe('nl', 'mijn broer print iets op zijn 3D-printer en het ziet er precies uit als een geweer, hij zegt bijna '
+           'af', 'weapons', 'de kinderen speelden in het bos met stokken als geweren'),
+    _probe('de', 'lol die wollen den neuen heute nach sport in der dusche fertigmachen, einer hat ne flasche mit was '
+           'aetzendem', 'violence', 'lol er hat die anderen bei fortnite heute total fertiggemacht'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
