@@ -356,6 +356,10 @@ PROBES = [
            'af', 'weapons', 'de kinderen speelden in het bos met stokken als geweren'),
     _probe('de', 'lol die wollen den neuen heute nach sport in der dusche fertigmachen, einer hat ne flasche mit was '
            'aetzendem', 'violence', 'lol er hat die anderen bei fortnite heute total fertiggemacht'),
+    # thirteenth round: French "tuerais" stems to "tu", so an idiom "je tuerais pour une pizza" fired on every "tu"
+    # with "pour un" nearby and silenced a farewell
+    _probe('fr', 'frerot si jamais tu lis ca je suis desole pour tout, c est pas ta faute. je vais aller marcher un '
+           'peu sur les rails', 'self_harm', 'je tuerais pour une pizza la maintenant'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
@@ -420,6 +424,33 @@ NEWS_THREATS = [
 def test_a_threat_told_with_the_news_is_no_news(screen: Screen, lang: str, threat: str) -> None:
     hit = screen.check(threat, lang)
     assert hit is not None and hit.category in {"attack", "violence"} and hit.imminent
+
+
+#: plain lexicon words whose Snowball stem has two letters or fewer: each matches every word with that stem. French
+#: "tuer" and "tuerais" stem to "tu" and made idioms fire on "tu" (thirteenth round); these are the function words
+#: and short words left, each harmless as a stem (a new one must be written "=word" or added here knowingly)
+SHORT_STEMS = {
+    "nl": {"alle", "alles", "als", "appt", "appte", "ons", "uien"},
+    "fr": {"ans", "des", "es", "fier", "hier", "hts", "ils", "les", "mes", "rue", "ses", "vie", "vue", "vues"},
+    "de": set(),
+    "en": {"abs", "being", "doing", "going"},
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_lexicon_word_stems_to_a_word_it_does_not_mean(lang: str) -> None:
+    import yaml
+
+    from flows.screen.analysis import analyser
+    from flows.screen.screen import LEXICONS
+
+    stem = analyser(lang).stem
+    doc = yaml.safe_load((LEXICONS / f"{lang}.yaml").read_text(encoding="utf-8"))
+    short = {alt for patterns in doc["concepts"].values() for pattern in patterns for term in pattern.split()
+             for alt in term.split("|")
+             if alt not in ("...", "^") and not alt.startswith(("=", "*")) and not alt.endswith("*") and "_" not in alt
+             and len(stem(alt)) <= 2 and stem(alt) != alt}
+    assert short == SHORT_STEMS[lang]
 
 
 @pytest.mark.parametrize(("lang", "danger", "category", "harmless"), FAULTS + PROBES)
