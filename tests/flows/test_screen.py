@@ -360,6 +360,14 @@ PROBES = [
     # with "pour un" nearby and silenced a farewell
     _probe('fr', 'frerot si jamais tu lis ca je suis desole pour tout, c est pas ta faute. je vais aller marcher un '
            'peu sur les rails', 'self_harm', 'je tuerais pour une pizza la maintenant'),
+    # thirteenth round: filters that never yield, written too wide — "stokken als" (children playing) in "met een stok
+    # als hij", "doodsbang" as an idiom silencing a forced marriage, French "dames" (draughts) in "une dame âgée"
+    _probe('nl', 'ze slaan mijn broertje van 6 met een stok als hij in zijn broek plast, vanochtend nog', 'home',
+           'de kinderen speelden ridders met stokken als zwaarden'),
+    _probe('nl', 'mijn nicht is doodsbang, haar vader wil haar na de examens meenemen naar het buitenland om haar daar '
+           'te laten trouwen', 'home', 'ik was doodsbang voor de examens maar het is goed gegaan'),
+    _probe('fr', 'son petit-fils vit avec la dame et il la frappe quand elle regarde la tele, elle a des bleus partout',
+           'home', 'on joue aux echecs le mercredi au club, mon fils a massacre son adversaire'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
