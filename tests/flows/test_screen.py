@@ -407,6 +407,25 @@ def test_today_is_urgent_for_a_threat_but_lifts_neither_the_past_nor_the_news(
     assert screen.check(news, lang) is None, "the news of the day stays news"
 
 
+#: French weekdays (thirteenth round): "le mercredi" is every Wednesday, a habit that lifts no school, past or news
+#: filter and keeps no veto away; a bare weekday, a date or "qui vient" is a day to come. (text, category, imminent)
+FRENCH_WEEKDAYS = [
+    ("il a dit qu'il va poignarder le prof vendredi", "violence", True),
+    ("il a dit qu'il va poignarder le prof le vendredi 14", "violence", True),
+    ("il part en syrie le samedi 12, il a deja le billet", "travel", True),
+    ("il part en syrie samedi, il a deja le billet", "travel", True),
+    ("ma fille fait du krav maga le mercredi et dit qu'elle va demolir tout le monde", "violence", False),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "imminent"), FRENCH_WEEKDAYS)
+def test_a_french_weekday_with_its_article_is_a_habit_not_a_day(
+    screen: Screen, text: str, category: str, imminent: bool
+) -> None:
+    hit = screen.check(text, "fr")
+    assert hit is not None and hit.category == category and hit.imminent is imminent
+
+
 #: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
 #: intent — a threat reported with its time, a copycat — or it would be read as news talk
 NEWS_THREATS = [
