@@ -368,6 +368,9 @@ PROBES = [
            'te laten trouwen', 'home', 'ik was doodsbang voor de examens maar het is goed gegaan'),
     _probe('fr', 'son petit-fils vit avec la dame et il la frappe quand elle regarde la tele, elle a des bleus partout',
            'home', 'on joue aux echecs le mercredi au club, mon fils a massacre son adversaire'),
+    # thirteenth round: De Morgen is a newspaper, not tomorrow
+    _probe('nl', 'hij zegt dat hij morgen de school opblaast', 'attack',
+           'De Morgen had een lang stuk over hoe de schutter van Christchurch geradicaliseerd is'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
