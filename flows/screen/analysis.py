@@ -26,7 +26,10 @@ CONTRACTIONS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
 #: chat spellings that hide a word the lexicons know (applied to whole folded words)
 CHAT_SPELLING: dict[str, dict[str, str]] = {
     "nl": {"mn": "mijn", "m'n": "mijn", "zn": "zijn", "z'n": "zijn", "k": "ik", "ff": "even", "wil'": "wil",
-           "gaat'": "gaat", "da": "dat", "nie": "niet", "ni": "niet", "nimeer": "niet meer", "kga": "ik ga"},
+           "gaat'": "gaat", "da": "dat", "nie": "niet", "ni": "niet", "nimeer": "niet meer", "kga": "ik ga",
+           # "k" before an auxiliary is "ik" ("kzou hem kunnen vermoorden": an idiom the lexicon knows as "zou")
+           **{f"k{verb}": f"ik {verb}" for verb in ("zou", "zal", "heb", "ben", "wil", "moet", "kan", "was", "had",
+                                                    "weet", "denk", "vind", "zeg", "mag")}},
     "fr": {"jveux": "je veux", "jsuis": "je suis", "chui": "je suis", "jpeux": "je peux", "qqn": "quelqu un",
            "qqch": "quelque chose", "pk": "pourquoi", "bcp": "beaucoup", "tt": "tout", "vx": "veux", "ve": "veut",
            "jvais": "je vais", "g": "j ai", "mm": "meme", "ptn": "putain", "dmain": "demain",

@@ -371,6 +371,9 @@ PROBES = [
     # thirteenth round: De Morgen is a newspaper, not tomorrow
     _probe('nl', 'hij zegt dat hij morgen de school opblaast', 'attack',
            'De Morgen had een lang stuk over hoe de schutter van Christchurch geradicaliseerd is'),
+    # thirteenth round: Dutch chat "k" before an auxiliary is "ik" ("kzou", "kheb", "kzal")
+    _probe('nl', 'kheb een mes gekocht en kzal hem morgen neersteken', 'violence',
+           'kzou hem kunnen vermoorden, hij heeft de deur weer open laten staan en de kat is weg'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
