@@ -33,7 +33,11 @@ CHAT_SPELLING: dict[str, dict[str, str]] = {
     "fr": {"jveux": "je veux", "jsuis": "je suis", "chui": "je suis", "jpeux": "je peux", "qqn": "quelqu un",
            "qqch": "quelque chose", "pk": "pourquoi", "bcp": "beaucoup", "tt": "tout", "vx": "veux", "ve": "veut",
            "jvais": "je vais", "g": "j ai", "mm": "meme", "ptn": "putain", "dmain": "demain",
-           "ajd": "aujourd hui", "auj": "aujourd hui"},
+           "ajd": "aujourd hui", "auj": "aujourd hui",
+           # the apostrophe left out in chat: "jetais petite", "cetait fini", "jvoulais mourir"
+           "jai": "j ai", "javais": "j avais", "jetais": "j etais", "jen": "j en", "cest": "c est", "cetait": "c etait",
+           "sest": "s est", "jvoulais": "je voulais", "jsais": "je sais", "jme": "je me", "jte": "je te",
+           "jle": "je le", "jla": "je la", "jlui": "je lui", "jlai": "je l ai", "ya": "il y a", "yavait": "il y avait"},
     "de": {"ne": "eine", "nen": "einen", "n": "ein", "hab": "habe", "nich": "nicht", "nix": "nichts",
            "gehts": "geht es", "morgn": "morgen", "wi": "wie"},
     "en": {"im": "i am", "ill": "i will", "hes": "he is", "shes": "she is", "gonna": "going to",

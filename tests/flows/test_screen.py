@@ -374,6 +374,9 @@ PROBES = [
     # thirteenth round: Dutch chat "k" before an auxiliary is "ik" ("kzou", "kheb", "kzal")
     _probe('nl', 'kheb een mes gekocht en kzal hem morgen neersteken', 'violence',
            'kzou hem kunnen vermoorden, hij heeft de deur weer open laten staan en de kat is weg'),
+    # thirteenth round: French chat without apostrophes ("jetais", "jai", "cetait") reads as the words it stands for
+    _probe('fr', 'jai trouve un couteau dans son sac et il dit quil va planter le prof demain', 'violence',
+           'quand jetais petite mon pere frappait ma mere, il est parti en 2012, maintenant on vit tranquilles'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
 ]
