@@ -81,7 +81,6 @@ class Verdict:
     evidence: tuple[str, ...]
 
 
-#: each class's weight in a feature's row
 #: the verdict on a message the model does not read (too few known words): no evidence either way
 _UNREAD = Verdict(0.0, CLASSES[1], ())
 
@@ -202,11 +201,6 @@ def _explained(verdict: Verdict, feats: Sequence[str], rows: Sequence[Sequence[f
     best = CLASSES.index(verdict.category)
     top = heapq.nsmallest(3, ((row[0] - row[best], f) for f, row in zip(feats, rows, strict=True)))
     return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
-
-
-def _strings(value: object) -> list[str]:
-    assert isinstance(value, list)
-    return [str(v) for v in value]
 
 
 def _softmax(values: Sequence[float]) -> list[float]:

@@ -8,7 +8,7 @@ The rules name what they know; when they find nothing, the language's statistica
 trained at build time from the corpus) may still fire with its own category when it is sure enough —
 never on words the lexicon reads as an idiom or a joke. The other way round, the model may silence a hit of
 the rules only where held-out studies showed it safe: a hit with no time on it that it reads as all but surely
-harmless (P(urgent) under a cut per language and category, at most 0.05 and never for English self-harm:
+harmless (P(urgent) under a cut per language and category, at most 0.02 and never for self-harm:
 `model_build.VETO_CUTS`, bench/screen_replay.py).
 """
 
