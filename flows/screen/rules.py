@@ -64,6 +64,10 @@ class Rules:
     today: str = "today"
     #: ... so it lifts only these filters, not the past or the news
     unless_today: frozenset[str] = frozenset()
+    #: a year said of a birth ("born in 2013", "nee en 2013"): the past words inside it count for nothing, or "my
+    #: daughter, born in 2014, is cutting herself every night" reads as a story of 2014
+    past: str = "past"
+    not_past: str = "not_past"
 
     @property
     def times(self) -> frozenset[str]:
@@ -124,7 +128,7 @@ class Rules:
     @property
     def concepts(self) -> frozenset[str]:
         names = {self.idiom, self.soon, self.today, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
-                 self.not_real, *self.place}
+                 self.not_real, self.not_past, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -166,7 +170,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                  str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse),
                  str(doc.get("real", "real_weapon")), str(doc.get("not_real", "not_real")),
                  frozenset(str(c) for c in unless_real), str(doc.get("today", "today")),
-                 frozenset(str(c) for c in unless_today))
+                 frozenset(str(c) for c in unless_today), past=str(doc.get("past", "past")),
+                 not_past=str(doc.get("not_past", "not_past")))
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:

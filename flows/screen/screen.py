@@ -137,6 +137,9 @@ class Screen:
         unreal = [f for f in found if f.concept == self.rules.not_real]
         if unreal:  # "it is not a real gun": no real weapon said
             found = [f for f in found if f.concept != self.rules.real or not _inside(f, unreal)]
+        born = [f for f in found if f.concept == self.rules.not_past]
+        if born:  # "born in 2013" is no event of 2013
+            found = [f for f in found if f.concept != self.rules.past or not _inside(f, born)]
         gone = [f for f in found if f.concept == self.rules.not_soon]
         if gone:  # "last friday" is not soon
             times = self.rules.times

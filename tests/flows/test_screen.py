@@ -435,6 +435,28 @@ def test_a_french_weekday_with_its_article_is_a_habit_not_a_day(
     assert hit is not None and hit.category == category and hit.imminent is imminent
 
 
+#: a year of birth is no past event (fourteenth round): "born in 2014" read as a story of 2014 silenced every one of
+#: these; a year told as the past still is one, and German "seit 2020" is a year something has lasted since
+BIRTH_YEARS = [
+    ("fr", "ma fille née en 2013 dit qu'elle veut mourir", "self_harm"),
+    ("fr", "mon fils né en 2015 a un couteau et menace son frère", "violence"),
+    ("fr", "en 2015 il voulait mourir, maintenant il va bien", None),
+    ("en", "my daughter was born in 2014 and she is cutting herself every night", "self_harm"),
+    ("en", "in 2014 she was cutting herself, now she is fine", None),
+    ("nl", "mijn zoon is geboren in 2014 en zegt dat hij zichzelf gaat ophangen", "self_harm"),
+    ("nl", "in 2014 wou hij zichzelf ophangen, nu gaat het goed met hem", None),
+    ("de", "sie ist 2013 geboren und ritzt sich jede Nacht", "self_harm"),
+    ("de", "seit 2020 schlägt mein Vater meine Mutter fast jeden Abend", "home"),
+    ("de", "2015 ist er nach Syrien gegangen, jetzt ist er zurück und arbeitet", None),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), BIRTH_YEARS)
+def test_a_year_of_birth_is_no_past_event(screen: Screen, lang: str, text: str, category: str | None) -> None:
+    hit = screen.check(text, lang)
+    assert (hit.category if hit else None) == category
+
+
 #: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
 #: intent — a threat reported with its time, a copycat — or it would be read as news talk
 NEWS_THREATS = [
