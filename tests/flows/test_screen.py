@@ -379,6 +379,28 @@ PROBES = [
            'quand jetais petite mon pere frappait ma mere, il est parti en 2012, maintenant on vit tranquilles'),
     # thirteenth round: "ritzen" (cutting) with "mich" was in no pattern, and the model read it at 0.16
     _probe('de', 'ich ritze mich wenn ich traurig bin', 'self_harm', 'ich habe das holz geritzt mit meinem namen'),
+    # fourteenth round: idioms from probes written from knowledge of Flemish and Belgian French (probe26), the
+    # French past said without "il" or with "ca fait", and German and Dutch habits told with a weekday
+    _probe('nl', 'hij heeft een bijl in zijn rugzak en zegt dat hij die leraar vrijdag gaat afmaken', 'violence',
+           'hij gaat voor de bijl als hij nog een keer te laat komt op zijn werk'),
+    _probe('nl', 'er hangt een strop aan de balk op zolder en hij zegt dat hij er morgen niet meer is', 'self_harm',
+           'die lening voor zijn eerste auto is een strop om zijn nek, hij is pas 19'),
+    _probe('nl', 'hij heeft echt een kogel gekocht en een pistool en zegt dat hij die gast neerknalt', 'violence',
+           'mijn broer heeft de kogel gekregen bij zijn studentenjob, te vaak te laat gekomen'),
+    _probe('nl', 'ze zegt dat ze zich gaat ophangen als haar vader weer begint', 'self_harm',
+           'jong ik ga mij hier ophangen van de verveling, die les duurt precies 3 uur'),
+    _probe('fr', 'il a un flingue dans son sac et dit qu il va se flinguer ce soir', 'weapons',
+           'les lundis de reprise apres la Toussaint franchement y a de quoi se flinguer, bon jvais en cours'),
+    _probe('fr', 'il a essaye de se pendre hier soir, il dit qu il recommencera', 'self_harm',
+           'y a 6 ans il a essaye de se pendre, aujourd hui il est educateur'),
+    _probe('fr', 'ca fait trois ans qu il frappe ma mere et hier il l a etranglee', 'home',
+           'j ai fait une overdose volontaire a 19 ans, ca fait cinq ans, je suis maintenant pair-aidant'),
+    _probe('fr', 'il a dit qu il allait buter son prof, il a un couteau sur lui', 'violence',
+           'le soleil tabasse aujourd hui a Liege, les gamins ont tous pris des coups de soleil'),
+    _probe('de', 'am freitag will er in der schule alle erschiessen', 'violence',
+           'freitags hat er Boxtraining und sagt er haut alle um'),
+    _probe('de', 'sie hat mir geschrieben, dass sie sterben will und schon tabletten gesammelt hat', 'self_harm',
+           None),
 ]
 
 
