@@ -401,6 +401,13 @@ PROBES = [
            'freitags hat er Boxtraining und sagt er haut alle um'),
     _probe('de', 'sie hat mir geschrieben, dass sie sterben will und schon tabletten gesammelt hat', 'self_harm',
            None),
+    # fourteenth round: "going to" with an attack word is intent only when it is done, not talked about
+    _probe('fr', 'il veut faire un attentat a la gare vendredi', 'attack',
+           'demain en classe on va parler des attentats de Bruxelles, comment je prepare ca?'),
+    _probe('nl', 'hij wil vrijdag een aanslag plegen op de school', 'attack',
+           'morgen gaan we het in de klas hebben over de aanslag in Brussel, hoe pak ik dat aan?'),
+    _probe('de', 'er will am freitag einen anschlag auf die schule veruben', 'attack',
+           'morgen wird in der Klasse ueber den Anschlag in Bruessel gesprochen'),
 ]
 
 
