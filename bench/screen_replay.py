@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.screen.model import Verdict
+from flows.screen.model import IMMINENT_VETO_CUT, Verdict
 from flows.screen.model_build import THRESHOLDS, VETO_CUTS
 from flows.screen.rules import RULES_PATH, load_rules
 from flows.screen.screen import LANGS, LEXICONS, Screen, load_language
@@ -55,9 +55,12 @@ class Replayed:
     def _reading(self, text: str) -> Reading:
         return self._by_text[text]  # a line that was not held out has no honest reading: fail loudly
 
-    def vetoes(self, text: str, category: str) -> bool:
+    def vetoes(self, text: str, category: str, imminent: bool = False) -> bool:
         r = self._reading(text)
-        return r.reads and r.p_urgent < self.veto_cuts.get(category, 0.0)
+        cut = self.veto_cuts.get(category, 0.0)
+        if imminent:
+            cut = min(cut, IMMINENT_VETO_CUT)
+        return r.reads and r.p_urgent < cut
 
     def fires(self, text: str) -> Verdict | None:
         r = self._reading(text)
@@ -116,30 +119,34 @@ def report(screen: Screen, readings: Sequence[Reading], langs: Sequence[str], sh
     return "\n".join(rows + shown)
 
 
-#: the cuts `--groups` counts false alarms under
+#: the cuts `--groups` counts false alarms under (hits with a time on them: `TIME_CUTS`)
 GROUP_CUTS: tuple[float, ...] = (0.01, 0.02, 0.03, 0.05, 0.1)
+TIME_CUTS: tuple[float, ...] = (0.0005, 0.001, 0.002, 0.005, 0.01)
 
 
 def groups(readings: Sequence[Reading], lexicons: Path, rules_path: Path, langs: Sequence[str]) -> str:
-    """Per language, the rules hits a veto could touch (no time said), self-harm and the other categories apart:
-    the lowest P(urgent) of an urgent one, and the false alarms under each cut (none lost below that lowest)."""
+    """Per language, the rules hits a veto could touch, self-harm and the other categories apart, and those with a
+    time on them apart again: the lowest P(urgent) of an urgent one, and the false alarms under each cut (none lost
+    below that lowest). How `model_build.VETO_CUTS` and `model.IMMINENT_VETO_CUT` were chosen."""
     screen = build(readings, lexicons, rules_path, {lang: {} for lang in langs}, langs)  # no veto: every hit
-    rows = [f"{'lang':5} {'group':10} {'lowest urgent':>13}  false alarms under " + " ".join(
-        f"{cut:>5}" for cut in GROUP_CUTS)]
+    rows = [f"{'lang':5} {'group':15} {'lowest urgent':>13}  false alarms under the cuts"]
     for lang in langs:
-        by_group: dict[str, tuple[list[float], list[float]]] = {"self_harm": ([], []), "others": ([], [])}
+        by_group: dict[str, tuple[list[float], list[float]]] = {
+            "self_harm": ([], []), "others": ([], []), "self_harm, time": ([], []), "others, time": ([], [])}
         for r in readings:
             if r.lang != lang or not r.reads:
                 continue
             hit = screen.check(r.text, lang)
-            if hit is None or hit.source != "rules" or hit.imminent:
+            if hit is None or hit.source != "rules":
                 continue
-            urgent, harmless = by_group["self_harm" if hit.category == "self_harm" else "others"]
+            name = ("self_harm" if hit.category == "self_harm" else "others") + (", time" if hit.imminent else "")
+            urgent, harmless = by_group[name]
             (urgent if r.urgent else harmless).append(r.p_urgent)
         for name, (urgent, harmless) in by_group.items():
             lowest = f"{min(urgent):.4f}" if urgent else "-"
-            rows.append(f"{lang:5} {name:10} {lowest:>13}  {'':19}"
-                        + " ".join(f"{sum(p < cut for p in harmless):5}" for cut in GROUP_CUTS))
+            cuts = TIME_CUTS if name.endswith("time") else GROUP_CUTS
+            rows.append(f"{lang:5} {name:15} {lowest:>13}  " + " ".join(
+                f"{sum(p < cut for p in harmless):3} <{cut:<6}" for cut in cuts) + f"  of {len(harmless)}")
     return "\n".join(rows)
 
 

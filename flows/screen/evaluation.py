@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.screen.corpus import TRAIN_SPLITS, UNTOUCHED, Example, examples
+from flows.screen.model import IMMINENT_VETO_CUT
 from flows.screen.screen import LANGS, Screen
 
 
@@ -117,7 +118,8 @@ def report(screen: Screen, split: str = "untouched", langs: Iterable[str] = LANG
                     by_cut.setdefault(cut, []).append(category)
                 lines.append(f"{lg}: the model silences a rules hit without a time when P(urgent) is under "
                              + ("; ".join(f"{cut:.2f} ({', '.join(cats)})" for cut, cats in sorted(by_cut.items()))
-                                or "nothing (no veto)"))
+                                or "nothing (no veto)")
+                             + (f", one with a time under {IMMINENT_VETO_CUT}" if by_cut else ""))
     else:
         lines.append("the lexicons and rules alone (no statistical model)")
     sizes = screen.size

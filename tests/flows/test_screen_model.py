@@ -172,7 +172,8 @@ def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_can
     vetoing = Screen(screen.rules, screen.languages, {"en": everything})
     # a veto of 1.0 silences every violence or weapons hit the model reads, and nothing else
     assert vetoing.check("my son said he will stab his teacher with a knife", "en") is None
-    # … but never one with a time on it: the most urgent threats are the ones with a day or an hour
+    # … but one with a time on it only when the model is sure to a thousandth (IMMINENT_VETO_CUT): the most urgent
+    # threats are the ones with a day or an hour
     soon = vetoing.check("my son said he will stab his teacher with a knife after school", "en")
     assert soon is not None and soon.category == "violence" and soon.imminent
     self_harm = vetoing.check("my daughter says she wants to kill herself tonight", "en")
@@ -181,6 +182,26 @@ def test_the_veto_spares_the_categories_it_does_not_cover_and_what_the_model_can
     short = "stab him"
     assert not everything.reads(short) and screen.check(short, "en") is not None
     assert vetoing.check(short, "en") is not None
+
+
+def test_a_hit_with_a_time_is_vetoed_only_when_the_model_is_sure_to_a_thousandth(screen: Screen) -> None:
+    """The rules read a bomb and a time in a chemistry test announced for tomorrow; the model, sure to a thousandth,
+    silences it. The threats with a day on them that the model reads lowest stay: the cut is twenty times below the
+    plain veto's (fourteenth round)."""
+    from flows.screen.model import IMMINENT_VETO_CUT
+
+    model = screen.models["en"]
+    test = "bro the chemistry teacher just dropped a bomb: test tomorrow. we're cooked"
+    rules_only = Screen(screen.rules, screen.languages, {})
+    flagged = rules_only.check(test, "en")
+    assert flagged is not None and flagged.imminent and flagged.category == "weapons"
+    assert model.score(test).urgent < IMMINENT_VETO_CUT < min(VETO_CUTS["en"].values())
+    assert screen.check(test, "en") is None
+    for lang, threat in [("en", "he plays call of duty all day and says he will shoot up the school on friday"),
+                         ("de", "er spielt fortnite und sagt er knallt morgen in der schule alle ab"),
+                         ("nl", "hij speelt fortnite en zegt dat hij morgen iedereen op school neerknalt")]:
+        hit = screen.check(threat, lang)
+        assert hit is not None and hit.imminent, threat
 
 
 def test_the_classes_are_harmless_and_the_screen_categories() -> None:
