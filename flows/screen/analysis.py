@@ -68,8 +68,19 @@ class Analyser:
         self._stemmer = snowballstemmer.stemmer(STEMMERS[lang])
         self._spelling = CHAT_SPELLING.get(lang, {})
         self._contractions = CONTRACTIONS.get(lang, ())
+        #: the last text split and its words: the lexicon, the check for a second language and the model each
+        #: ask for the same message's words (in memory only, replaced by the next message)
+        self._last: tuple[str, tuple[str, ...]] = ("", ())
 
     def words(self, text: str) -> list[str]:
+        last_text, last_words = self._last
+        if text == last_text:
+            return list(last_words)
+        out = self._split(text)
+        self._last = (text, tuple(out))
+        return out
+
+    def _split(self, text: str) -> list[str]:
         out: list[str] = []
         if not text.isascii():
             text = _LAUGH.sub(" emojilaugh ", text)
