@@ -486,6 +486,28 @@ def test_a_year_of_birth_is_no_past_event(screen: Screen, lang: str, text: str, 
     assert (hit.category if hit else None) == category
 
 
+#: a present age is no past event either (fourteenth round): French "a 15 ans" is "is 15" as well as "at 15", and
+#: German "mit seinen 15 Jahren" is "at his 15 years"; the rules read these as stories of the past and only the model
+#: caught them. The past told with an age still is one.
+AGES = [
+    ("fr", "ma fille a 15 ans, elle a écrit une lettre d'adieu hier", "self_harm"),
+    ("fr", "mon fils a 16 ans, il a acheté un couteau pour planter un gars", "violence"),
+    ("fr", "il a 14 ans, j'ai trouvé des pilules cachées et une lettre d'adieu", "self_harm"),
+    ("fr", "a 15 ans j'avais écrit une lettre d'adieu, ma mère l'a trouvée", None),
+    ("de", "mit seinen 15 jahren sagt er dass er nicht mehr leben will", "self_harm"),
+    ("de", "sie ist 14, mit 14 ritzt man sich doch nicht jeden abend die arme auf", "self_harm"),
+    ("de", "sie hat mit 16 versucht sich zu erhaengen, jetzt ist sie 25 und wir reden offen darueber", None),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), AGES)
+def test_a_present_age_is_no_past_event_for_the_rules(screen: Screen, lang: str, text: str,
+                                                       category: str | None) -> None:
+    rules_only = Screen(screen.rules, screen.languages, {})
+    hit = rules_only.check(text, lang)
+    assert (hit.category if hit else None) == category
+
+
 #: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
 #: intent — a threat reported with its time, a copycat — or it would be read as news talk
 NEWS_THREATS = [
