@@ -508,6 +508,22 @@ def test_a_present_age_is_no_past_event_for_the_rules(screen: Screen, lang: str,
     assert (hit.category if hit else None) == category
 
 
+#: words the news filter took too widely (fourteenth round): a conflict zone is where people leave for, not news;
+#: "français" (the school subject) is no France; "tous les soirs" is no Le Soir. The rules alone must fire on these.
+NEWS_TOO_WIDE = [
+    ("fr", "il veut rejoindre le front en ukraine, il a deja son billet pour mardi", "travel"),
+    ("fr", "il a un couteau dans son cartable de francais et il le sort tout le temps", "weapons"),
+    ("fr", "il frappe ma mere tous les soirs et aujourd hui il a sorti un couteau", "home"),
+    ("en", "he wants to join the fighters in gaza, he bought the ticket already", "travel"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), NEWS_TOO_WIDE)
+def test_a_place_or_a_language_is_no_news(screen: Screen, lang: str, text: str, category: str) -> None:
+    hit = Screen(screen.rules, screen.languages, {}).check(text, lang)
+    assert hit is not None and hit.category == category
+
+
 #: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
 #: intent — a threat reported with its time, a copycat — or it would be read as news talk
 NEWS_THREATS = [
