@@ -508,13 +508,21 @@ def test_a_present_age_is_no_past_event_for_the_rules(screen: Screen, lang: str,
     assert (hit.category if hit else None) == category
 
 
-#: words the news filter took too widely (fourteenth round): a conflict zone is where people leave for, not news;
-#: "français" (the school subject) is no France; "tous les soirs" is no Le Soir. The rules alone must fire on these.
+#: words the news and past filters took too widely (fourteenth round): a conflict zone or an airport is where people
+#: leave for, not news; "français" (the school subject) is no France; "tous les soirs" is no Le Soir; a picture of a
+#: place or a paper with an address is no news; "since then" is no past. The rules alone must fire on these.
 NEWS_TOO_WIDE = [
     ("fr", "il veut rejoindre le front en ukraine, il a deja son billet pour mardi", "travel"),
     ("fr", "il a un couteau dans son cartable de francais et il le sort tout le temps", "weapons"),
     ("fr", "il frappe ma mere tous les soirs et aujourd hui il a sorti un couteau", "home"),
     ("en", "he wants to join the fighters in gaza, he bought the ticket already", "travel"),
+    ("de", "er ist gerade am flughafen zaventem, er fliegt nach syrien", "travel"),
+    ("en", "a picture of the synagogue with a red circle and friday written on it", "attack"),
+    ("en", "i found a knife and a paper with an address in his bag", "weapons"),
+    # "since then" goes on to now: no past
+    ("en", "since then he carries the knife everywhere, even to school", "weapons"),
+    ("de", "seitdem trägt er das messer immer bei sich", "weapons"),
+    ("nl", "sindsdien draagt hij altijd een mes bij zich", "weapons"),
 ]
 
 
