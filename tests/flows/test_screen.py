@@ -523,6 +523,10 @@ NEWS_TOO_WIDE = [
     ("en", "since then he carries the knife everywhere, even to school", "weapons"),
     ("de", "seitdem trägt er das messer immer bei sich", "weapons"),
     ("nl", "sindsdien draagt hij altijd een mes bij zich", "weapons"),
+    # a licence lacking is no hobby; "in year 9" is the class a child is in now
+    ("nl", "hij koopt munitie zonder vergunning en vraagt waar je een wapen kan kopen", "weapons"),
+    ("fr", "il cherche des munitions sans permis et demande ou acheter une arme", "weapons"),
+    ("en", "a kid in year 9 is making a list of people he wants to shoot", "violence"),
 ]
 
 
