@@ -66,5 +66,9 @@ async def test_the_limiter_counts_every_try_of_a_message_and_nothing_else() -> N
     for _ in range(10):  # no chat: getMe, answerCallbackQuery — never held up by the budget
         assert await limiter.process_request(other, (), {}, "getMe", {}, None) is True
     assert time.monotonic() - began < 0.2
-    assert len(sends) == 4 and _busiest(sends, 0.25) <= 2
+    # the budget times a slot when it is taken, and the post runs a moment later: on a loaded machine the first post
+    # once ran 3.5 ms after its slot, so the third (on time for its slot) came 0.2465 s after it. Telegram sees
+    # arrivals with such jitter anyway (the real window is 1.1 s for a limit counted per second); up to 20 ms of it
+    # is allowed here, no third send inside 0.23 s
+    assert len(sends) == 4 and _busiest(sends, 0.23) <= 2
     await limiter.shutdown()
