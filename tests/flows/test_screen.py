@@ -500,18 +500,10 @@ AGES = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text", "category"), AGES)
-def test_a_present_age_is_no_past_event_for_the_rules(screen: Screen, lang: str, text: str,
-                                                       category: str | None) -> None:
-    rules_only = Screen(screen.rules, screen.languages, {})
-    hit = rules_only.check(text, lang)
-    assert (hit.category if hit else None) == category
-
-
 #: words the news and past filters took too widely (fourteenth round): a conflict zone or an airport is where people
 #: leave for, not news; "français" (the school subject) is no France; "tous les soirs" is no Le Soir; a picture of a
 #: place or a paper with an address is no news; "since then" is no past. The rules alone must fire on these.
-NEWS_TOO_WIDE = [
+NEWS_TOO_WIDE: list[tuple[str, str, str | None]] = [
     ("fr", "il veut rejoindre le front en ukraine, il a deja son billet pour mardi", "travel"),
     ("fr", "il a un couteau dans son cartable de francais et il le sort tout le temps", "weapons"),
     ("fr", "il frappe ma mere tous les soirs et aujourd hui il a sorti un couteau", "home"),
@@ -530,10 +522,12 @@ NEWS_TOO_WIDE = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text", "category"), NEWS_TOO_WIDE)
-def test_a_place_or_a_language_is_no_news(screen: Screen, lang: str, text: str, category: str) -> None:
+@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE)
+def test_the_rules_alone_see_what_a_filter_took_too_widely(screen: Screen, lang: str, text: str,
+                                                            category: str | None) -> None:
+    """The model caught most of these; the rules are the layer that must not depend on it."""
     hit = Screen(screen.rules, screen.languages, {}).check(text, lang)
-    assert hit is not None and hit.category == category
+    assert (hit.category if hit else None) == category
 
 
 #: threats told with the news of an attack: the news yields to no time (twelfth round), so each must carry its own
