@@ -127,10 +127,7 @@ class Model:
     def reads(self, text: str) -> bool:
         """Whether the model speaks on this message: enough words whose stem it knows (else it scores 0.0)."""
         an = self.analyser
-        return self._reads([an.stem(w) for w in an.words(text)])
-
-    def _reads(self, stems: Sequence[str]) -> bool:
-        return self._reads_features([f"w {s}" for s in stems])
+        return self._reads_features([f"w {an.stem(w)}" for w in an.words(text)])
 
     def _reads_features(self, stem_keys: Sequence[str]) -> bool:
         weights = self.weights

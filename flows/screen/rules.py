@@ -7,7 +7,7 @@ concept in each language, these rules say which concepts together make a categor
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -68,6 +68,16 @@ class Rules:
     #: daughter, born in 2014, is cutting herself every night" reads as a story of 2014
     past: str = "past"
     not_past: str = "not_past"
+    #: each denial and what it takes back inside its own words, built once from the names above (`__post_init__`)
+    negations: tuple[tuple[str, frozenset[str]], ...] = field(init=False, default=(), repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "negations", (
+            (self.not_joke, self.never_yield),  # "he is not joking": no joke, and nothing that never yields is said
+            (self.not_real, frozenset({self.real})),  # "it is not a real gun": no real weapon said
+            (self.not_past, frozenset({self.past})),  # "born in 2013" is no event of 2013
+            (self.not_soon, self.times),  # "last friday" is not soon
+        ))
 
     @property
     def times(self) -> frozenset[str]:

@@ -132,19 +132,10 @@ class Screen:
         idioms = [f for f in found if f.concept == self.rules.idiom]
         if idioms:
             found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
-        denied = [f for f in found if f.concept == self.rules.not_joke]
-        if denied:  # "he is not joking": no joke, and nothing that never yields is said
-            found = [f for f in found if f.concept not in self.rules.never_yield or not _inside(f, denied)]
-        unreal = [f for f in found if f.concept == self.rules.not_real]
-        if unreal:  # "it is not a real gun": no real weapon said
-            found = [f for f in found if f.concept != self.rules.real or not _inside(f, unreal)]
-        born = [f for f in found if f.concept == self.rules.not_past]
-        if born:  # "born in 2013" is no event of 2013
-            found = [f for f in found if f.concept != self.rules.past or not _inside(f, born)]
-        gone = [f for f in found if f.concept == self.rules.not_soon]
-        if gone:  # "last friday" is not soon
-            times = self.rules.times
-            found = [f for f in found if f.concept not in times or not _inside(f, gone)]
+        for denial, taken_back in self.rules.negations:  # "not joking", "not a real gun", "born in", "last friday"
+            spans = [f for f in found if f.concept == denial]
+            if spans:
+                found = [f for f in found if f.concept not in taken_back or not _inside(f, spans)]
         concepts = {f.concept for f in found}
         soon = self.rules.imminent(concepts)
         lifted = self.rules.lifted_by(concepts)
