@@ -96,7 +96,9 @@ class Lexicon:
         self._prefix_lengths = sorted(self._by_prefix)
         self._suffix_lengths = sorted(self._by_suffix)
         self._stem_gate = frozenset(stem[:GATE] for stem in self._by_stem)
-        self._ids: dict[str, frozenset[int]] = {}
+        #: the terms some pattern needs after its first: only these decide whether a pattern is worth trying
+        self._needed = frozenset().union(*(p.needs for ps in self._starting.values() for p in ps))
+        self._words: dict[str, _Word] = {}
 
     @property
     def size(self) -> int:
@@ -153,17 +155,25 @@ class Lexicon:
         return word[:GATE] in gate or (word.startswith("ge") and word[2:2 + GATE] in gate)
 
     def ids(self, words: Sequence[str]) -> list[frozenset[int]]:
-        """For each word, the numbers of the terms it matches (remembered: a chat's vocabulary is small)."""
-        cache = self._ids
-        out: list[frozenset[int]] = []
-        for w in words:
-            known = cache.get(w)
-            if known is None:
-                known = self._word_ids(w)
-                if len(cache) < CACHE_WORDS:
-                    cache[w] = known
-            out.append(known)
-        return out
+        """For each word, the numbers of the terms it matches."""
+        return [self._word(w).ids for w in words]
+
+    def _word(self, w: str) -> _Word:
+        """A word's terms, the patterns that may start on it and the terms later patterns need (remembered: a
+        chat's vocabulary is small, and a message's cost is then a few look-ups per word)."""
+        known = self._words.get(w)
+        if known is None:
+            ids = self._word_ids(w)
+            starts = [p for tid in ids for p in self._starting.get(tid, ())]
+            by_key: dict[int, list[Pattern]] = {}
+            for p in starts:
+                if p.needs:
+                    by_key.setdefault(p.terms[1], []).append(p)
+            known = _Word(ids, tuple(p for p in starts if not p.needs),
+                          {key: tuple(ps) for key, ps in by_key.items()}, frozenset(by_key), ids & self._needed)
+            if len(self._words) < CACHE_WORDS:
+                self._words[w] = known
+        return known
 
     def _word_ids(self, w: str) -> frozenset[int]:
         found: set[int] = set()
@@ -191,18 +201,36 @@ class Lexicon:
 
     def scan(self, words: Sequence[str]) -> list[Found]:
         """Every concept found in the words of a text, with the pattern that found it and where."""
-        ids = self.ids(words)
-        present = frozenset().union(*ids)
+        entries = [self._word(w) for w in words]
+        present = frozenset().union(*(e.needed for e in entries if e.needed))
+        ids = [e.ids for e in entries]
         found: list[Found] = []
-        for start, at in enumerate(ids):
-            for tid in at:
-                for pattern in self._starting.get(tid, ()):
-                    if not pattern.needs <= present:
-                        continue
-                    end = pattern.match_at(ids, start)
-                    if end is not None:
-                        found.append(Found(pattern.concept, pattern.text, start, end))
+        for start, entry in enumerate(entries):
+            for pattern in entry.alone:
+                found.append(Found(pattern.concept, pattern.text, start, start))
+            if not entry.keys:
+                continue
+            # only the patterns whose second term the message holds are worth trying: a set intersection in C
+            # instead of a test per pattern (most words start dozens of patterns, and nearly none match)
+            for key in entry.keys & present:
+                for pattern in entry.by_key[key]:
+                    if pattern.needs <= present:
+                        end = pattern.match_at(ids, start)
+                        if end is not None:
+                            found.append(Found(pattern.concept, pattern.text, start, end))
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    ids: frozenset[int]
+    #: the one-term patterns this word matches by itself
+    alone: tuple[Pattern, ...]
+    #: the longer patterns whose first term this word matches, by their second term
+    by_key: Mapping[int, tuple[Pattern, ...]]
+    keys: frozenset[int]
+    #: the ids some pattern needs after its first term
+    needed: frozenset[int]
 
 
 def _expand(text: str) -> list[str]:

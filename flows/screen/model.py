@@ -22,7 +22,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import pairwise
 from pathlib import Path
 
 from flows.screen.analysis import Analyser, analyser
@@ -108,6 +108,9 @@ class Model:
         self.digest = digest
         self.analyser = analyser(lang)
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
+        self._word_cache: dict[str, _WordPart] = {}
+        self._top_cache: dict[tuple[str, int], tuple[tuple[str, float], ...]] = {}
+        self._zero = (0.0,) * len(self.bias)
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
@@ -131,7 +134,7 @@ class Model:
 
     def _reads_features(self, stem_keys: Sequence[str]) -> bool:
         weights = self.weights
-        known = sum(k in weights for k in stem_keys)
+        known = sum(map(weights.__contains__, stem_keys))
         return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(stem_keys)
 
     def vetoes(self, text: str, category: str, imminent: bool = False) -> bool:
@@ -143,7 +146,7 @@ class Model:
             return False
         if imminent:
             cut = min(cut, IMMINENT_VETO_CUT)
-        verdict, _, _ = self._score(text)
+        verdict, _ = self._verdict(text)
         return verdict is not _UNREAD and verdict.urgent < cut
 
     @property
@@ -153,44 +156,93 @@ class Model:
 
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
-        verdict, _, _ = self._score(text)
+        verdict, _ = self._verdict(text)
         return verdict
 
     def explain(self, text: str) -> Verdict:
         """`score` with the three features that pushed most towards the category, for a hit's evidence."""
-        return _explained(*self._score(text))
+        verdict, _ = self._verdict(text)
+        return self._explained(verdict, text)
 
     def fires(self, text: str) -> Verdict | None:
-        """The explained verdict when P(urgent) reaches the threshold, else None, from one scoring: the
-        screen's cost is at its highest on long messages the model fires on."""
-        verdict, feats, rows = self._score(text)
-        return _explained(verdict, feats, rows) if verdict.urgent >= self.threshold else None
+        """The explained verdict when P(urgent) reaches the threshold, else None; the features are looked at for
+        the evidence only then."""
+        verdict, _ = self._verdict(text)
+        return self._explained(verdict, text) if verdict.urgent >= self.threshold else None
 
-    def _score(self, text: str) -> tuple[Verdict, list[str], list[Sequence[float]]]:
-        """The verdict without evidence, and the known features with their rows of weights (for the evidence);
-        `_UNREAD` (P(urgent) 0.0) for a message the model does not read."""
+    def _explained(self, verdict: Verdict, text: str) -> Verdict:
+        """The verdict with the three known features that pushed most towards its category rather than harmless
+        (the smallest harmless-minus-category weight, ties by name). Each word's own three are remembered: the
+        message's three are among them, so a long message costs a look-up per word, not per n-gram."""
+        if verdict is _UNREAD:
+            return verdict
+        best = CLASSES.index(verdict.category)
+        weights = self.weights
+        words = self.analyser.words(text)
+        parts = [self._word_part(w) for w in words]
+        keys = [p.key for p in parts] + [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
+        margins = {f: (row := weights[f])[0] - row[best] for f in keys if f in weights}
+        for word in dict.fromkeys(words):
+            margins.update(self._word_top(word, best))
+        top = heapq.nsmallest(3, ((m, f) for f, m in margins.items()))
+        return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
+
+    def _word_top(self, word: str, best: int) -> tuple[tuple[str, float], ...]:
+        cached = self._top_cache.get((word, best))
+        if cached is None:
+            weights = self.weights
+            top = heapq.nsmallest(3, ((weights[g][0] - weights[g][best], g) for g in self._known_ngrams(word)))
+            cached = tuple((g, m) for m, g in top)
+            if len(self._top_cache) < 100_000:
+                self._top_cache[(word, best)] = cached
+        return cached
+
+    def _verdict(self, text: str) -> tuple[Verdict, int]:
+        """The verdict and how many known features made it. Each word's character n-grams are summed once and
+        remembered; an n-gram two words of the message share counts once, as in training (its row is taken back
+        from the sum), so the result is that of summing each known feature of the message once."""
         weights = self.weights
         an = self.analyser
         words = an.words(text)
-        stems = [an.stem(w) for w in words]
-        candidates = [f"w {s}" for s in stems]
-        if not self._reads_features(candidates):
-            return _UNREAD, [], []
-        # the known features once each, in the message's order, so that a plain sum gives the same result in every
-        # process (math.fsum, exact in any order, cost three times as much: 10 against 3 µs for 600 weights)
-        candidates += [f"b {a} {b}" for a, b in pairwise(stems)]
-        known = dict.fromkeys(f for f in candidates if f in weights)
-        known.update(dict.fromkeys(chain.from_iterable(map(self._known_ngrams, words))))
-        feats = list(known)
-        if not feats:  # nothing the model knows: the class priors alone are no evidence
-            return _UNREAD, [], []
-        scale = 1.0 / math.sqrt(len(feats))
-        rows = list(map(weights.__getitem__, feats))
-        # the rows turned into columns once, in C, rather than read one item at a time for each class
-        sums = [b + sum(column) * scale for b, column in zip(self.bias, zip(*rows, strict=True), strict=True)]
-        probs = _softmax(sums)
+        parts = [self._word_part(w) for w in words]
+        keys = [p.key for p in parts]
+        if not self._reads_features(keys):
+            return _UNREAD, 0
+        keys += [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
+        known = dict.fromkeys(filter(weights.__contains__, keys))
+        rows: list[Sequence[float]] = list(map(weights.__getitem__, known))
+        seen: set[str] = set()
+        twice: list[str] = []
+        for part in dict(zip(words, parts, strict=True)).values():  # each word once
+            if part.grams:
+                if not part.grams.isdisjoint(seen):
+                    twice += part.grams & seen
+                seen |= part.grams
+                rows.append(part.sums)
+        # the columns summed in C, in the message's order (a set's order differs between processes, a sum's may not)
+        totals = [sum(column) for column in zip(*rows, strict=True)] if rows else list(self._zero)
+        if twice:
+            taken = [sum(column) for column in zip(*map(weights.__getitem__, sorted(twice)), strict=True)]
+            totals = [a - b for a, b in zip(totals, taken, strict=True)]
+        count = len(known) + len(seen)
+        if not count:  # nothing the model knows: the class priors alone are no evidence
+            return _UNREAD, 0
+        scale = 1.0 / math.sqrt(count)
+        probs = _softmax([b + t * scale for b, t in zip(self.bias, totals, strict=True)])
         best = max(range(1, len(probs)), key=probs.__getitem__)
-        return Verdict(1.0 - probs[0], CLASSES[best], ()), feats, rows
+        return Verdict(1.0 - probs[0], CLASSES[best], ()), count
+
+    def _word_part(self, word: str) -> _WordPart:
+        part = self._word_cache.get(word)
+        if part is None:
+            grams = self._known_ngrams(word)
+            sums = tuple(sum(column) for column in zip(*map(self.weights.__getitem__, grams), strict=True)) \
+                if grams else self._zero
+            stem = self.analyser.stem(word)
+            part = _WordPart(stem, f"w {stem}", frozenset(grams), sums)
+            if len(self._word_cache) < 100_000:
+                self._word_cache[word] = part
+        return part
 
     def to_json(self) -> dict[str, object]:
         return {"lang": self.lang, "classes": list(CLASSES), "threshold": self.threshold,
@@ -212,13 +264,14 @@ class Model:
                    {str(c): float(str(cut)) for c, cut in cuts.items()}, str(doc.get("corpus_digest", "")))
 
 
-def _explained(verdict: Verdict, feats: Sequence[str], rows: Sequence[Sequence[float]]) -> Verdict:
-    """The verdict with the three features that pushed most towards its category rather than harmless."""
-    if verdict is _UNREAD:
-        return verdict
-    best = CLASSES.index(verdict.category)
-    top = heapq.nsmallest(3, ((row[0] - row[best], f) for f, row in zip(feats, rows, strict=True)))
-    return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
+@dataclass(frozen=True, slots=True, eq=False)
+class _WordPart:
+    """One word's stem, its stem feature, its known character n-grams and the sum of their rows of weights."""
+
+    stem: str
+    key: str
+    grams: frozenset[str]
+    sums: tuple[float, ...]
 
 
 def _softmax(values: Sequence[float]) -> list[float]:
