@@ -60,7 +60,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
-    from bot.app import build_services
+    from bot.app import open_storage
     from bot.housekeeping import describe
     from bot.storage.retention import purge
 
@@ -69,7 +69,7 @@ def _db_purge(args: argparse.Namespace, settings: Settings) -> int:
         print(f"baken: {warning}", file=sys.stderr)
 
     async def main() -> dict[str, int]:
-        services = await build_services(settings)
+        services = await open_storage(settings)
         try:
             return await purge(services.store, dt.datetime.now(dt.UTC), policy)
         finally:
@@ -167,7 +167,7 @@ def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     """A new master key: every data key is re-wrapped under it while the server keeps running."""
     import os
 
-    from bot.app import build_services
+    from bot.app import open_storage
     from bot.server_key import fingerprint, next_key_path, retired_key_path, write_next_key
     from bot.storage.data_keys import rotate
 
@@ -178,7 +178,7 @@ def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     path = settings.key_file
 
     async def main() -> tuple[int, int]:
-        services = await build_services(settings)  # checks the key and re-seals rows of the older format first
+        services = await open_storage(settings)  # checks the key and re-seals rows of the older format first
         try:
             new = write_next_key(path)
             return await services.store.run(lambda s: rotate(s, services.keyring, new, fingerprint(new)))
@@ -295,7 +295,7 @@ def _print_one_time(name: str, made: str | None) -> None:
 
 
 def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_services
+    from bot.app import open_storage
     from bot.counsellors import (
         AccountError,
         add_counsellor,
@@ -310,7 +310,7 @@ def _counsellor(args: argparse.Namespace, settings: Settings) -> int:
     password = _read_password(args)
 
     async def main() -> int:
-        services = await build_services(settings)
+        services = await open_storage(settings)
         try:
             if args.counsellor_command == "add":
                 enrolment = await add_counsellor(

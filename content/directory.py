@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from content.postcodes import Place, PostcodeIndex
+from content.yaml_loader import load_yaml
 
 CONTACTS_DIR = Path(__file__).parent / "contacts"
 LABELS_FILE = "labels.yaml"
@@ -259,7 +260,7 @@ def _default_labels() -> Labels:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise DirectoryError(f"{path.name}: cannot be read ({exc})") from exc
 

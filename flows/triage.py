@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from content.yaml_loader import load_yaml
 
 RULES_PATH = Path(__file__).with_name("triage_rules.yaml")
 LEVELS: tuple[str, ...] = ("info", "concern", "serious", "urgent")
@@ -152,7 +152,7 @@ def parse_rules(doc: Mapping[str, object]) -> TriageTable:
 @lru_cache(maxsize=4)
 def load_rules(path: Path = RULES_PATH) -> TriageTable:
     with path.open(encoding="utf-8") as fh:
-        return parse_rules(yaml.safe_load(fh))
+        return parse_rules(load_yaml(fh))
 
 
 def answers_from(

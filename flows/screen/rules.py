@@ -10,11 +10,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from content.yaml_loader import load_yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yaml")
 #: libyaml's parser when PyYAML was built with it (same documents, a tenth of the time), else pure Python
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,4 +185,4 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
 
 def load_rules(path: Path = RULES_PATH) -> Rules:
     with path.open(encoding="utf-8") as fh:
-        return parse_rules(yaml.load(fh, Loader=YAML_LOADER))
+        return parse_rules(load_yaml(fh))

@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
+from content.yaml_loader import load_yaml
 from flows.screen import model as screen_model
 from flows.screen.analysis import STEMMERS, analyser, preload_stems
 from flows.screen.lexicon import Found, Lexicon
 from flows.screen.model import Model
-from flows.screen.rules import YAML_LOADER, Rules, load_rules
+from flows.screen.rules import Rules, load_rules
 
 LEXICONS = Path(__file__).with_name("lexicons")
 LANGS: tuple[str, ...] = tuple(STEMMERS)
@@ -162,7 +161,7 @@ def _inside(found: Found, idioms: list[Found]) -> bool:
 def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = None,
                   use_stem_table: bool = True) -> Language:
     with (directory / f"{lang}.yaml").open(encoding="utf-8") as fh:
-        doc = yaml.load(fh, Loader=YAML_LOADER)
+        doc = load_yaml(fh)
     if use_stem_table:
         from flows.screen import stems  # here, so `python -m flows.screen.stems` runs it as a fresh module
 

@@ -65,9 +65,9 @@ def test_the_committed_model_was_trained_from_the_current_corpus(lang: str) -> N
 
 def test_the_model_trains_on_every_part_but_the_untrained_blind_set() -> None:
     """Every other part trains the model; `held16`, `held19`, `held21`, `held22`, `held25`, `held26` and `held27`
-    (written blind by other hands) stay out, so they keep measuring a model that never saw them, and `untouched` is exactly them;
-    `probe24` and `blind25` (learnt, they cost untouched recall) stay out too. Tuning parts never count in the
-    held-out figures."""
+    (written blind by other hands) stay out, so they keep measuring a model that never saw them, and `untouched` is
+    exactly them; `probe24` and `blind25` (learnt, they cost untouched recall) stay out too. Tuning parts never
+    count in the held-out figures."""
     from flows.screen.evaluation import in_split
 
     assert TRAIN_SPLITS == set(SPLITS) - {"held16", "held19", "held21", "held22", "held25", "held26", "held27",
