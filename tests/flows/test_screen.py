@@ -522,7 +522,22 @@ NEWS_TOO_WIDE: list[tuple[str, str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE)
+#: fifteenth round: throwing a thing out of a window or off a bridge is no self-harm, only throwing oneself; a year
+#: before 2013 tells the past as much as a later one; "c'est à se pendre" is a French idiom
+THROWN_AND_OLD: list[tuple[str, str, str | None]] = [
+    ("fr", "mon fils a jeté son téléphone par la fenêtre", None),
+    ("fr", "il a dit qu'il allait se jeter du pont ce soir", "self_harm"),
+    ("fr", "la cuisine de ma belle-mère, c'est à se pendre", None),
+    ("en", "my son threw his phone off the bridge into the canal", None),
+    ("en", "he says he will throw himself off the bridge tonight", "self_harm"),
+    ("de", "sie hat den Ball von der Brücke geworfen", None),
+    ("de", "er will sich heute nacht von der Brücke werfen", "self_harm"),
+    ("en", "my aunt threw herself in front of a train in 2005, i am researching it for my studies", None),
+    ("nl", "mijn oom heeft zich in 2008 voor de trein gegooid, ik maak er nu een eindwerk over", None),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD)
 def test_the_rules_alone_see_what_a_filter_took_too_widely(screen: Screen, lang: str, text: str,
                                                             category: str | None) -> None:
     """The model caught most of these; the rules are the layer that must not depend on it."""
