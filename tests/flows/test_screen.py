@@ -523,11 +523,14 @@ NEWS_TOO_WIDE: list[tuple[str, str, str | None]] = [
 
 
 #: fifteenth round: throwing a thing out of a window or off a bridge is no self-harm, only throwing oneself; a year
-#: before 2013 tells the past as much as a later one; "c'est à se pendre" is a French idiom
+#: before 2013 tells the past as much as a later one; "c'est à se pendre" and "faire sauter les plombs" are French
+#: idioms
 THROWN_AND_OLD: list[tuple[str, str, str | None]] = [
     ("fr", "mon fils a jeté son téléphone par la fenêtre", None),
     ("fr", "il a dit qu'il allait se jeter du pont ce soir", "self_harm"),
     ("fr", "la cuisine de ma belle-mère, c'est à se pendre", None),
+    ("fr", "ce dossier va lui faire sauter les plombs", None),
+    ("fr", "il va faire sauter l'école vendredi", "attack"),
     ("en", "my son threw his phone off the bridge into the canal", None),
     ("en", "he says he will throw himself off the bridge tonight", "self_harm"),
     ("de", "sie hat den Ball von der Brücke geworfen", None),
