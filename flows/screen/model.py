@@ -8,7 +8,8 @@ hit of the model still names its category.
 It is trained at build time from the reviewed corpus (`python -m flows.screen.model_build`, pure
 Python, no network, deterministic: a fixed seed and order), and the weights are committed beside this
 module as `model/<lang>.json` with the corpus digest they came from, so start-up only reads a file and
-nothing is ever downloaded. Scoring a message is a few hundred dictionary look-ups.
+nothing is ever downloaded. Scoring a message is a few look-ups per word: each word's n-gram weights are summed
+once and remembered.
 """
 
 from __future__ import annotations
