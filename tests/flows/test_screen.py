@@ -540,7 +540,17 @@ THROWN_AND_OLD: list[tuple[str, str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD)
+#: Flemish threats with no danger word the rules knew (fifteenth round, from the replay's misses): beaten till his
+#: mother would not know him, "won't make the weekend"; "I don't recognise my son any more" stays a worry
+FLEMISH_THREATS: list[tuple[str, str, str | None]] = [
+    ("nl", "k ga hem zo hard pakken da zijn moeder hem ni meer herkent", "violence"),
+    ("nl", "zijn ma gaat hem ni meer herkennen, zegt mijn zoon over een jongen van zijn klas", "violence"),
+    ("nl", "k zweer het, die gast haalt het weekend ni", "violence"),
+    ("nl", "ik herken mijn zoon niet meer sinds hij naar die groep gaat", None),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD + FLEMISH_THREATS)
 def test_the_rules_alone_see_what_a_filter_took_too_widely(screen: Screen, lang: str, text: str,
                                                             category: str | None) -> None:
     """The model caught most of these; the rules are the layer that must not depend on it."""
