@@ -561,17 +561,21 @@ def test_a_joke_that_turned_no_longer_silences(screen: Screen, lang: str, text: 
     assert (hit.category if hit else None) == category
 
 
-#: Flemish threats with no danger word the rules knew (fifteenth round, from the replay's misses): beaten till his
-#: mother would not know him, "won't make the weekend"; "I don't recognise my son any more" stays a worry
-FLEMISH_THREATS: list[tuple[str, str, str | None]] = [
+#: threats with no danger word the rules knew (fifteenth round, from the replay's misses): Flemish beaten till his
+#: mother would not know him, "won't make the weekend" ("I don't recognise my son any more" stays a worry); German
+#: "bricht" (not the stem of "brechen") said of someone else's legs, a group's death sentence
+UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("nl", "k ga hem zo hard pakken da zijn moeder hem ni meer herkent", "violence"),
     ("nl", "zijn ma gaat hem ni meer herkennen, zegt mijn zoon over een jongen van zijn klas", "violence"),
     ("nl", "k zweer het, die gast haalt het weekend ni", "violence"),
     ("nl", "ik herken mijn zoon niet meer sinds hij naar die groep gaat", None),
+    ("de", "mein enkel hat geschworen, dass er dem mann die beine bricht", "violence"),
+    ("de", "die clique hat einen jungen aus raeren zum tod verurteilt", "violence"),
+    ("de", "er hat sich beim fussball das bein gebrochen", None),
 ]
 
 
-@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD + FLEMISH_THREATS)
+@pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD + UNSAID_THREATS)
 def test_the_rules_alone_see_what_a_filter_took_too_widely(screen: Screen, lang: str, text: str,
                                                             category: str | None) -> None:
     """The model caught most of these; the rules are the layer that must not depend on it."""
