@@ -73,9 +73,12 @@ class Lexicon:
     """One language's concepts, compiled into lookup tables."""
 
     def __init__(self, lang: str, raw: Mapping[str, Sequence[str]], analyser: Analyser,
-                 typo_concepts: frozenset[str] | None = None) -> None:
+                 typo_concepts: frozenset[str] | None = None, verb_forms: Mapping[str, str] | None = None) -> None:
         self.lang = lang
         self.analyser = analyser
+        #: inflected forms whose stem Snowball leaves apart from their infinitive's (German "sticht", "schiesst":
+        #: the stems of "stechen", "schiessen" are "stech", "schiess"): such a word also matches as its infinitive
+        self._verb_forms = {fold(form): fold(infinitive) for form, infinitive in (verb_forms or {}).items()}
         self._terms: dict[str, int] = {}
         self._typos_here = True
         self._by_word: dict[str, set[int]] = {}
@@ -180,6 +183,9 @@ class Lexicon:
         found |= self._by_word.get(w, set())
         if self.could_share_a_stem(w):
             found |= self._by_stem.get(self.analyser.stem(w), set())
+        infinitive = self._verb_forms.get(w)
+        if infinitive is not None:
+            found |= self._by_word.get(infinitive, set()) | self._by_stem.get(self.analyser.stem(infinitive), set())
         for n in self._prefix_lengths:
             if n > len(w):
                 break

@@ -171,8 +171,9 @@ def load_language(lang: str, directory: Path = LEXICONS, rules: Rules | None = N
         raise ValueError(f"{lang} lexicon: 'concepts' must be a mapping")
     markers = frozenset(str(m) for m in doc.get("markers", []))
     friends = {str(k): frozenset(str(w) for w in v) for k, v in (doc.get("false_friends") or {}).items()}
+    forms = {str(k): str(v) for k, v in (doc.get("verb_forms") or {}).items()}
     typo_concepts = (rules or load_rules()).danger_concepts
-    return Language(Lexicon(lang, concepts, analyser(lang), typo_concepts), markers, friends)
+    return Language(Lexicon(lang, concepts, analyser(lang), typo_concepts, forms), markers, friends)
 
 
 @lru_cache(maxsize=4)

@@ -563,7 +563,7 @@ def test_a_joke_that_turned_no_longer_silences(screen: Screen, lang: str, text: 
 
 #: threats with no danger word the rules knew (fifteenth round, from the replay's misses): Flemish beaten till his
 #: mother would not know him, "won't make the weekend" ("I don't recognise my son any more" stays a worry); German
-#: "bricht" (not the stem of "brechen") said of someone else's legs, a group's death sentence
+#: "bricht" (not the stem of "brechen") said of someone else's legs, a group's death sentence, "schiesst", "ersticht"
 UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("nl", "k ga hem zo hard pakken da zijn moeder hem ni meer herkent", "violence"),
     ("nl", "zijn ma gaat hem ni meer herkennen, zegt mijn zoon over een jongen van zijn klas", "violence"),
@@ -572,6 +572,11 @@ UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("de", "mein enkel hat geschworen, dass er dem mann die beine bricht", "violence"),
     ("de", "die clique hat einen jungen aus raeren zum tod verurteilt", "violence"),
     ("de", "er hat sich beim fussball das bein gebrochen", None),
+    # the third person of a verb whose stem is not the infinitive's (lexicon `verb_forms`)
+    ("de", "er sagt, er schießt morgen auf die lehrer", "violence"),
+    ("de", "er sagt, er ersticht ihn morgen nach der schule", "violence"),
+    ("de", "mein sohn hat ein luftgewehr bekommen, er schiesst auf dosen", None),
+    ("de", "als er 13 war, wurde er von den jungs aus der oberstadt verprügelt, das ist zum glück vorbei", None),
 ]
 
 
