@@ -576,6 +576,12 @@ UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("de", "er sagt, er schießt morgen auf die lehrer", "violence"),
     ("de", "er sagt, er ersticht ihn morgen nach der schule", "violence"),
     ("de", "mein sohn hat ein luftgewehr bekommen, er schiesst auf dosen", None),
+    ("de", "er sagt, er sticht morgen zu", "violence"),
+    # an incendiary bomb is a weapon even where no venue is named
+    ("de", "er sagt, er wirft morgen einen molotowcocktail auf das haus", "weapons"),
+    ("nl", "ik vond een molotovcocktail in zijn kast", "weapons"),
+    ("fr", "il a fabriqué un cocktail molotov dans la cave", "weapons"),
+    ("en", "i found a molotov cocktail under his bed", "weapons"),
     ("de", "als er 13 war, wurde er von den jungs aus der oberstadt verprügelt, das ist zum glück vorbei", None),
 ]
 
