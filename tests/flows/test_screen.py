@@ -577,6 +577,14 @@ UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("de", "er sagt, er ersticht ihn morgen nach der schule", "violence"),
     ("de", "mein sohn hat ein luftgewehr bekommen, er schiesst auf dosen", None),
     ("de", "er sagt, er sticht morgen zu", "violence"),
+    # German threats conjugated as people say them: a separable verb split, the first person, "abschlachten" (which
+    # stood in a pattern asking for a later "ab")
+    ("de", "ich knalle den typen morgen ab", "violence"),
+    ("de", "er sagt, er schlägt den jungen morgen zusammen", "violence"),
+    ("de", "er will den jungen morgen erwürgen", "violence"),
+    ("de", "er will den jungen morgen abschlachten", "violence"),
+    ("de", "sie schlägt die hände über dem kopf zusammen, wenn sie sein zimmer sieht", None),
+    ("de", "ich bin total erschlagen nach der arbeit", None),
     # an incendiary bomb is a weapon even where no venue is named
     ("de", "er sagt, er wirft morgen einen molotowcocktail auf das haus", "weapons"),
     ("nl", "ik vond een molotovcocktail in zijn kast", "weapons"),
