@@ -585,6 +585,16 @@ UNSAID_THREATS: list[tuple[str, str, str | None]] = [
     ("de", "er will den jungen morgen abschlachten", "violence"),
     ("de", "sie schlägt die hände über dem kopf zusammen, wenn sie sein zimmer sieht", None),
     ("de", "ich bin total erschlagen nach der arbeit", None),
+    # the same in Dutch, French and English
+    ("nl", "hij maakt die jongen morgen af", "violence"),
+    ("nl", "hij maakt morgen zijn huiswerk af", None),
+    ("nl", "ik sla die gast morgen in elkaar", "violence"),
+    ("nl", "we moeten de handen in elkaar slaan voor het schoolfeest", None),
+    ("nl", "ik keel die gast als ik hem zie", "violence"),
+    ("fr", "il veut crever le gars qui a filmé sa soeur", "violence"),
+    ("fr", "je vais crever de chaud dans ce bus", None),
+    ("en", "he says he will jump that kid after school tomorrow", "violence"),
+    ("en", "we jump the queue at the bakery every morning", None),
     # an incendiary bomb is a weapon even where no venue is named
     ("de", "er sagt, er wirft morgen einen molotowcocktail auf das haus", "weapons"),
     ("nl", "ik vond een molotovcocktail in zijn kast", "weapons"),
