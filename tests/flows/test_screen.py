@@ -561,6 +561,77 @@ def test_a_joke_that_turned_no_longer_silences(screen: Screen, lang: str, text: 
     assert (hit.category if hit else None) == category
 
 
+#: self-harm said plainly, in fifteen ways and by two or three writers a language (fifteenth round): the rules alone
+#: must name every one, whatever the model says ("zichzelf van het leven beroven", "nimmt sich das leben", "sammelt
+#: tabletten" were found missing this way)
+SELF_HARM_PLAINLY: dict[str, list[str]] = {
+    "en": [
+        "{s} wants to die", "{s} says {p} wants to end it all", "{s} is going to kill {r} tonight",
+        "{s} said {p} will hang {r}", "{s} took a whole box of pills", "{s} is cutting {r} again",
+        "{s} wants to jump off the bridge", "{s} wrote goodbye letters to everyone",
+        "{s} doesnt want to live anymore", "{s} says nobody would miss {o}", "{s} has been hoarding pills",
+        "{s} overdosed last night and is in a bad way", "{s} says {p} is going to take {pos} own life",
+        "{s} keeps saying {p} wants to disappear forever", "{s} gave away all {pos} things and said goodbye",
+    ],
+    "nl": [
+        "{s} wil dood", "{s} zegt dat {p} er een einde aan wil maken", "{s} gaat zich vannacht van kant maken",
+        "{s} zei dat {p} zich gaat ophangen", "{s} heeft een hele doos pillen genomen", "{s} snijdt zichzelf weer",
+        "{s} wil van de brug springen", "{s} heeft afscheidsbrieven geschreven", "{s} wil niet meer leven",
+        "{s} zegt dat niemand {o} zou missen", "{s} spaart pillen op", "{s} heeft een overdosis genomen",
+        "{s} zegt dat {p} zichzelf van het leven gaat beroven", "{s} zegt dat {p} voor altijd wil verdwijnen",
+        "{s} heeft al {pos} spullen weggegeven en afscheid genomen",
+    ],
+    "fr": [
+        "{s} veut mourir", "{s} dit qu'{p} veut en finir", "{s} va se suicider ce soir",
+        "{s} a dit qu'{p} allait se pendre", "{s} a avalé une boîte entière de cachets", "{s} se scarifie encore",
+        "{s} veut sauter du pont", "{s} a écrit des lettres d'adieu à tout le monde", "{s} ne veut plus vivre",
+        "{s} dit que personne ne {o} regretterait", "{s} met des médicaments de côté",
+        "{s} a fait une overdose cette nuit", "{s} dit qu'{p} va mettre fin à ses jours",
+        "{s} dit qu'{p} veut disparaître pour toujours", "{s} a donné toutes ses affaires et a dit adieu",
+    ],
+    "de": [
+        "{s} will sterben", "{s} sagt, {p} will allem ein ende setzen", "{s} bringt sich heute nacht um",
+        "{s} hat gesagt, {p} erhängt sich", "{s} hat eine ganze packung tabletten geschluckt",
+        "{s} ritzt sich wieder", "{s} will von der brücke springen", "{s} hat abschiedsbriefe an alle geschrieben",
+        "{s} will nicht mehr leben", "{s} sagt, niemand würde {o} vermissen", "{s} sammelt tabletten",
+        "{s} hatte heute nacht eine überdosis", "{s} sagt, {p} nimmt sich das leben",
+        "{s} sagt, {p} will für immer verschwinden", "{s} hat alle {pos} sachen verschenkt und sich verabschiedet",
+    ],
+}
+WRITERS: dict[str, list[tuple[str, str, str, str, str]]] = {
+    "en": [
+        ("my daughter", "she", "herself", "her", "her"),
+        ("my son", "he", "himself", "him", "his"),
+        ("i", "i", "myself", "me", "my"),
+    ],
+    "nl": [
+        ("mijn dochter", "ze", "zich", "haar", "haar"),
+        ("mijn zoon", "hij", "zich", "hem", "zijn"),
+    ],
+    "fr": [
+        ("ma fille", "elle", "se", "la", "ses"),
+        ("mon fils", "il", "se", "le", "ses"),
+    ],
+    "de": [
+        ("meine tochter", "sie", "sich", "sie", "ihre"),
+        ("mein sohn", "er", "sich", "ihn", "seine"),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_rules_alone_name_self_harm_said_plainly(screen: Screen, lang: str) -> None:
+    rules_alone = Screen(screen.rules, screen.languages, {})
+    missed = []
+    for template in SELF_HARM_PLAINLY[lang]:
+        for subject, pronoun, reflexive, obj, possessive in WRITERS[lang]:
+            text = template.format(s=subject, p=pronoun, r=reflexive, o=obj, pos=possessive)
+            hit = rules_alone.check(text, lang)
+            if hit is None or hit.category != "self_harm":
+                missed.append(text)
+    assert not missed
+
+
 #: threats with no danger word the rules knew (fifteenth round, from the replay's misses): Flemish beaten till his
 #: mother would not know him, "won't make the weekend" ("I don't recognise my son any more" stays a worry); German
 #: "bricht" (not the stem of "brechen") said of someone else's legs, a group's death sentence, "schiesst", "ersticht"
