@@ -231,15 +231,18 @@ def _screen(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         return 0
     lang = args.lang or settings.default_locale
-    for line in sys.stdin:
-        hit = screen.check(line.rstrip("\n"), lang)
-        if hit is None:
-            print("none")
-        elif args.verbose:
-            print(f"{hit.category}{' soon' if hit.imminent else ''}\t{' | '.join(hit.evidence)}")
-        else:
-            print(hit.category)
-        sys.stdout.flush()
+    try:
+        for line in sys.stdin:
+            hit = screen.check(line.rstrip("\n"), lang)
+            if hit is None:
+                print("none")
+            elif args.verbose:
+                print(f"{hit.category}{' soon' if hit.imminent else ''}\t{' | '.join(hit.evidence)}")
+            else:
+                print(hit.category)
+            sys.stdout.flush()
+    except BrokenPipeError:  # a reader that stopped early (`| head -3`) is no error; nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

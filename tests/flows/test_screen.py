@@ -632,6 +632,107 @@ def test_the_rules_alone_name_self_harm_said_plainly(screen: Screen, lang: str) 
     assert not missed
 
 
+#: the other kinds of danger said plainly, five categories, twenty statements a language (fifteenth round): the rules
+#: alone must fire on every one ("hij gaat maandag op school schieten", "son père l'a enfermée", "mit einem LKW in den
+#: Weihnachtsmarkt fahren" were found missing this way)
+DANGER_PLAINLY: dict[str, list[str]] = {
+    "en": [
+        "my dad hits my mum every night",
+        "my stepfather beat me again and i am scared to go home tonight",
+        "her father locked her in her room and took her phone",
+        "they are forcing my sister to marry a man she has never met next month",
+        "my brother threatened to kill me if i tell anyone",
+        "my dad strangled my mom last night",
+        "my son is leaving for syria next week",
+        "he bought a ticket to turkey to join the fighters",
+        "my daughter packed her bag to go to the caliphate",
+        "a recruiter is arranging his trip to join isis",
+        "he is planning an attack on the synagogue on friday",
+        "he wants to drive a truck into the christmas market",
+        "he is building a bomb in his room",
+        "he says he will shoot up the school on monday",
+        "i found a gun in his backpack",
+        "he bought a machete online",
+        "he is hiding a knife under his bed",
+        "he ordered a crossbow and arrows",
+        "he says he will stab his classmate tomorrow",
+        "they are going to beat him up after school",
+    ],
+    "nl": [
+        "mijn papa slaat mijn mama elke avond",
+        "mijn stiefvader heeft me weer geslagen en ik durf vanavond niet naar huis",
+        "haar vader heeft haar in haar kamer opgesloten en haar gsm afgepakt",
+        "ze willen mijn zus volgende maand uithuwelijken aan een man die ze nooit gezien heeft",
+        "mijn broer dreigt me te vermoorden als ik iets vertel",
+        "mijn vader heeft mijn moeder gisterenavond gewurgd",
+        "mijn zoon vertrekt volgende week naar syrië",
+        "hij heeft een ticket naar turkije gekocht om zich bij de strijders aan te sluiten",
+        "mijn dochter heeft haar valies gepakt om naar het kalifaat te gaan",
+        "een ronselaar regelt zijn reis om zich bij is aan te sluiten",
+        "hij plant vrijdag een aanslag op de synagoge",
+        "hij wil met een vrachtwagen op de kerstmarkt inrijden",
+        "hij maakt een bom in zijn kamer",
+        "hij zegt dat hij maandag op school gaat schieten",
+        "ik vond een pistool in zijn rugzak",
+        "hij heeft online een machete gekocht",
+        "hij verstopt een mes onder zijn bed",
+        "hij heeft een kruisboog met pijlen besteld",
+        "hij zegt dat hij morgen zijn klasgenoot gaat neersteken",
+        "ze gaan hem na school in elkaar slaan",
+    ],
+    "fr": [
+        "mon pere frappe ma mere tous les soirs",
+        "mon beau-pere m'a encore battu et j'ai peur de rentrer ce soir",
+        "son pere l'a enfermee dans sa chambre et lui a pris son telephone",
+        "ils veulent marier ma soeur de force le mois prochain a un homme qu'elle n'a jamais vu",
+        "mon frere menace de me tuer si je dis quelque chose",
+        "mon pere a etrangle ma mere hier soir",
+        "mon fils part en syrie la semaine prochaine",
+        "il a achete un billet pour la turquie pour rejoindre les combattants",
+        "ma fille a fait sa valise pour partir au califat",
+        "un recruteur organise son voyage pour rejoindre daech",
+        "il prepare un attentat contre la synagogue vendredi",
+        "il veut foncer avec un camion dans le marche de noel",
+        "il fabrique une bombe dans sa chambre",
+        "il dit qu'il va tirer sur tout le monde a l'ecole lundi",
+        "j'ai trouve un pistolet dans son sac",
+        "il a achete une machette sur internet",
+        "il cache un couteau sous son lit",
+        "il a commande une arbalete et des fleches",
+        "il dit qu'il va poignarder son camarade demain",
+        "ils vont le tabasser apres l'ecole",
+    ],
+    "de": [
+        "mein vater schlägt meine mutter jeden abend",
+        "mein stiefvater hat mich wieder geschlagen und ich habe angst heute abend nach hause zu gehen",
+        "ihr vater hat sie in ihrem zimmer eingesperrt und ihr handy weggenommen",
+        "sie wollen meine schwester nächsten monat mit einem mann verheiraten, den sie nie gesehen hat",
+        "mein bruder droht mich umzubringen, wenn ich etwas sage",
+        "mein vater hat meine mutter gestern abend gewürgt",
+        "mein sohn reist nächste woche nach syrien aus",
+        "er hat ein ticket in die türkei gekauft, um sich den kämpfern anzuschließen",
+        "meine tochter hat ihre tasche gepackt, um ins kalifat zu gehen",
+        "ein anwerber organisiert seine reise, damit er sich dem is anschließt",
+        "er plant am freitag einen anschlag auf die synagoge",
+        "er will mit einem lkw in den weihnachtsmarkt fahren",
+        "er baut eine bombe in seinem zimmer",
+        "er sagt, er schießt am montag in der schule um sich",
+        "ich habe eine pistole in seinem rucksack gefunden",
+        "er hat online eine machete gekauft",
+        "er versteckt ein messer unter seinem bett",
+        "er hat eine armbrust mit pfeilen bestellt",
+        "er sagt, er sticht morgen seinen mitschüler ab",
+        "sie wollen ihn nach der schule zusammenschlagen",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_rules_alone_fire_on_danger_said_plainly(screen: Screen, lang: str) -> None:
+    rules_alone = Screen(screen.rules, screen.languages, {})
+    assert [text for text in DANGER_PLAINLY[lang] if rules_alone.check(text, lang) is None] == []
+
+
 #: threats with no danger word the rules knew (fifteenth round, from the replay's misses): Flemish beaten till his
 #: mother would not know him, "won't make the weekend" ("I don't recognise my son any more" stays a worry); German
 #: "bricht" (not the stem of "brechen") said of someone else's legs, a group's death sentence, "schiesst", "ersticht"
@@ -788,6 +889,28 @@ def test_baken_screen_answers_line_by_line_in_order(tmp_path: object) -> None:
         capture_output=True, text=True, timeout=60, check=True, env={**os.environ},
     )
     assert result.stdout.splitlines() == ["self_harm", "none", "none", "violence", "none"]
+
+
+def test_baken_screen_piped_into_a_reader_that_stops_early_ends_quietly() -> None:
+    """A reviewer's `baken screen --lang nl < phrases.txt | head -3`: the reader goes away after three lines, and
+    the screen must end without a traceback (it printed 'BrokenPipeError' before)."""
+    screen_proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "screen", "--lang", "nl"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+    assert screen_proc.stdin is not None and screen_proc.stdout is not None
+    screen_proc.stdin.write((NO_LIFE["nl"] + "\n").encode())
+    screen_proc.stdin.flush()
+    first = screen_proc.stdout.readline()  # its first answer, then the reader goes away like `head`
+    screen_proc.stdout.close()
+    try:
+        screen_proc.stdin.write(((NO_LIFE["nl"] + "\n") * 5000).encode())
+        screen_proc.stdin.close()
+    except BrokenPipeError:
+        pass  # the screen may already have ended: what matters is how
+    err = screen_proc.stderr.read() if screen_proc.stderr else b""
+    screen_proc.wait(timeout=60)
+    assert first.strip() == b"self_harm"
+    assert screen_proc.returncode == 0, err
+    assert b"Traceback" not in err
 
 
 def test_baken_screen_eval_prints_the_table_per_language_and_category() -> None:
