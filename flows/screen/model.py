@@ -21,7 +21,7 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -46,11 +46,16 @@ MIN_KNOWN_SHARE = 0.6
 IMMINENT_VETO_CUT = 0.001
 
 
-def word_ngrams(word: str) -> set[str]:
-    """The character n-grams of one folded word, with a space on each side."""
+def ngrams_in_order(word: str) -> Iterator[str]:
+    """The character n-grams of one folded word, with a space on each side, in the word's own order."""
     padded = f" {word} "
     size = len(padded)
-    return {padded[i:i + n] for n in CHAR_NGRAMS for i in range(size - n + 1)}
+    return (padded[i:i + n] for n in CHAR_NGRAMS for i in range(size - n + 1))
+
+
+def word_ngrams(word: str) -> set[str]:
+    """The same, as a set."""
+    return set(ngrams_in_order(word))
 
 
 def word_features(words: Sequence[str], an: Analyser) -> set[str]:
@@ -117,13 +122,9 @@ class Model:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
         cached = self._ngram_cache.get(word)
         if cached is None:
-            padded = f" {word} "
-            size = len(padded)
-            weights = self.weights
             # in the word's own order (not a set's, which differs between processes): the sums are then made in
             # the same order in every process
-            cached = tuple(dict.fromkeys(g for n in CHAR_NGRAMS for i in range(size - n + 1)
-                                         if (g := padded[i:i + n]) in weights))
+            cached = tuple(dict.fromkeys(filter(self.weights.__contains__, ngrams_in_order(word))))
             if len(self._ngram_cache) < 100_000:
                 self._ngram_cache[word] = cached
         return cached
@@ -147,7 +148,7 @@ class Model:
             return False
         if imminent:
             cut = min(cut, IMMINENT_VETO_CUT)
-        verdict, _ = self._verdict(text)
+        verdict = self._verdict(text)
         return verdict is not _UNREAD and verdict.urgent < cut
 
     @property
@@ -157,18 +158,17 @@ class Model:
 
     def score(self, text: str) -> Verdict:
         """How likely the message is urgent and its likeliest category; the evidence is left empty (cheap)."""
-        verdict, _ = self._verdict(text)
-        return verdict
+        return self._verdict(text)
 
     def explain(self, text: str) -> Verdict:
         """`score` with the three features that pushed most towards the category, for a hit's evidence."""
-        verdict, _ = self._verdict(text)
+        verdict = self._verdict(text)
         return self._explained(verdict, text)
 
     def fires(self, text: str) -> Verdict | None:
         """The explained verdict when P(urgent) reaches the threshold, else None; the features are looked at for
         the evidence only then."""
-        verdict, _ = self._verdict(text)
+        verdict = self._verdict(text)
         return self._explained(verdict, text) if verdict.urgent >= self.threshold else None
 
     def _explained(self, verdict: Verdict, text: str) -> Verdict:
@@ -181,8 +181,7 @@ class Model:
         weights = self.weights
         words = self.analyser.words(text)
         parts = [self._word_part(w) for w in words]
-        keys = [p.key for p in parts] + [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
-        margins = {f: (row := weights[f])[0] - row[best] for f in keys if f in weights}
+        margins = {f: (row := weights[f])[0] - row[best] for f in _stem_keys(parts) if f in weights}
         for word in dict.fromkeys(words):
             margins.update(self._word_top(word, best))
         top = heapq.nsmallest(3, ((m, f) for f, m in margins.items()))
@@ -198,19 +197,17 @@ class Model:
                 self._top_cache[(word, best)] = cached
         return cached
 
-    def _verdict(self, text: str) -> tuple[Verdict, int]:
-        """The verdict and how many known features made it. Each word's character n-grams are summed once and
+    def _verdict(self, text: str) -> Verdict:
+        """The verdict, without evidence. Each word's character n-grams are summed once and
         remembered; an n-gram two words of the message share counts once, as in training (its row is taken back
         from the sum), so the result is that of summing each known feature of the message once."""
         weights = self.weights
         an = self.analyser
         words = an.words(text)
         parts = [self._word_part(w) for w in words]
-        keys = [p.key for p in parts]
-        if not self._reads_features(keys):
-            return _UNREAD, 0
-        keys += [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
-        known = dict.fromkeys(filter(weights.__contains__, keys))
+        if not self._reads_features([p.key for p in parts]):
+            return _UNREAD
+        known = dict.fromkeys(filter(weights.__contains__, _stem_keys(parts)))
         rows: list[Sequence[float]] = list(map(weights.__getitem__, known))
         seen: set[str] = set()
         twice: list[str] = []
@@ -227,11 +224,11 @@ class Model:
             totals = [a - b for a, b in zip(totals, taken, strict=True)]
         count = len(known) + len(seen)
         if not count:  # nothing the model knows: the class priors alone are no evidence
-            return _UNREAD, 0
+            return _UNREAD
         scale = 1.0 / math.sqrt(count)
         probs = _softmax([b + t * scale for b, t in zip(self.bias, totals, strict=True)])
         best = max(range(1, len(probs)), key=probs.__getitem__)
-        return Verdict(1.0 - probs[0], CLASSES[best], ()), count
+        return Verdict(1.0 - probs[0], CLASSES[best], ())
 
     def _word_part(self, word: str) -> _WordPart:
         part = self._word_cache.get(word)
@@ -263,6 +260,11 @@ class Model:
         assert isinstance(cuts, dict)
         return cls(str(doc["lang"]), weights, bias, float(str(doc["threshold"])),
                    {str(c): float(str(cut)) for c, cut in cuts.items()}, str(doc.get("corpus_digest", "")))
+
+
+def _stem_keys(parts: Sequence[_WordPart]) -> list[str]:
+    """The stem and stem-pair features of a message's words, in its order (as `stem_features` names them)."""
+    return [p.key for p in parts] + [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

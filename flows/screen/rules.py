@@ -13,7 +13,6 @@ from pathlib import Path
 from content.yaml_loader import load_yaml
 
 RULES_PATH = Path(__file__).with_name("rules.yaml")
-#: libyaml's parser when PyYAML was built with it (same documents, a tenth of the time), else pure Python
 
 
 @dataclass(frozen=True, slots=True)
