@@ -33,7 +33,7 @@ CHAT_SPELLING: dict[str, dict[str, str]] = {
     "fr": {"jveux": "je veux", "jsuis": "je suis", "chui": "je suis", "jpeux": "je peux", "qqn": "quelqu un",
            "qqch": "quelque chose", "pk": "pourquoi", "bcp": "beaucoup", "tt": "tout", "vx": "veux", "ve": "veut",
            "jvais": "je vais", "g": "j ai", "mm": "meme", "ptn": "putain", "dmain": "demain",
-           "ajd": "aujourd hui", "auj": "aujourd hui",
+           "ajd": "aujourd hui", "auj": "aujourd hui", "aujourdhui": "aujourd hui",
            # the apostrophe left out in chat: "jetais petite", "cetait fini", "jvoulais mourir"
            "jai": "j ai", "javais": "j avais", "jetais": "j etais", "jen": "j en", "cest": "c est", "cetait": "c etait",
            "sest": "s est", "jvoulais": "je voulais", "jsais": "je sais", "jme": "je me", "jte": "je te",
