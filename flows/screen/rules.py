@@ -66,6 +66,10 @@ class Rules:
     #: daughter, born in 2014, is cutting herself every night" reads as a story of 2014
     past: str = "past"
     not_past: str = "not_past"
+    #: a relapse said as such ("ca recommence", "she relapsed", "het begint opnieuw") lifts these wherever it stands:
+    #: the danger it brings back was named before it ("je me scarifiais en secondaire ... depuis juin ca recommence")
+    again: str = "again"
+    unless_again: frozenset[str] = frozenset()
     #: each denial and what it takes back inside its own words, built once from the names above (`__post_init__`)
     negations: tuple[tuple[str, frozenset[str]], ...] = field(init=False, default=(), repr=False, compare=False)
 
@@ -121,6 +125,8 @@ class Rules:
             lifted |= self.unless_place
         if self.real in concepts:  # a real gun taken to paintball is no game
             lifted |= self.unless_real
+        if self.again in concepts:
+            lifted |= self.unless_again
         return lifted
 
     @property
@@ -136,7 +142,7 @@ class Rules:
     @property
     def concepts(self) -> frozenset[str]:
         names = {self.idiom, self.soon, self.today, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
-                 self.not_real, self.not_past, *self.place}
+                 self.not_real, self.not_past, self.again, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -179,7 +185,15 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                  str(doc.get("real", "real_weapon")), str(doc.get("not_real", "not_real")),
                  frozenset(str(c) for c in unless_real), str(doc.get("today", "today")),
                  frozenset(str(c) for c in unless_today), past=str(doc.get("past", "past")),
-                 not_past=str(doc.get("not_past", "not_past")))
+                 not_past=str(doc.get("not_past", "not_past")), again=str(doc.get("again", "again")),
+                 unless_again=frozenset(str(c) for c in _names(doc, "filters_yield_to_again")))
+
+
+def _names(doc: Mapping[str, object], key: str) -> list[object]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"screen rules: '{key}' must be a list")
+    return value
 
 
 def load_rules(path: Path = RULES_PATH) -> Rules:
