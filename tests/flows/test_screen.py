@@ -776,6 +776,42 @@ UNSAID_THREATS: list[tuple[str, str, str | None]] = [
 ]
 
 
+#: sixteenth round: the past said in other ways (an imperfect with how it ended, ages in words, "il fut un temps", two
+#: school years, "ik was 15 toen"), idioms found by probes, and a relapse said as such, which brings back the danger
+#: named before it ("je me scarifiais en secondaire ... depuis juin ça recommence"); denied, a relapse is none
+PAST_AND_RELAPSE: list[tuple[str, str, str | None]] = [
+    ("fr", "mon beau-père me frappait avant, maintenant il est parti et on est tranquilles", None),
+    ("fr", "quand j'avais douze ans je voulais mourir, aujourd'hui je suis maman", None),
+    ("fr", "il fut un temps où je me scarifiais tous les soirs, j'ai deux enfants maintenant", None),
+    ("fr", "jai fait une TS en 3e, maintenant je suis en rheto et ca va", None),
+    ("fr", "je me scarifiais en secondaire, j'avais arrêté pendant mes études, et depuis juin ça recommence",
+     "self_harm"),
+    ("fr", "il y a longtemps ma mère nous enfermait dans la cave, elle recommence avec mon petit frère", "home"),
+    ("fr", "elle a fait une tentative il y a quatre jours et ce soir elle ne répond plus", "self_harm"),
+    ("fr", "elle a le couteau sous la gorge avec son mémoire à rendre lundi", None),
+    ("fr", "il a mis le couteau sous la gorge de sa soeur", "weapons"),
+    ("fr", "il s'est fait descendre en flammes par son prof devant toute la classe", None),
+    ("nl", "ik was 15 toen ik afscheidsbrieven schreef, ik ben er nu 23 en gelukkig", None),
+    ("nl", "ze sneed zichzelf vroeger, ze is nu hervallen", "self_harm"),
+    ("nl", "ze sneed zichzelf vroeger, ze is al drie jaar niet meer hervallen", None),
+    ("nl", "de leerkracht zet hem het mes op de keel: voor vrijdag inleveren", None),
+    ("nl", "dat is geen spreekwoord, hij zei dat hij haar gaat afmaken", "violence"),
+    ("de", "früher hat sie sich geritzt, jetzt hatte sie einen Rückfall", "self_harm"),
+    ("de", "früher hat sie sich geritzt, seit drei Jahren kein Rückfall", None),
+    ("en", "she used to cut herself, she has relapsed", "self_harm"),
+    ("en", "she used to cut herself, no relapse for three years now", None),
+    ("en", "he burned himself with a lighter again last night", "self_harm"),
+    ("en", "the dutch oral tomorrow is gonna kill me", None),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "category"), PAST_AND_RELAPSE)
+def test_the_rules_alone_read_the_past_and_a_relapse(screen: Screen, lang: str, text: str,
+                                                     category: str | None) -> None:
+    hit = Screen(screen.rules, screen.languages, {}).check(text, lang)
+    assert (hit.category if hit else None) == category
+
+
 @pytest.mark.parametrize(("lang", "text", "category"), AGES + NEWS_TOO_WIDE + THROWN_AND_OLD + UNSAID_THREATS)
 def test_the_rules_alone_see_what_a_filter_took_too_widely(screen: Screen, lang: str, text: str,
                                                             category: str | None) -> None:
