@@ -44,6 +44,12 @@ MIN_KNOWN_SHARE = 0.6
 #: docs/danger-screen.md). The threat dressed as game talk that once fell under the plain veto, "er spielt fortnite
 #: und sagt er knallt morgen in der schule alle ab" (0.008 then), is a test.
 IMMINENT_VETO_CUT = 0.001
+#: the model's word where the rules found danger words that only a story of the past or of recovery silenced ("il y a
+#: une éternité, j'avais une corde cachée dans l'armoire de mon kot"): there it must be surer than its threshold. In the
+#: replay (each blind training part held out whole) the lowest urgent line the model caught there scored 0.83 (French;
+#: Dutch none under 0.95), and this bar spared 7 French and 2 Dutch false alarms and lost no urgent line; silencing the
+#: model there altogether lost 6 French urgent lines (sixteenth round, docs/danger-screen.md)
+STORY_BAR = 0.7
 
 
 def ngrams_in_order(word: str) -> Iterator[str]:

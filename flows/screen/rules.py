@@ -111,6 +111,17 @@ class Rules:
         return any(rule.category == category and rule.fires(concepts) and (rule.filters & concepts) - lifted
                    for rule in self.categories)
 
+    def told_as_a_story(self, concepts: frozenset[str] | set[str]) -> bool:
+        """Whether some category's words were found and only the filters a relapse lifts (the past, recovery told)
+        silenced them: a story of something over, where the model must be surer before it speaks."""
+        lifted = self.lifted_by(concepts)
+        for rule in self.categories:
+            if rule.fires(concepts):
+                blocking = (rule.filters & concepts) - lifted
+                if blocking and blocking <= self.unless_relapse:
+                    return True
+        return False
+
     def lifted_by(self, concepts: frozenset[str] | set[str]) -> frozenset[str]:
         """The filters that yield to what the message holds, wherever it stands: a time, an intent, a place where
         people gather, a real weapon (a turn to the present counts only before the danger: `Screen._check_in`)."""

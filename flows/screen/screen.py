@@ -106,6 +106,8 @@ class Screen:
         verdict = model.fires(text)
         if verdict is None or self.rules.silences_model(verdict.category, concepts):
             return None
+        if verdict.urgent < screen_model.STORY_BAR and self.rules.told_as_a_story(concepts):
+            return None  # a story of something over: the model must be surer there
         if self.model_respects_filters and self.rules.filtered(verdict.category, concepts):
             return None
         evidence = (f"model: {verdict.urgent:.2f} >= {model.threshold:.2f}",

@@ -233,3 +233,39 @@ def test_a_screen_whose_model_respects_the_filters_stays_silent_where_a_filter_s
     respecting = Screen(screen.rules, screen.languages, screen.models, model_respects_filters=True)
     assert respecting.check(story, "en") is None
     assert respecting.check("she wants to die today, she wrote a goodbye letter", "en") is not None
+
+
+class _SureTo:
+    """The shipped model's weights with its reading of every message set to one P(urgent), to place it by hand on
+    either side of `STORY_BAR`."""
+
+    def __init__(self, model: Model, p_urgent: float) -> None:
+        self._model = model
+        self.threshold = model.threshold
+        self.p_urgent = p_urgent
+
+    def vetoes(self, text: str, category: str, imminent: bool = False) -> bool:
+        return False
+
+    def fires(self, text: str) -> screen_model.Verdict | None:
+        verdict = self._model.score(text)
+        return screen_model.Verdict(self.p_urgent, verdict.category, verdict.evidence)
+
+
+def test_a_story_of_something_over_needs_a_surer_model(screen: Screen) -> None:
+    """Where only the past or recovery told silenced the rules' words, the model must reach `STORY_BAR`, not only
+    its threshold (sixteenth round: in the replay that spared 9 false alarms and lost no urgent line)."""
+    story = "il y a dix ans j'ai fait une tentative de suicide, maintenant je vais bien"
+    rules_only = Screen(screen.rules, screen.languages, {})
+    assert rules_only.check(story, "fr") is None, "the past silences the rules"
+    model = screen.models["fr"]
+    unsure = Screen(screen.rules, screen.languages, {"fr": _SureTo(model, screen_model.STORY_BAR - 0.01)})  # type: ignore[dict-item]
+    sure = Screen(screen.rules, screen.languages, {"fr": _SureTo(model, screen_model.STORY_BAR)})  # type: ignore[dict-item]
+    assert model.threshold < screen_model.STORY_BAR
+    assert unsure.check(story, "fr") is None
+    hit = sure.check(story, "fr")
+    assert hit is not None and hit.source == "model"
+    # the same reading where no filter silenced anything fires at the threshold as before
+    just_over = Screen(screen.rules, screen.languages, {"fr": _SureTo(model, model.threshold)})  # type: ignore[dict-item]
+    quiet = "mon fils passe ses soirées seul dans sa chambre et ne parle presque plus à personne"
+    assert rules_only.check(quiet, "fr") is None and just_over.check(quiet, "fr") is not None
