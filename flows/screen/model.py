@@ -45,11 +45,12 @@ MIN_KNOWN_SHARE = 0.6
 #: und sagt er knallt morgen in der schule alle ab" (0.008 then), is a test.
 IMMINENT_VETO_CUT = 0.001
 #: the model's word where the rules found danger words that only a story of the past or of recovery silenced ("il y a
-#: une éternité, j'avais une corde cachée dans l'armoire de mon kot"): there it must be surer than its threshold. In the
-#: replay (each blind training part held out whole) the lowest urgent line the model caught there scored 0.83 (French;
-#: Dutch none under 0.95), and this bar spared 7 French and 2 Dutch false alarms and lost no urgent line; silencing the
-#: model there altogether lost 6 French urgent lines (sixteenth round, docs/danger-screen.md)
-STORY_BAR = 0.7
+#: dix ans j'ai fait une tentative de suicide, maintenant je vais bien"): there it must be surer than its threshold. In
+#: the replay (each blind training part held out whole) the lowest urgent line the model caught there scored 0.668 (a
+#: German girl who "wants to go to grandpa", dead last year, and asked for his hunting knife; French 0.83, Dutch none
+#: under 0.95); this bar spared 11 false alarms over the four languages (nl 2, fr 3, de 4, en 2) and lost none. At 0.7,
+#: first chosen on the French and Dutch replay alone, it lost that German line (sixteenth round, docs/danger-screen.md)
+STORY_BAR = 0.6
 
 
 def ngrams_in_order(word: str) -> Iterator[str]:

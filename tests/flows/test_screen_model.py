@@ -255,7 +255,7 @@ class _SureTo:
 
 def test_a_story_of_something_over_needs_a_surer_model(screen: Screen) -> None:
     """Where only the past or recovery told silenced the rules' words, the model must reach `STORY_BAR`, not only
-    its threshold (sixteenth round: in the replay that spared 9 false alarms and lost no urgent line)."""
+    its threshold (sixteenth round: in the replay that spared 11 false alarms and lost no urgent line)."""
     story = "il y a dix ans j'ai fait une tentative de suicide, maintenant je vais bien"
     rules_only = Screen(screen.rules, screen.languages, {})
     assert rules_only.check(story, "fr") is None, "the past silences the rules"
