@@ -803,6 +803,13 @@ PAST_AND_RELAPSE: list[tuple[str, str, str | None]] = [
     ("en", "she used to cut herself, no relapse for three years now", None),
     ("en", "he burned himself with a lighter again last night", "self_harm"),
     ("en", "the dutch oral tomorrow is gonna kill me", None),
+    ("fr", "je vais me pendre si j'entends encore cette chanson", None),
+    ("fr", "si j'entends encore cette chanson de l'été je me jette par la fenêtre", None),
+    ("fr", "si j'entends encore mon père crier sur maman je me tue", "self_harm"),
+    ("fr", "elle dit qu'elle se tue ce soir", "self_harm"),
+    ("fr", "je me tue à te le dire", None),
+    ("fr", "lol je vais me flinguer, j'ai les cachets de maman dans ma poche", "self_harm"),
+    ("nl", "hij grapt dat hij voor altijd gaat slapen na de examens lol", None),
 ]
 
 
