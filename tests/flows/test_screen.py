@@ -810,6 +810,9 @@ PAST_AND_RELAPSE: list[tuple[str, str, str | None]] = [
     ("fr", "je me tue à te le dire", None),
     ("fr", "lol je vais me flinguer, j'ai les cachets de maman dans ma poche", "self_harm"),
     ("nl", "hij grapt dat hij voor altijd gaat slapen na de examens lol", None),
+    ("nl", "ze dacht aan zelfmoord, dat was 4 jaar geleden, ze is nu aan het studeren voor advocaat", None),
+    ("nl", "ze dacht aan zelfmoord, dat was 4 jaar geleden, maar ze is nu aan het snijden in haar armen", "self_harm"),
+    ("nl", "mijn stiefvader heeft mij geslagen tot mijn 15de, ik woon nu alleen", None),
 ]
 
 
