@@ -70,6 +70,9 @@ class Rules:
     #: the danger it brings back was named before it ("je me scarifiais en secondaire ... depuis juin ca recommence")
     again: str = "again"
     unless_again: frozenset[str] = frozenset()
+    #: words that take back the danger words inside them, as an idiom does, but keep the model's word: grief ("sinds de
+    #: dood van haar bomma") is no danger said, and no figure of speech either (sixteenth round)
+    neutral: str = "neutral"
     #: each denial and what it takes back inside its own words, built once from the names above (`__post_init__`)
     negations: tuple[tuple[str, frozenset[str]], ...] = field(init=False, default=(), repr=False, compare=False)
 
@@ -153,7 +156,8 @@ class Rules:
     @property
     def concepts(self) -> frozenset[str]:
         names = {self.idiom, self.soon, self.today, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
-                 self.not_real, self.not_past, self.again, *self.place}
+                 self.not_real, self.not_past, self.again, self.neutral,
+                 *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -197,7 +201,8 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                  frozenset(str(c) for c in unless_real), str(doc.get("today", "today")),
                  frozenset(str(c) for c in unless_today), past=str(doc.get("past", "past")),
                  not_past=str(doc.get("not_past", "not_past")), again=str(doc.get("again", "again")),
-                 unless_again=frozenset(str(c) for c in _names(doc, "filters_yield_to_again")))
+                 unless_again=frozenset(str(c) for c in _names(doc, "filters_yield_to_again")),
+                 neutral=str(doc.get("neutral", "neutral")))
 
 
 def _names(doc: Mapping[str, object], key: str) -> list[object]:

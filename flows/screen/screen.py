@@ -130,9 +130,10 @@ class Screen:
             if other in self.languages and friends.intersection(words) and self._mixed_in(text, other):
                 words = [w for w in words if w not in friends]
         found = lexicon.scan(words)
-        idioms = [f for f in found if f.concept == self.rules.idiom]
+        shields = (self.rules.idiom, self.rules.neutral)  # words inside these count for nothing
+        idioms = [f for f in found if f.concept in shields]
         if idioms:
-            found = [f for f in found if f.concept == self.rules.idiom or not _inside(f, idioms)]
+            found = [f for f in found if f.concept in shields or not _inside(f, idioms)]
         for denial, taken_back in self.rules.negations:  # "not joking", "not a real gun", "born in", "last friday"
             spans = [f for f in found if f.concept == denial]
             if spans:

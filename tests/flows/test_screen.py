@@ -813,7 +813,19 @@ PAST_AND_RELAPSE: list[tuple[str, str, str | None]] = [
     ("nl", "ze dacht aan zelfmoord, dat was 4 jaar geleden, ze is nu aan het studeren voor advocaat", None),
     ("nl", "ze dacht aan zelfmoord, dat was 4 jaar geleden, maar ze is nu aan het snijden in haar armen", "self_harm"),
     ("nl", "mijn stiefvader heeft mij geslagen tot mijn 15de, ik woon nu alleen", None),
+    ("nl", "sinds de dood van zijn hond is hij stil", None),
 ]
+
+
+def test_grief_takes_back_its_words_but_leaves_the_model_free(screen: Screen) -> None:
+    """"Sinds de dood van haar bomma" fires no rule (a death, no threat), and, unlike an idiom, keeps no model quiet:
+    there is where a wish to follow the dead is said (sixteenth round: it was an idiom, and silenced the model)."""
+    grief = "sinds de dood van haar bomma wil ze bij haar zijn"
+    rules_only = Screen(screen.rules, screen.languages, {})
+    assert rules_only.check(grief, "nl") is None
+    concepts = rules_only._check_in(grief, "nl")[1]
+    assert screen.rules.neutral in concepts and screen.rules.idiom not in concepts
+    assert not screen.rules.silences_model("self_harm", concepts)
 
 
 @pytest.mark.parametrize(("lang", "text", "category"), PAST_AND_RELAPSE)
