@@ -73,12 +73,15 @@ class Rules:
     #: words that take back the danger words inside them, as an idiom does, but keep the model's word: grief ("sinds de
     #: dood van haar bomma") is no danger said, and no figure of speech either (sixteenth round)
     neutral: str = "neutral"
+    #: laughter, a tone ("lol", "mdr", a laughing emoji, a bare "blague"): a joke denied takes it back too ("c'est pas
+    #: une blague, il a vraiment le flingue sous son lit")
+    laugh: str = "laugh"
     #: each denial and what it takes back inside its own words, built once from the names above (`__post_init__`)
     negations: tuple[tuple[str, frozenset[str]], ...] = field(init=False, default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "negations", (
-            (self.not_joke, self.never_yield),  # "he is not joking": no joke, and nothing that never yields is said
+            (self.not_joke, self.never_yield | {self.laugh}),  # "he is not joking": no joke, game or laughter
             (self.not_real, frozenset({self.real})),  # "it is not a real gun": no real weapon said
             (self.not_past, frozenset({self.past})),  # "born in 2013" is no event of 2013
             (self.not_soon, self.times),  # "last friday" is not soon
@@ -202,7 +205,7 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                  frozenset(str(c) for c in unless_today), past=str(doc.get("past", "past")),
                  not_past=str(doc.get("not_past", "not_past")), again=str(doc.get("again", "again")),
                  unless_again=frozenset(str(c) for c in _names(doc, "filters_yield_to_again")),
-                 neutral=str(doc.get("neutral", "neutral")))
+                 neutral=str(doc.get("neutral", "neutral")), laugh=str(doc.get("laugh", "laugh")))
 
 
 def _names(doc: Mapping[str, object], key: str) -> list[object]:

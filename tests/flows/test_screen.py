@@ -814,6 +814,8 @@ PAST_AND_RELAPSE: list[tuple[str, str, str | None]] = [
     ("nl", "ze dacht aan zelfmoord, dat was 4 jaar geleden, maar ze is nu aan het snijden in haar armen", "self_harm"),
     ("nl", "mijn stiefvader heeft mij geslagen tot mijn 15de, ik woon nu alleen", None),
     ("nl", "sinds de dood van zijn hond is hij stil", None),
+    ("nl", "hij zette het mes op de keel van mijn moeder", "weapons"),
+    ("fr", "C'est pas une blague, il a vraiment le flingue sous son lit.", "weapons"),
 ]
 
 
