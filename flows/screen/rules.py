@@ -6,7 +6,7 @@ concept in each language, these rules say which concepts together make a categor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,20 +113,21 @@ class Rules:
     def filtered(self, category: str, concepts: frozenset[str] | set[str]) -> bool:
         """Whether the rules found `category`'s words in these concepts and a filter of it that does not yield
         silenced them (a past attempt told with how it ended, a kitchen knife, a news item)."""
-        lifted = self.lifted_by(concepts)
-        return any(rule.category == category and rule.fires(concepts) and (rule.filters & concepts) - lifted
-                   for rule in self.categories)
+        return any(rule.category == category for rule, _ in self._silenced(concepts))
 
     def told_as_a_story(self, concepts: frozenset[str] | set[str]) -> bool:
         """Whether some category's words were found and only the filters a relapse lifts (the past, recovery told)
         silenced them: a story of something over, where the model must be surer before it speaks."""
+        return any(blocking <= self.unless_relapse for _, blocking in self._silenced(concepts))
+
+    def _silenced(self, concepts: frozenset[str] | set[str]) -> Iterator[tuple[CategoryRule, frozenset[str]]]:
+        """Each category whose words were found, with the filters that silenced them and do not yield."""
         lifted = self.lifted_by(concepts)
         for rule in self.categories:
             if rule.fires(concepts):
                 blocking = (rule.filters & concepts) - lifted
-                if blocking and blocking <= self.unless_relapse:
-                    return True
-        return False
+                if blocking:
+                    yield rule, blocking
 
     def lifted_by(self, concepts: frozenset[str] | set[str]) -> frozenset[str]:
         """The filters that yield to what the message holds, wherever it stands: a time, an intent, a place where
@@ -159,8 +160,7 @@ class Rules:
     @property
     def concepts(self) -> frozenset[str]:
         names = {self.idiom, self.soon, self.today, self.intent, self.not_soon, self.not_joke, self.relapse, self.real,
-                 self.not_real, self.not_past, self.again, self.neutral,
-                 *self.place}
+                 self.not_real, self.not_past, self.again, self.neutral, *self.place}
         for rule in self.categories:
             names |= rule.any | rule.filters
             for group in rule.all:
@@ -182,30 +182,21 @@ def parse_rules(doc: Mapping[str, object]) -> Rules:
                 filters=frozenset(str(c) for c in item.get("filters", [])),
             )
         )
-    unless = doc.get("filters_yield_to_soon", [])
-    unless_intent = doc.get("filters_yield_to_intent", [])
-    never = doc.get("filters_never_yield", [])
-    place = doc.get("place", [])
-    unless_place = doc.get("filters_yield_to_place", [])
-    assert isinstance(unless, list) and isinstance(unless_intent, list) and isinstance(never, list)
-    unless_relapse = doc.get("filters_yield_to_relapse", [])
-    unless_real = doc.get("filters_yield_to_real", [])
-    assert isinstance(place, list) and isinstance(unless_place, list) and isinstance(unless_relapse, list)
-    assert isinstance(unless_real, list)
-    unless_today = doc.get("filters_yield_to_today", [])
-    assert isinstance(unless_today, list)
-    return Rules(tuple(rules), str(doc.get("idiom", "idiom")), str(doc.get("soon", "soon")),
-                 str(doc.get("intent", "intent")), frozenset(str(c) for c in unless),
-                 frozenset(str(c) for c in unless_intent), frozenset(str(c) for c in never),
-                 str(doc.get("not_soon", "not_soon")), str(doc.get("not_joke", "not_joke")),
-                 frozenset(str(c) for c in place), frozenset(str(c) for c in unless_place),
-                 str(doc.get("relapse", "relapse")), frozenset(str(c) for c in unless_relapse),
-                 str(doc.get("real", "real_weapon")), str(doc.get("not_real", "not_real")),
-                 frozenset(str(c) for c in unless_real), str(doc.get("today", "today")),
-                 frozenset(str(c) for c in unless_today), past=str(doc.get("past", "past")),
-                 not_past=str(doc.get("not_past", "not_past")), again=str(doc.get("again", "again")),
-                 unless_again=frozenset(str(c) for c in _names(doc, "filters_yield_to_again")),
-                 neutral=str(doc.get("neutral", "neutral")), laugh=str(doc.get("laugh", "laugh")))
+    def names(key: str) -> frozenset[str]:
+        return frozenset(str(c) for c in _names(doc, key))
+
+    def name(key: str, default: str) -> str:
+        return str(doc.get(key, default))
+
+    return Rules(tuple(rules), name("idiom", "idiom"), name("soon", "soon"), name("intent", "intent"),
+                 names("filters_yield_to_soon"), names("filters_yield_to_intent"), names("filters_never_yield"),
+                 name("not_soon", "not_soon"), name("not_joke", "not_joke"), names("place"),
+                 names("filters_yield_to_place"), name("relapse", "relapse"), names("filters_yield_to_relapse"),
+                 name("real", "real_weapon"), name("not_real", "not_real"), names("filters_yield_to_real"),
+                 name("today", "today"), names("filters_yield_to_today"), past=name("past", "past"),
+                 not_past=name("not_past", "not_past"), again=name("again", "again"),
+                 unless_again=names("filters_yield_to_again"), neutral=name("neutral", "neutral"),
+                 laugh=name("laugh", "laugh"))
 
 
 def _names(doc: Mapping[str, object], key: str) -> list[object]:

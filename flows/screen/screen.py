@@ -131,9 +131,9 @@ class Screen:
                 words = [w for w in words if w not in friends]
         found = lexicon.scan(words)
         shields = (self.rules.idiom, self.rules.neutral)  # words inside these count for nothing
-        idioms = [f for f in found if f.concept in shields]
-        if idioms:
-            found = [f for f in found if f.concept in shields or not _inside(f, idioms)]
+        shielding = [f for f in found if f.concept in shields]
+        if shielding:
+            found = [f for f in found if f.concept in shields or not _inside(f, shielding)]
         for denial, taken_back in self.rules.negations:  # "not joking", "not a real gun", "born in", "last friday"
             spans = [f for f in found if f.concept == denial]
             if spans:
