@@ -230,6 +230,10 @@ FAULTS = [
     # a song that is "een bom", put on louder; a bomb put somewhere is not
     _fault("praise", "nl", "er ligt een bom in zijn kamer, hij zegt dat hij die vrijdag gaat leggen", None,
            "dat nummer is een bom, zet het luider"),
+    # a filter's word read by its stem: views going through the roof ("vues ... va exploser") took back a bomb threat
+    # someone had seen, and "voor 12-jarigen" was "vorig jaar"; filter words with another word's stem are exact
+    _fault("exact", "fr", "j'ai vu sur son telephone qu'il dit que l'ecole va exploser vendredi", "attack",
+           "ses vues ont explosé sur tiktok depuis sa video de cuisine"),
 ]
 
 
@@ -887,10 +891,12 @@ def test_a_threat_told_with_the_news_is_no_news(screen: Screen, lang: str, threa
 
 #: plain lexicon words whose Snowball stem has two letters or fewer: each matches every word with that stem. French
 #: "tuer" and "tuerais" stem to "tu" and made idioms fire on "tu" (thirteenth round); these are the function words
-#: and short words left, each harmless as a stem (a new one must be written "=word" or added here knowingly)
+#: and short words left, each harmless as a stem (a new one must be written "=word" or added here knowingly). "vue" and
+#: "vues" were here until the seventeenth round, when "j'ai vu sur son telephone que l'ecole va exploser vendredi" was
+#: found an idiom ("vues ... va exploser", views going through the roof): they are exact words now
 SHORT_STEMS = {
     "nl": {"alle", "alles", "als", "appt", "appte", "ons", "uien"},
-    "fr": {"ans", "des", "es", "fier", "hier", "hts", "ils", "les", "mes", "rue", "ses", "vie", "vue", "vues"},
+    "fr": {"ans", "des", "es", "fier", "hier", "hts", "ils", "les", "mes", "rue", "ses", "vie"},
     "de": set(),
     "en": {"abs", "being", "doing", "going"},
 }
