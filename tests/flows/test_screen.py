@@ -234,6 +234,22 @@ FAULTS = [
     # someone had seen, and "voor 12-jarigen" was "vorig jaar"; filter words with another word's stem are exact
     _fault("exact", "fr", "j'ai vu sur son telephone qu'il dit que l'ecole va exploser vendredi", "attack",
            "ses vues ont explosé sur tiktok depuis sa video de cuisine"),
+    # eighteenth round (probes written blind, probe31): a joke told before a turn to the present is over, as the past is
+    _fault("joke-turned", "fr", "il blaguait sur 'faire une overdose de jeux video'. la j'ai trouve les plaquettes "
+           "vides de mon traitement", "self_harm",
+           "il blaguait sur 'faire une overdose de jeux video' pendant les vacances"),
+    # "parlement" stems to "parler": the parliament is an exact word
+    _fault("parliament", "fr", "il parle de frapper le parlement vendredi", "attack",
+           "si tu parles encore de politique au souper je vais craquer"),
+    # a joke put on as a cover is no joke
+    _fault("cover", "fr", "ils font croire a une blague sur snap mais c'est rdv ce soir 20h au parc pour tabasser le "
+           "nouveau", "violence", "ils font une blague sur snap au nouveau, rdv ce soir au parc pour son anniv"),
+    # a knife drawn now is not last year's story; one drawn last year is ("sorti" shares the stem of "sort": exact)
+    _fault("drawn", "fr", "dans le tram y a un gars qui a sorti un couteau, c'est le meme qui avait attaque quelqu'un "
+           "l'an passe", "weapons", "l'an passe un gars avait sorti un couteau dans le tram, il a ete condamne depuis"),
+    # the feast's sheep slaughtered is faith, not a threat
+    _fault("sheep", "fr", "il veut egorger le prof vendredi", "violence",
+           "pour l'aid on fait abattre le mouton a l'abattoir agree"),
 ]
 
 
