@@ -250,6 +250,16 @@ FAULTS = [
     # the feast's sheep slaughtered is faith, not a threat
     _fault("sheep", "fr", "il veut egorger le prof vendredi", "violence",
            "pour l'aid on fait abattre le mouton a l'abattoir agree"),
+    # probe32 (four sessions writing from the brief): a killing in the past conditional never happened; a threat does
+    _fault("conditional", "fr", "il a dit qu'il va le tuer demain apres l'ecole", "violence",
+           "je l'aurais tue quand il a dit ca a sa grand-mere"),
+    # with the whole class is company (a paintball day), on the whole class a target
+    _fault("class-company", "fr", "il joue a fortnite et dit que samedi il tire sur toute la classe", "violence",
+           "paintball samedi avec toute la classe, j'ai des bleus partout mais c'etait top"),
+    # an attack named by its city is the news when it is behind us, a plan when it is ahead
+    _fault("city", "fr", "il prepare l'attaque de bruxelles pour vendredi", "attack",
+           "ma fille a peur dans le metro depuis les attentats de bruxelles"),
+    _fault("not-seen-again", "fr", "de toute facon apres samedi vous me verrez plus", "self_harm", None),
 ]
 
 
