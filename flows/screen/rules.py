@@ -118,7 +118,8 @@ class Rules:
     def told_as_a_story(self, concepts: frozenset[str] | set[str]) -> bool:
         """Whether some category's words were found and only the filters a relapse lifts (the past, recovery told)
         silenced them: a story of something over, where the model must be surer before it speaks."""
-        return any(blocking <= self.unless_relapse for _, blocking in self._silenced(concepts))
+        story = self.unless_relapse - self.never_yield  # a joke yields to a turn too, but is no story of something over
+        return any(blocking <= story for _, blocking in self._silenced(concepts))
 
     def _silenced(self, concepts: frozenset[str] | set[str]) -> Iterator[tuple[CategoryRule, frozenset[str]]]:
         """Each category whose words were found, with the filters that silenced them and do not yield."""
