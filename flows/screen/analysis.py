@@ -52,12 +52,27 @@ _LAUGH = re.compile("[\U0001F602\U0001F923\U0001F606\U0001F605\U0001F61C\U0001F6
 _LIGATURES = str.maketrans({"’": "'", "ß": "ss", "œ": "oe", "æ": "ae"})
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def fold(text: str) -> str:
-    """Casefold and strip accents (ß becomes ss, œ oe); what has no plain letter (emoji, other scripts) goes."""
+    """Casefold and strip accents (ß becomes ss, œ oe); what has no plain letter (emoji, other scripts) goes.
+
+    Only the runs of non-ASCII letters are decomposed, each run once (remembered): decomposing is per letter, and the
+    marks it leaves are dropped, so this is the whole text's NFKD without the cost of normalising every letter."""
     text = text.casefold()
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKD", text.translate(_LIGATURES)).encode("ascii", "ignore").decode("ascii")
+    return _NON_ASCII.sub(_folded_run, text)
+
+
+def _folded_run(match: re.Match[str]) -> str:
+    return _fold_run(match.group())
+
+
+@lru_cache(maxsize=4096)
+def _fold_run(run: str) -> str:
+    return unicodedata.normalize("NFKD", run.translate(_LIGATURES)).encode("ascii", "ignore").decode("ascii")
 
 
 class Analyser:
@@ -85,8 +100,9 @@ class Analyser:
         if not text.isascii():
             text = _LAUGH.sub(" emojilaugh ", text)
         folded = fold(text)
-        for pattern, replacement in self._contractions:
-            folded = pattern.sub(replacement, folded)
+        if "'" in folded:  # every contraction has one ("cant", "wont" without: CHAT_SPELLING)
+            for pattern, replacement in self._contractions:
+                folded = pattern.sub(replacement, folded)
         for raw in _WORD.findall(folded.replace("'", " ")):
             replaced = self._spelling.get(raw)
             if replaced is None:

@@ -8,8 +8,9 @@ hit of the model still names its category.
 It is trained at build time from the reviewed corpus (`python -m flows.screen.model_build`, pure
 Python, no network, deterministic: a fixed seed and order), and the weights are committed beside this
 module as `model/<lang>.json` with the corpus digest they came from, so start-up only reads a file and
-nothing is ever downloaded. Scoring a message is a few look-ups per word: each word's n-gram weights are summed
-once and remembered.
+nothing is ever downloaded. Scoring a message is a few look-ups per word: each word's features are found once and
+remembered, with their weights summed as one packed integer (`_pack`), so a message's sum is a handful of C-level
+operations per word, exact and the same in any order.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from flows.screen.analysis import Analyser, analyser
 
@@ -51,6 +54,18 @@ IMMINENT_VETO_CUT = 0.001
 #: under 0.95); this bar spared 11 false alarms over the four languages (nl 2, fr 3, de 4, en 2) and lost none. At 0.7,
 #: first chosen on the French and Dutch replay alone, it lost that German line (sixteenth round, docs/danger-screen.md)
 STORY_BAR = 0.6
+#: How a message is scored fast (`Model._verdict`): each feature's seven weights, kept to four decimals (`to_json`), as
+#: whole numbers of 1/10,000 side by side in one Python int, each in a field of `_FIELD_BITS` bits holding the weight
+#: plus `_FIELD_OFFSET` (so never negative), above `_TAG_BITS` bits holding the feature's own number (so two features
+#: with the same weights stay two in a set). Adding such ints adds every class at once, exactly and in any order: a
+#: message's features are the union of its words' sets of these ints, and its sum is one `sum` in C, with no look-up per
+#: feature. The fields and the tag cannot overflow while a model has fewer than `_MAX_FEATURES` (checked at load).
+_SCALE = 10_000
+_FIELD_BITS = 40
+_FIELD_OFFSET = 1 << 20
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
+_TAG_BITS = 40
+_MAX_FEATURES = 1 << 19
 
 
 def ngrams_in_order(word: str) -> Iterator[str]:
@@ -120,10 +135,16 @@ class Model:
         self.veto_cuts: dict[str, float] = {c: cut for c, cut in (veto_cuts or {}).items() if cut > 0.0}
         self.digest = digest
         self.analyser = analyser(lang)
+        if len(weights) >= _MAX_FEATURES or len(self.bias) != len(CLASSES):
+            raise ValueError(f"screen model {lang}: {len(weights)} features and {len(self.bias)} classes: not packable")
+        self._shifts = tuple(range(0, _FIELD_BITS * len(self.bias), _FIELD_BITS))
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
         self._word_cache: dict[str, _WordPart] = {}
+        #: (stem, next stem) → its pair feature packed (`_pack`), or 0 when the model has none
+        self._pair_cache: dict[tuple[str, str], int] = {}
+        #: each feature met so far → its weights packed into one int (`_pack`)
+        self._packed: dict[str, int] = {}
         self._top_cache: dict[tuple[str, int], tuple[tuple[str, float], ...]] = {}
-        self._zero = (0.0,) * len(self.bias)
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
@@ -138,13 +159,7 @@ class Model:
 
     def reads(self, text: str) -> bool:
         """Whether the model speaks on this message: enough words whose stem it knows (else it scores 0.0)."""
-        an = self.analyser
-        return self._reads_features([f"w {an.stem(w)}" for w in an.words(text)])
-
-    def _reads_features(self, stem_keys: Sequence[str]) -> bool:
-        weights = self.weights
-        known = sum(map(weights.__contains__, stem_keys))
-        return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(stem_keys)
+        return _reads(self._parts(self.analyser.words(text)))
 
     def vetoes(self, text: str, category: str, imminent: bool = False) -> bool:
         """Whether a hit of the rules in `category` is taken for a false alarm: a category the veto covers, a
@@ -180,71 +195,104 @@ class Model:
 
     def _explained(self, verdict: Verdict, text: str) -> Verdict:
         """The verdict with the three known features that pushed most towards its category rather than harmless
-        (the smallest harmless-minus-category weight, ties by name). Each word's own three are remembered: the
-        message's three are among them, so a long message costs a look-up per word, not per n-gram."""
+        (the smallest harmless-minus-category weight, ties by name). Each word's own three (of its n-grams and its
+        stem) are remembered: the message's three are among them and its stem pairs, so a long message costs a
+        look-up per word, not per n-gram."""
         if verdict is _UNREAD:
             return verdict
         best = CLASSES.index(verdict.category)
         weights = self.weights
         words = self.analyser.words(text)
-        parts = [self._word_part(w) for w in words]
-        margins = {f: (row := weights[f])[0] - row[best] for f in _stem_keys(parts) if f in weights}
-        for word in dict.fromkeys(words):
-            margins.update(self._word_top(word, best))
-        top = heapq.nsmallest(3, ((m, f) for f, m in margins.items()))
+        parts = self._parts(words)
+        margins = {f: (row := weights[f])[0] - row[best] for f in self._pair_names(list(map(_STEM, parts)))}
+        for word, part in dict(zip(words, parts, strict=True)).items():  # each word once
+            margins.update(self._word_top(word, part, best))
+        top = heapq.nsmallest(3, zip(margins.values(), margins.keys(), strict=True))
         return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
 
-    def _word_top(self, word: str, best: int) -> tuple[tuple[str, float], ...]:
-        cached = self._top_cache.get((word, best))
+    def _word_top(self, word: str, part: _WordPart, best: int) -> tuple[tuple[str, float], ...]:
+        key = (word, best)
+        cached = self._top_cache.get(key)
         if cached is None:
             weights = self.weights
-            top = heapq.nsmallest(3, ((weights[g][0] - weights[g][best], g) for g in self._known_ngrams(word)))
-            cached = tuple((g, m) for m, g in top)
+            top = heapq.nsmallest(3, ((weights[f][0] - weights[f][best], f) for f in part.features))
+            cached = tuple((f, m) for m, f in top)
             if len(self._top_cache) < 100_000:
-                self._top_cache[(word, best)] = cached
+                self._top_cache[key] = cached
         return cached
 
     def _verdict(self, text: str) -> Verdict:
-        """The verdict, without evidence. Each word's character n-grams are summed once and
-        remembered; an n-gram two words of the message share counts once, as in training (its row is taken back
-        from the sum), so the result is that of summing each known feature of the message once."""
-        weights = self.weights
-        an = self.analyser
-        words = an.words(text)
-        parts = [self._word_part(w) for w in words]
-        if not self._reads_features([p.key for p in parts]):
+        """The verdict, without evidence: each known feature of the message counted once, as in training.
+
+        Each word's features (its known character n-grams and its stem) are remembered as a set of packed ints (see
+        `_FIELD_BITS`): the message's features are the union of its words' sets, so a feature two words share (" de"
+        in "de" and "des") counts once, and their sum is one `sum` in C."""
+        words = self.analyser.words(text)
+        parts = self._parts(words)
+        if not _reads(parts):
             return _UNREAD
-        known = dict.fromkeys(filter(weights.__contains__, _stem_keys(parts)))
-        rows: list[Sequence[float]] = list(map(weights.__getitem__, known))
-        seen: set[str] = set()
-        twice: list[str] = []
-        for part in dict(zip(words, parts, strict=True)).values():  # each word once
-            if part.grams:
-                if not part.grams.isdisjoint(seen):
-                    twice += part.grams & seen
-                seen |= part.grams
-                rows.append(part.sums)
-        # the columns summed in C, in the message's order (a set's order differs between processes, a sum's may not)
-        totals = [sum(column) for column in zip(*rows, strict=True)] if rows else list(self._zero)
-        if twice:
-            taken = [sum(column) for column in zip(*map(weights.__getitem__, sorted(twice)), strict=True)]
-            totals = [a - b for a, b in zip(totals, taken, strict=True)]
-        count = len(known) + len(seen)
+        features = set().union(*map(_PACKED, parts))
+        features |= self._pairs(list(map(_STEM, parts)))
+        count = len(features)
         if not count:  # nothing the model knows: the class priors alone are no evidence
             return _UNREAD
-        scale = 1.0 / math.sqrt(count)
-        probs = _softmax([b + t * scale for b, t in zip(self.bias, totals, strict=True)])
+        total = sum(features) >> _TAG_BITS
+        base = count * _FIELD_OFFSET
+        scale = 1.0 / (_SCALE * math.sqrt(count))
+        probs = _softmax([b + (((total >> shift) & _FIELD_MASK) - base) * scale
+                          for b, shift in zip(self.bias, self._shifts, strict=True)])
         best = max(range(1, len(probs)), key=probs.__getitem__)
         return Verdict(1.0 - probs[0], CLASSES[best], ())
+
+    def _parts(self, words: Sequence[str]) -> list[_WordPart]:
+        """Each word's part, from the cache (a chat's vocabulary is small) or made now."""
+        parts = list(map(self._word_cache.get, words))
+        if None in parts:
+            return [self._word_part(w) for w in words]
+        return parts  # type: ignore[return-value]  # no None left
+
+    def _pairs(self, stems: Sequence[str]) -> set[int]:
+        """The stem-pair features the model knows among neighbouring stems, packed (`_pack`), each once."""
+        cache = self._pair_cache
+        found: set[int | None] = set(map(cache.get, pairwise(stems)))
+        if None in found:  # a pair not met before: look it up once
+            found.discard(None)
+            for pair in pairwise(stems):
+                packed = cache.get(pair)
+                if packed is None:
+                    key = f"b {pair[0]} {pair[1]}"
+                    packed = self._pack(key) if key in self.weights else 0
+                    if len(cache) < 200_000:
+                        cache[pair] = packed
+                    found.add(packed)
+        found.discard(0)
+        return found  # type: ignore[return-value]  # None taken out
+
+    def _pair_names(self, stems: Sequence[str]) -> list[str]:
+        """The stem-pair features the model knows, by name (for evidence)."""
+        return [key for a, b in pairwise(stems) if (key := f"b {a} {b}") in self.weights]
+
+    def _pack(self, feature: str) -> int:
+        """A feature's weights as one int (see `_FIELD_BITS`), made once and remembered."""
+        packed = self._packed.get(feature)
+        if packed is None:
+            packed = len(self._packed)  # the feature's own number, in the tag bits
+            for weight, shift in zip(self.weights[feature], self._shifts, strict=True):
+                value = round(weight * _SCALE)
+                if abs(value) >= _FIELD_OFFSET:
+                    raise ValueError(f"screen model {self.lang}: weight {weight} of {feature!r} too large to pack")
+                packed += (value + _FIELD_OFFSET) << (shift + _TAG_BITS)
+            self._packed[feature] = packed
+        return packed
 
     def _word_part(self, word: str) -> _WordPart:
         part = self._word_cache.get(word)
         if part is None:
-            grams = self._known_ngrams(word)
-            sums = tuple(sum(column) for column in zip(*map(self.weights.__getitem__, grams), strict=True)) \
-                if grams else self._zero
             stem = self.analyser.stem(word)
-            part = _WordPart(stem, f"w {stem}", frozenset(grams), sums)
+            key = f"w {stem}"
+            known = key in self.weights
+            names = (*self._known_ngrams(word), key) if known else self._known_ngrams(word)
+            part = _WordPart(stem, known, names, frozenset(map(self._pack, names)))
             if len(self._word_cache) < 100_000:
                 self._word_cache[word] = part
         return part
@@ -269,19 +317,25 @@ class Model:
                    {str(c): float(str(cut)) for c, cut in cuts.items()}, str(doc.get("corpus_digest", "")))
 
 
-def _stem_keys(parts: Sequence[_WordPart]) -> list[str]:
-    """The stem and stem-pair features of a message's words, in its order (as `stem_features` names them)."""
-    return [p.key for p in parts] + [f"b {a.stem} {b.stem}" for a, b in pairwise(parts)]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _WordPart:
-    """One word's stem, its stem feature, its known character n-grams and the sum of their rows of weights."""
+class _WordPart(NamedTuple):
+    """One word as the model reads it: its stem, whether that stem is a feature, the word's features (its known
+    character n-grams and its stem) by name, and the same packed (`Model._pack`)."""
 
     stem: str
-    key: str
-    grams: frozenset[str]
-    sums: tuple[float, ...]
+    known: bool
+    features: tuple[str, ...]
+    packed: frozenset[int]
+
+
+_STEM = itemgetter(0)
+_KNOWN = itemgetter(1)
+_PACKED = itemgetter(3)
+
+
+def _reads(parts: Sequence[_WordPart]) -> bool:
+    """Enough words whose stem the model knows (`MIN_KNOWN_WORDS`, `MIN_KNOWN_SHARE`)."""
+    known = sum(map(_KNOWN, parts))
+    return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * len(parts)
 
 
 def _softmax(values: Sequence[float]) -> list[float]:
