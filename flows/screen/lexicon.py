@@ -24,8 +24,10 @@ a word is stemmed only when its first letters (after a Dutch "ge") could begin a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from operator import attrgetter
 
 from flows.screen.analysis import Analyser, fold
 
@@ -44,6 +46,9 @@ class Pattern:
     gaps: tuple[int, ...]  # how many words may stand between term i and i+1
     #: every term after the first: a message lacking one of them cannot match, so it is never tried
     needs: frozenset[int] = frozenset()
+    #: `needs` from the term fewest patterns hold to the most (`Lexicon._by_rarity`): a pattern is looked for only
+    #: when its first two of these are in the message, and most are rare words ("couteau", not "il")
+    rarest: tuple[int, ...] = ()
 
     def match_at(self, ids: Sequence[frozenset[int]], start: int) -> int | None:
         """The end position when this pattern matches from `start` (whose word matches the first term)."""
@@ -94,13 +99,17 @@ class Lexicon:
             self._typos_here = typo_concepts is None or str(name) in typo_concepts
             compiled = tuple(self._pattern(str(name), str(p), text) for p in patterns for text in _expand(str(p)))
             self.concepts[str(name)] = compiled
+        self.concepts = _by_rarity(self.concepts)
+        for compiled in self.concepts.values():
             for pattern in compiled:
                 self._starting.setdefault(pattern.terms[0], []).append(pattern)
         self._prefix_lengths = sorted(self._by_prefix)
         self._suffix_lengths = sorted(self._by_suffix)
         self._stem_gate = frozenset(stem[:GATE] for stem in self._by_stem)
         #: the terms some pattern needs after its first: only these decide whether a pattern is worth trying
-        self._needed = frozenset().union(*(p.needs for ps in self._starting.values() for p in ps))
+        #: the terms patterns are keyed by (`Pattern.rarest`, the first two): only these decide whether a pattern is
+        #: worth trying, so a message's set of them stays small (no "il", no "pas")
+        self._keyed = frozenset(t for ps in self._starting.values() for p in ps for t in p.rarest[:2])
         self._words: dict[str, _Word] = {}
 
     @property
@@ -168,12 +177,17 @@ class Lexicon:
         if known is None:
             ids = self._word_ids(w)
             starts = [p for tid in ids for p in self._starting.get(tid, ())]
-            by_key: dict[int, list[Pattern]] = {}
+            groups: dict[int, tuple[list[Pattern], dict[int, list[Pattern]]]] = {}
             for p in starts:
                 if p.needs:
-                    by_key.setdefault(p.terms[1], []).append(p)
-            known = _Word(ids, tuple(p for p in starts if not p.needs),
-                          {key: tuple(ps) for key, ps in by_key.items()}, frozenset(by_key), ids & self._needed)
+                    direct, by_second = groups.setdefault(p.rarest[0], ([], {}))
+                    if len(p.rarest) == 1:
+                        direct.append(p)
+                    else:
+                        by_second.setdefault(p.rarest[1], []).append(p)
+            by_key = {key: _Group(tuple(direct), {k: tuple(ps) for k, ps in by_second.items()}, frozenset(by_second))
+                      for key, (direct, by_second) in groups.items()}
+            known = _Word(ids, tuple(p for p in starts if not p.needs), by_key, frozenset(by_key), ids & self._keyed)
             if len(self._words) < CACHE_WORDS:
                 self._words[w] = known
         return known
@@ -207,20 +221,28 @@ class Lexicon:
 
     def scan(self, words: Sequence[str]) -> list[Found]:
         """Every concept found in the words of a text, with the pattern that found it and where."""
-        entries = [self._word(w) for w in words]
-        present = frozenset().union(*(e.needed for e in entries if e.needed))
-        ids = [e.ids for e in entries]
+        cached = list(map(self._words.get, words))
+        entries: list[_Word] = cached if all(cached) else [self._word(w) for w in words]  # type: ignore[assignment]
+        present = frozenset().union(*map(_NEEDED, entries))
+        ids = list(map(_IDS, entries))
         found: list[Found] = []
         for start, entry in enumerate(entries):
             for pattern in entry.alone:
                 found.append(Found(pattern.concept, pattern.text, start, start))
             if not entry.keys:
                 continue
-            # only the patterns whose second term the message holds are worth trying: a set intersection in C
-            # instead of a test per pattern (most words start dozens of patterns, and nearly none match)
+            # only the patterns whose two rarest later terms the message holds are worth trying: set intersections
+            # in C instead of a test per pattern (most words start dozens of patterns, and nearly none match)
             for key in entry.keys & present:
-                for pattern in entry.by_key[key]:
-                    if pattern.needs <= present:
+                group = entry.by_key[key]
+                for pattern in group.direct:
+                    end = pattern.match_at(ids, start)
+                    if end is not None:
+                        found.append(Found(pattern.concept, pattern.text, start, end))
+                if not group.keys:
+                    continue
+                for second in group.keys & present:
+                    for pattern in group.by_key[second]:  # a third later term (few have one): match_at looks
                         end = pattern.match_at(ids, start)
                         if end is not None:
                             found.append(Found(pattern.concept, pattern.text, start, end))
@@ -228,17 +250,40 @@ class Lexicon:
 
 
 @dataclass(frozen=True, slots=True)
+class _Group:
+    """The longer patterns a word starts that share the rarest of their later terms."""
+
+    #: those with no other later term (found once the rarest is in the message)
+    direct: tuple[Pattern, ...]
+    #: the others, by the second rarest of their later terms
+    by_key: Mapping[int, tuple[Pattern, ...]]
+    keys: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Word:
     ids: frozenset[int]
     #: the one-term patterns this word matches by itself
     alone: tuple[Pattern, ...]
-    #: the longer patterns whose first term this word matches, by their second term
-    by_key: Mapping[int, tuple[Pattern, ...]]
+    #: the longer patterns whose first term this word matches, by the rarest of their later terms (`Pattern.rarest`)
+    by_key: Mapping[int, _Group]
     #: `by_key`'s keys as a frozenset: intersecting it with the message's terms is three times as fast as a
     #: dict's keys view
     keys: frozenset[int]
-    #: the ids some pattern needs after its first term
+    #: the ids patterns are keyed by (`Lexicon._keyed`) that this word matches
     needed: frozenset[int]
+
+
+_IDS = attrgetter("ids")
+_NEEDED = attrgetter("needed")
+
+
+def _by_rarity(concepts: Mapping[str, tuple[Pattern, ...]]) -> dict[str, tuple[Pattern, ...]]:
+    """The patterns with their later terms ordered from the one fewest patterns hold (a rare word, likely rare in
+    messages too) to the most held ("il", "pas"), ties by number: what `Lexicon.scan` keys them by."""
+    held = Counter(t for patterns in concepts.values() for p in patterns for t in set(p.terms))
+    return {name: tuple(replace(p, rarest=tuple(sorted(p.needs, key=lambda t: (held[t], t)))) for p in patterns)
+            for name, patterns in concepts.items()}
 
 
 def _expand(text: str) -> list[str]:

@@ -247,9 +247,9 @@ class Model:
     def _parts(self, words: Sequence[str]) -> list[_WordPart]:
         """Each word's part, from the cache (a chat's vocabulary is small) or made now."""
         parts = list(map(self._word_cache.get, words))
-        if None in parts:
-            return [self._word_part(w) for w in words]
-        return parts  # type: ignore[return-value]  # no None left
+        if all(parts):  # a part is never falsy: None is a word not met before
+            return parts  # type: ignore[return-value]
+        return [self._word_part(w) for w in words]
 
     def _pairs(self, stems: Sequence[str]) -> set[int]:
         """The stem-pair features the model knows among neighbouring stems, packed (`_pack`), each once."""
