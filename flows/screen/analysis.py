@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 import snowballstemmer
@@ -96,23 +97,42 @@ class Analyser:
         return out
 
     def _split(self, text: str) -> list[str]:
-        out: list[str] = []
-        if not text.isascii():
-            text = _LAUGH.sub(" emojilaugh ", text)
-        folded = fold(text)
-        if "'" in folded:  # every contraction has one ("cant", "wont" without: CHAT_SPELLING)
+        folded = _folded(text)
+        if self._contractions and "'" in folded:  # every contraction has one ("cant", "wont" without: CHAT_SPELLING)
             for pattern, replacement in self._contractions:
                 folded = pattern.sub(replacement, folded)
-        for raw in _WORD.findall(folded.replace("'", " ")):
-            replaced = self._spelling.get(raw)
-            if replaced is None:
-                out.append(raw)
-            else:
-                out.extend(replaced.split())
-        return out
+            raws: Sequence[str] = _WORD.findall(folded.replace("'", " "))
+        else:
+            raws = _raw_words(text, folded)
+        if not self._spelling:
+            return list(raws)
+        # each word or its chat spelling undone, some of which are two words ("kga": "ik ga"), all in C
+        return " ".join(map(self._spelling.get, raws, raws)).split()
 
     def stem(self, word: str) -> str:
         return _stem(self.lang, word, self._stemmer)
+
+
+#: the last text folded and split, shared by every language's analyser: a Brussels message is split for Dutch and for
+#: French, and only the chat spellings differ (in memory only, replaced by the next message)
+_LAST_FOLDED: list[tuple[str, str]] = [("", "")]
+_LAST_RAW: list[tuple[str, tuple[str, ...]]] = [("", ())]
+
+
+def _folded(text: str) -> str:
+    last_text, folded = _LAST_FOLDED[0]
+    if text != last_text:
+        folded = fold(_LAUGH.sub(" emojilaugh ", text) if not text.isascii() else text)
+        _LAST_FOLDED[0] = (text, folded)
+    return folded
+
+
+def _raw_words(text: str, folded: str) -> tuple[str, ...]:
+    last_text, raws = _LAST_RAW[0]
+    if text != last_text:
+        raws = tuple(_WORD.findall(folded.replace("'", " ")))
+        _LAST_RAW[0] = (text, raws)
+    return raws
 
 
 _STEM_CACHE: dict[tuple[str, str], str] = {}

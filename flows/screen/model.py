@@ -144,6 +144,7 @@ class Model:
         self._pair_cache: dict[tuple[str, str], int] = {}
         #: each feature met so far → its weights packed into one int (`_pack`)
         self._packed: dict[str, int] = {}
+        self._names: dict[int, str] = {}
         self._top_cache: dict[tuple[str, int], tuple[tuple[str, float], ...]] = {}
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
@@ -270,7 +271,7 @@ class Model:
 
     def _pair_names(self, stems: Sequence[str]) -> list[str]:
         """The stem-pair features the model knows, by name (for evidence)."""
-        return [key for a, b in pairwise(stems) if (key := f"b {a} {b}") in self.weights]
+        return list(map(self._names.__getitem__, self._pairs(stems)))
 
     def _pack(self, feature: str) -> int:
         """A feature's weights as one int (see `_FIELD_BITS`), made once and remembered."""
@@ -283,6 +284,7 @@ class Model:
                     raise ValueError(f"screen model {self.lang}: weight {weight} of {feature!r} too large to pack")
                 packed += (value + _FIELD_OFFSET) << (shift + _TAG_BITS)
             self._packed[feature] = packed
+            self._names[packed] = feature
         return packed
 
     def _word_part(self, word: str) -> _WordPart:
