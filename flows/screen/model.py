@@ -60,6 +60,7 @@ STORY_BAR = 0.6
 #: with the same weights stay two in a set). Adding such ints adds every class at once, exactly and in any order: a
 #: message's features are the union of its words' sets of these ints, and its sum is one `sum` in C, with no look-up per
 #: feature. The fields and the tag cannot overflow while a model has fewer than `_MAX_FEATURES` (checked at load).
+#: A model trained in memory (`train`, the studies in bench/) is scored so too: as its saved file will be.
 _SCALE = 10_000
 _FIELD_BITS = 40
 _FIELD_OFFSET = 1 << 20
@@ -151,8 +152,7 @@ class Model:
         """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
         cached = self._ngram_cache.get(word)
         if cached is None:
-            # in the word's own order (not a set's, which differs between processes): the sums are then made in
-            # the same order in every process
+            # in the word's own order (not a set's, which differs between processes)
             cached = tuple(dict.fromkeys(filter(self.weights.__contains__, ngrams_in_order(word))))
             if len(self._ngram_cache) < 100_000:
                 self._ngram_cache[word] = cached
