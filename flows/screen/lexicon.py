@@ -109,7 +109,7 @@ class Lexicon:
         #: the terms some pattern needs after its first: only these decide whether a pattern is worth trying
         #: the terms patterns are keyed by (`Pattern.rarest`, the first two): only these decide whether a pattern is
         #: worth trying, so a message's set of them stays small (no "il", no "pas")
-        self._keyed = frozenset(t for ps in self._starting.values() for p in ps for t in p.rarest[:2])
+        self._keyed = frozenset(term for ps in self._starting.values() for p in ps for term in p.rarest[:2])
         self._words: dict[str, _Word] = {}
 
     @property
@@ -281,8 +281,12 @@ _NEEDED = attrgetter("needed")
 def _by_rarity(concepts: Mapping[str, tuple[Pattern, ...]]) -> dict[str, tuple[Pattern, ...]]:
     """The patterns with their later terms ordered from the one fewest patterns hold (a rare word, likely rare in
     messages too) to the most held ("il", "pas"), ties by number: what `Lexicon.scan` keys them by."""
-    held = Counter(t for patterns in concepts.values() for p in patterns for t in set(p.terms))
-    return {name: tuple(replace(p, rarest=tuple(sorted(p.needs, key=lambda t: (held[t], t)))) for p in patterns)
+    held = Counter(term for patterns in concepts.values() for p in patterns for term in set(p.terms))
+
+    def rarity(term: int) -> tuple[int, int]:
+        return held[term], term
+
+    return {name: tuple(replace(p, rarest=tuple(sorted(p.needs, key=rarity))) for p in patterns)
             for name, patterns in concepts.items()}
 
 
