@@ -2,7 +2,8 @@
 
 People write in lowercase without accents, with chat spelling and typos; the lexicons are written the
 same folded way, so both sides meet in the middle: casefolded, accents stripped, apostrophes and
-punctuation split off, then Snowball stems (pure Python, its rules ship with the package).
+punctuation split off, then Snowball stems (PyStemmer, Snowball's rules compiled; snowballstemmer's pure Python
+where it is missing, with the same stems: tests/flows/test_screen.py).
 """
 
 from __future__ import annotations

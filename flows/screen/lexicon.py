@@ -18,7 +18,7 @@ their meaning.
 
 Every term gets a number; each word of a text is looked up once in dictionaries of words, stems,
 prefixes and suffixes, and patterns are then matched on those numbers: the cost grows with the length
-of the text, not with the size of the lexicon. Stemming is the costly part (Snowball in pure Python), so
+of the text, not with the size of the lexicon. Stemming is the costly part (even compiled), so
 a word is stemmed only when its first letters (after a Dutch "ge") could begin a lexicon stem.
 """
 

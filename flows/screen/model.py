@@ -24,8 +24,8 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
-from operator import itemgetter
+from itertools import pairwise, repeat
+from operator import add, itemgetter, lshift, mul
 from pathlib import Path
 from typing import NamedTuple
 
@@ -138,7 +138,8 @@ class Model:
         self.analyser = analyser(lang)
         if len(weights) >= _MAX_FEATURES or len(self.bias) != len(CLASSES):
             raise ValueError(f"screen model {lang}: {len(weights)} features and {len(self.bias)} classes: not packable")
-        self._shifts = tuple(range(0, _FIELD_BITS * len(self.bias), _FIELD_BITS))
+        #: where each class's field starts, above the tag bits
+        self._shifts = tuple(range(_TAG_BITS, _TAG_BITS + _FIELD_BITS * len(self.bias), _FIELD_BITS))
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
         self._word_cache: dict[str, _WordPart] = {}
         #: (stem, next stem) → its pair feature packed (`_pack`), or 0 when the model has none
@@ -237,7 +238,7 @@ class Model:
         count = len(features)
         if not count:  # nothing the model knows: the class priors alone are no evidence
             return _UNREAD
-        total = sum(features) >> _TAG_BITS
+        total = sum(features)  # the tags sum below the fields, which `_shifts` start above
         base = count * _FIELD_OFFSET
         scale = 1.0 / (_SCALE * math.sqrt(count))
         probs = _softmax([b + (((total >> shift) & _FIELD_MASK) - base) * scale
@@ -277,12 +278,11 @@ class Model:
         """A feature's weights as one int (see `_FIELD_BITS`), made once and remembered."""
         packed = self._packed.get(feature)
         if packed is None:
-            packed = len(self._packed)  # the feature's own number, in the tag bits
-            for weight, shift in zip(self.weights[feature], self._shifts, strict=True):
-                value = round(weight * _SCALE)
-                if abs(value) >= _FIELD_OFFSET:
-                    raise ValueError(f"screen model {self.lang}: weight {weight} of {feature!r} too large to pack")
-                packed += (value + _FIELD_OFFSET) << (shift + _TAG_BITS)
+            values = list(map(round, map(mul, self.weights[feature], repeat(_SCALE))))
+            if max(map(abs, values)) >= _FIELD_OFFSET:
+                raise ValueError(f"screen model {self.lang}: a weight of {feature!r} is too large to pack")
+            # the fields, and the feature's own number in the tag bits
+            packed = sum(map(lshift, map(add, values, repeat(_FIELD_OFFSET)), self._shifts), len(self._packed))
             self._packed[feature] = packed
             self._names[packed] = feature
         return packed
