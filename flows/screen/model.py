@@ -24,7 +24,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import chain, islice, pairwise, repeat
 from operator import add, itemgetter, lshift, mul
 from pathlib import Path
 from typing import NamedTuple
@@ -142,8 +142,9 @@ class Model:
         self._shifts = tuple(range(_TAG_BITS, _TAG_BITS + _FIELD_BITS * len(self.bias), _FIELD_BITS))
         self._ngram_cache: dict[str, tuple[str, ...]] = {}
         self._word_cache: dict[str, _WordPart] = {}
-        #: (stem, next stem) → its pair feature packed (`_pack`), or 0 when the model has none
-        self._pair_cache: dict[tuple[str, str], int] = {}
+        #: stem → the pair features it begins, by the next stem, packed (`_stem_pairs`)
+        self._by_first_stem: dict[str, dict[str, int]] = {}
+        self._pair_index: dict[str, dict[str, str]] | None = None
         #: each feature met so far → its weights packed into one int (`_pack`)
         self._packed: dict[str, int] = {}
         self._names: dict[int, str] = {}
@@ -206,9 +207,12 @@ class Model:
         weights = self.weights
         words = self.analyser.words(text)
         parts = self._parts(words)
-        margins = {f: (row := weights[f])[0] - row[best] for f in self._pair_names(list(map(_STEM, parts)))}
-        for word, part in dict(zip(words, parts, strict=True)).items():  # each word once
-            margins.update(self._word_top(word, part, best))
+        margins = {f: (row := weights[f])[0] - row[best] for f in self._pair_names(parts)}
+        unique = dict(zip(words, parts, strict=True))  # each word once
+        cached = list(map(self._top_cache.get, zip(unique, repeat(best))))
+        if None in cached:  # a word not explained before for this category
+            cached = [self._word_top(word, part, best) for word, part in unique.items()]
+        margins.update(chain.from_iterable(cached))  # type: ignore[arg-type]  # no None left
         top = heapq.nsmallest(3, zip(margins.values(), margins.keys(), strict=True))
         return Verdict(verdict.urgent, verdict.category, tuple(f for _, f in top))
 
@@ -234,7 +238,7 @@ class Model:
         if not _reads(parts):
             return _UNREAD
         features = set().union(*map(_PACKED, parts))
-        features |= self._pairs(list(map(_STEM, parts)))
+        features |= self._pairs(parts)
         count = len(features)
         if not count:  # nothing the model knows: the class priors alone are no evidence
             return _UNREAD
@@ -253,26 +257,34 @@ class Model:
             return parts  # type: ignore[return-value]
         return [self._word_part(w) for w in words]
 
-    def _pairs(self, stems: Sequence[str]) -> set[int]:
-        """The stem-pair features the model knows among neighbouring stems, packed (`_pack`), each once."""
-        cache = self._pair_cache
-        found: set[int | None] = set(map(cache.get, pairwise(stems)))
-        if None in found:  # a pair not met before: look it up once
-            found.discard(None)
-            for pair in pairwise(stems):
-                packed = cache.get(pair)
-                if packed is None:
-                    key = f"b {pair[0]} {pair[1]}"
-                    packed = self._pack(key) if key in self.weights else 0
-                    if len(cache) < 200_000:
-                        cache[pair] = packed
-                    found.add(packed)
-        found.discard(0)
+    def _pairs(self, parts: Sequence[_WordPart]) -> set[int]:
+        """The stem-pair features the model knows among neighbouring words, packed (`_pack`), each once: each word's
+        part holds the pairs its stem begins, by the next stem (`_stem_pairs`)."""
+        found: set[int | None] = set(map(dict.get, map(_PAIRS, parts), map(_STEM, islice(parts, 1, None))))
+        found.discard(None)
         return found  # type: ignore[return-value]  # None taken out
 
-    def _pair_names(self, stems: Sequence[str]) -> list[str]:
+    def _pair_names(self, parts: Sequence[_WordPart]) -> list[str]:
         """The stem-pair features the model knows, by name (for evidence)."""
-        return list(map(self._names.__getitem__, self._pairs(stems)))
+        return list(map(self._names.__getitem__, self._pairs(parts)))
+
+    def _stem_pairs(self, stem: str) -> dict[str, int]:
+        """The pair features that begin with this stem, by the stem after it, packed; one dict shared by the words of
+        a stem (the index of all pairs is made at the first word, a few milliseconds)."""
+        pairs = self._by_first_stem.get(stem)
+        if pairs is None:
+            if self._pair_index is None:
+                index: dict[str, dict[str, str]] = {}
+                for feature in self.weights:
+                    if feature.startswith("b "):
+                        _, first, second = feature.split(" ")
+                        index.setdefault(first, {})[second] = feature
+                self._pair_index = index
+            named = self._pair_index.get(stem)
+            pairs = {second: self._pack(feature) for second, feature in named.items()} if named else _NO_PAIRS
+            if len(self._by_first_stem) < 100_000:
+                self._by_first_stem[stem] = pairs
+        return pairs
 
     def _pack(self, feature: str) -> int:
         """A feature's weights as one int (see `_FIELD_BITS`), made once and remembered."""
@@ -294,7 +306,7 @@ class Model:
             key = f"w {stem}"
             known = key in self.weights
             names = (*self._known_ngrams(word), key) if known else self._known_ngrams(word)
-            part = _WordPart(stem, known, names, frozenset(map(self._pack, names)))
+            part = _WordPart(stem, known, names, frozenset(map(self._pack, names)), self._stem_pairs(stem))
             if len(self._word_cache) < 100_000:
                 self._word_cache[word] = part
         return part
@@ -321,17 +333,22 @@ class Model:
 
 class _WordPart(NamedTuple):
     """One word as the model reads it: its stem, whether that stem is a feature, the word's features (its known
-    character n-grams and its stem) by name, and the same packed (`Model._pack`)."""
+    character n-grams and its stem) by name, the same packed (`Model._pack`), and its stem's pair features."""
 
     stem: str
     known: bool
     features: tuple[str, ...]
     packed: frozenset[int]
+    #: the pair features this word's stem begins, by the next word's stem, packed
+    pairs: dict[str, int]
 
 
 _STEM = itemgetter(0)
 _KNOWN = itemgetter(1)
 _PACKED = itemgetter(3)
+_PAIRS = itemgetter(4)
+#: the pairs of a stem that begins none (shared, never written to)
+_NO_PAIRS: dict[str, int] = {}
 
 
 def _reads(parts: Sequence[_WordPart]) -> bool:
