@@ -140,7 +140,6 @@ class Model:
             raise ValueError(f"screen model {lang}: {len(weights)} features and {len(self.bias)} classes: not packable")
         #: where each class's field starts, above the tag bits
         self._shifts = tuple(range(_TAG_BITS, _TAG_BITS + _FIELD_BITS * len(self.bias), _FIELD_BITS))
-        self._ngram_cache: dict[str, tuple[str, ...]] = {}
         self._word_cache: dict[str, _WordPart] = {}
         #: stem → the pair features it begins, by the next stem, packed (`_stem_pairs`)
         self._by_first_stem: dict[str, dict[str, int]] = {}
@@ -151,14 +150,9 @@ class Model:
         self._top_cache: dict[tuple[str, int], tuple[tuple[str, float], ...]] = {}
 
     def _known_ngrams(self, word: str) -> tuple[str, ...]:
-        """A word's n-grams that have a weight, cached: a chat's vocabulary is small."""
-        cached = self._ngram_cache.get(word)
-        if cached is None:
-            # in the word's own order (not a set's, which differs between processes)
-            cached = tuple(dict.fromkeys(filter(self.weights.__contains__, ngrams_in_order(word))))
-            if len(self._ngram_cache) < 100_000:
-                self._ngram_cache[word] = cached
-        return cached
+        """A word's n-grams that have a weight, each once, in the word's own order (not a set's, which differs
+        between processes); called once per word, whose part `_word_part` remembers."""
+        return tuple(dict.fromkeys(filter(self.weights.__contains__, ngrams_in_order(word))))
 
     def reads(self, text: str) -> bool:
         """Whether the model speaks on this message: enough words whose stem it knows (else it scores 0.0)."""
@@ -305,7 +299,8 @@ class Model:
             stem = self.analyser.stem(word)
             key = f"w {stem}"
             known = key in self.weights
-            names = (*self._known_ngrams(word), key) if known else self._known_ngrams(word)
+            grams = self._known_ngrams(word)
+            names = (*grams, key) if known else grams
             part = _WordPart(stem, known, names, frozenset(map(self._pack, names)), self._stem_pairs(stem))
             if len(self._word_cache) < 100_000:
                 self._word_cache[word] = part
